@@ -1,0 +1,369 @@
+//! The registry: who the artists and arbiters are, the factory that creates one release
+//! contract per release, and each artist's reputation, which only that artist's releases
+//! may change.
+#![cfg_attr(not(feature = "std"), no_std, no_main)]
+
+pub use registry::{Registry, RegistryRef};
+
+#[ink::contract]
+mod registry {
+    use dreamster_release::ReleaseRef;
+    use dreamster_types::events::{
+        ArbiterAdded, ArbiterRemoved, ArtistRegistered, ReleaseCodeSet, ReleaseCreated,
+        ReputationChanged,
+    };
+    use dreamster_types::registry_api::{
+        ArtistProfile, ArtistRegistry, Outcome, RegistryError, Reputation,
+    };
+    use dreamster_types::release::SaleTerms;
+    use ink::prelude::string::String;
+    use ink::prelude::vec::Vec;
+    use ink::storage::Mapping;
+
+    pub type Result<T> = core::result::Result<T, RegistryError>;
+
+    /// The most releases one `releases` page returns.
+    const MAX_PAGE: u32 = 100;
+
+    #[ink(storage)]
+    pub struct Registry {
+        owner: AccountId,
+        release_code_hash: Option<Hash>,
+        arbiters: Mapping<AccountId, ()>,
+        artists: Mapping<AccountId, ArtistProfile>,
+        /// Every release this registry created, with its artist.
+        release_artist: Mapping<AccountId, AccountId>,
+        releases: Mapping<u32, AccountId>,
+        release_count: u32,
+        reputation: Mapping<AccountId, Reputation>,
+    }
+
+    impl Default for Registry {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Registry {
+        /// The deployer owns the registry: it sets the release code and names arbiters.
+        #[ink(constructor)]
+        pub fn new() -> Self {
+            Self {
+                owner: Self::env().caller(),
+                release_code_hash: None,
+                arbiters: Mapping::default(),
+                artists: Mapping::default(),
+                release_artist: Mapping::default(),
+                releases: Mapping::default(),
+                release_count: 0,
+                reputation: Mapping::default(),
+            }
+        }
+
+        fn ensure_owner(&self) -> Result<()> {
+            if self.env().caller() == self.owner {
+                Ok(())
+            } else {
+                Err(RegistryError::NotOwner)
+            }
+        }
+
+        /// Sets the code every new release is instantiated from (releases already created
+        /// keep theirs).
+        #[ink(message)]
+        pub fn set_release_code(&mut self, code_hash: Hash) -> Result<()> {
+            self.ensure_owner()?;
+            self.release_code_hash = Some(code_hash);
+            let mut bytes = [0u8; 32];
+            bytes.copy_from_slice(code_hash.as_ref());
+            self.env().emit_event(ReleaseCodeSet { code_hash: bytes });
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn add_arbiter(&mut self, arbiter: AccountId) -> Result<()> {
+            self.ensure_owner()?;
+            if self.arbiters.contains(arbiter) {
+                return Err(RegistryError::AlreadyArbiter);
+            }
+            self.arbiters.insert(arbiter, &());
+            self.env().emit_event(ArbiterAdded { arbiter });
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn remove_arbiter(&mut self, arbiter: AccountId) -> Result<()> {
+            self.ensure_owner()?;
+            if !self.arbiters.contains(arbiter) {
+                return Err(RegistryError::NotArbiter);
+            }
+            self.arbiters.remove(arbiter);
+            self.env().emit_event(ArbiterRemoved { arbiter });
+            Ok(())
+        }
+
+        /// The caller registers as an artist, once.
+        #[ink(message)]
+        pub fn register_artist(&mut self, name: String, metadata_uri: String) -> Result<()> {
+            let artist = self.env().caller();
+            if self.artists.contains(artist) {
+                return Err(RegistryError::AlreadyRegistered);
+            }
+            let at = self.env().block_timestamp();
+            let profile = ArtistProfile {
+                name: name.clone(),
+                metadata_uri: metadata_uri.clone(),
+                registered_at: at,
+            };
+            if !profile.is_valid() {
+                return Err(RegistryError::InvalidProfile);
+            }
+            self.artists.insert(artist, &profile);
+            self.env().emit_event(ArtistRegistered {
+                artist,
+                name,
+                metadata_uri,
+                at,
+            });
+            Ok(())
+        }
+
+        /// A registered artist creates a release: a new contract of its own, so one
+        /// release's funds can never be touched by another's.
+        #[ink(message)]
+        pub fn create_release(&mut self, terms: SaleTerms) -> Result<AccountId> {
+            let artist = self.env().caller();
+            if !self.artists.contains(artist) {
+                return Err(RegistryError::NotRegisteredArtist);
+            }
+            let code_hash = self.release_code_hash.ok_or(RegistryError::NoReleaseCode)?;
+            terms.validate().map_err(RegistryError::InvalidSaleTerms)?;
+            let index = self.release_count;
+            let next = index
+                .checked_add(1)
+                .ok_or(RegistryError::InstantiationFailed)?;
+            let release = ReleaseRef::new(artist, terms.clone())
+                .code_hash(code_hash)
+                .endowment(0)
+                .salt_bytes(index.to_le_bytes())
+                .try_instantiate()
+                .map_err(|_| RegistryError::InstantiationFailed)?
+                .map_err(|_| RegistryError::InstantiationFailed)?
+                .map_err(|_| RegistryError::InstantiationFailed)?;
+            let address = ink::ToAccountId::to_account_id(&release);
+            self.release_artist.insert(address, &artist);
+            self.releases.insert(index, &address);
+            self.release_count = next;
+            let at = self.env().block_timestamp();
+            self.env().emit_event(ReleaseCreated {
+                release: address,
+                artist,
+                terms,
+                at,
+            });
+            Ok(address)
+        }
+
+        // ---------------- getters ----------------
+
+        #[ink(message)]
+        pub fn owner(&self) -> AccountId {
+            self.owner
+        }
+
+        #[ink(message)]
+        pub fn release_code_hash(&self) -> Option<Hash> {
+            self.release_code_hash
+        }
+
+        #[ink(message)]
+        pub fn artist(&self, account: AccountId) -> Option<ArtistProfile> {
+            self.artists.get(account)
+        }
+
+        #[ink(message)]
+        pub fn release_count(&self) -> u32 {
+            self.release_count
+        }
+
+        /// Releases in creation order, `limit` (at most 100) from `from`.
+        #[ink(message)]
+        pub fn releases(&self, from: u32, limit: u32) -> Vec<AccountId> {
+            let end = from
+                .saturating_add(limit.min(MAX_PAGE))
+                .min(self.release_count);
+            (from..end).filter_map(|i| self.releases.get(i)).collect()
+        }
+
+        /// The artist of a release this registry created; `None` for any other account.
+        #[ink(message)]
+        pub fn artist_of_release(&self, release: AccountId) -> Option<AccountId> {
+            self.release_artist.get(release)
+        }
+
+        #[ink(message)]
+        pub fn reputation(&self, artist: AccountId) -> Reputation {
+            self.reputation.get(artist).unwrap_or_default()
+        }
+    }
+
+    impl ArtistRegistry for Registry {
+        #[ink(message)]
+        fn is_arbiter(&self, account: AccountId) -> bool {
+            self.arbiters.contains(account)
+        }
+
+        #[ink(message)]
+        fn record_outcome(&mut self, artist: AccountId, outcome: Outcome) -> Result<()> {
+            let release = self.env().caller();
+            if self.release_artist.get(release) != Some(artist) {
+                return Err(RegistryError::UnknownRelease);
+            }
+            if let Outcome::Rated(stars) = outcome {
+                if !(1..=5).contains(&stars) {
+                    return Err(RegistryError::InvalidRating);
+                }
+            }
+            let mut reputation = self.reputation.get(artist).unwrap_or_default();
+            reputation.apply(outcome);
+            self.reputation.insert(artist, &reputation);
+            self.env().emit_event(ReputationChanged {
+                artist,
+                release,
+                outcome,
+                reputation,
+            });
+            Ok(())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use dreamster_types::registry_api::ArtistRegistry;
+        use ink::env::test;
+        use ink::env::DefaultEnvironment as Env;
+
+        fn setup() -> (Registry, test::DefaultAccounts<Env>) {
+            let a = test::default_accounts::<Env>();
+            test::set_caller::<Env>(a.alice);
+            (Registry::new(), a)
+        }
+
+        fn terms() -> SaleTerms {
+            SaleTerms {
+                title: "Night Drive".into(),
+                metadata_uri: String::new(),
+                price: 1_000,
+                max_editions: None,
+                sale_start: 0,
+                sale_end: None,
+                dispute_window: 1_000,
+            }
+        }
+
+        #[ink::test]
+        fn owner_manages_arbiters_and_code() {
+            let (mut r, a) = setup();
+            assert_eq!(r.owner(), a.alice);
+            test::set_caller::<Env>(a.bob);
+            assert_eq!(r.add_arbiter(a.eve), Err(RegistryError::NotOwner));
+            assert_eq!(r.remove_arbiter(a.eve), Err(RegistryError::NotOwner));
+            assert_eq!(
+                r.set_release_code(Hash::from([1; 32])),
+                Err(RegistryError::NotOwner)
+            );
+            test::set_caller::<Env>(a.alice);
+            assert_eq!(r.remove_arbiter(a.eve), Err(RegistryError::NotArbiter));
+            assert_eq!(r.add_arbiter(a.eve), Ok(()));
+            assert_eq!(r.add_arbiter(a.eve), Err(RegistryError::AlreadyArbiter));
+            assert!(r.is_arbiter(a.eve));
+            assert_eq!(r.remove_arbiter(a.eve), Ok(()));
+            assert!(!r.is_arbiter(a.eve));
+            assert_eq!(r.set_release_code(Hash::from([1; 32])), Ok(()));
+            assert_eq!(r.release_code_hash(), Some(Hash::from([1; 32])));
+            assert_eq!(test::recorded_events().count(), 3);
+        }
+
+        #[ink::test]
+        fn artists_register_once_with_a_valid_profile() {
+            let (mut r, a) = setup();
+            test::set_caller::<Env>(a.bob);
+            assert_eq!(
+                r.register_artist(" ".into(), String::new()),
+                Err(RegistryError::InvalidProfile)
+            );
+            assert_eq!(
+                r.register_artist("x".repeat(65), String::new()),
+                Err(RegistryError::InvalidProfile)
+            );
+            assert_eq!(
+                r.register_artist("Nova".into(), "ipfs://nova".into()),
+                Ok(())
+            );
+            assert_eq!(
+                r.register_artist("Nova".into(), String::new()),
+                Err(RegistryError::AlreadyRegistered)
+            );
+            assert_eq!(r.artist(a.bob).map(|p| p.name), Some("Nova".into()));
+            assert_eq!(r.artist(a.charlie), None);
+        }
+
+        #[ink::test]
+        fn create_release_needs_a_registered_artist_code_and_valid_terms() {
+            let (mut r, a) = setup();
+            test::set_caller::<Env>(a.bob);
+            assert_eq!(
+                r.create_release(terms()),
+                Err(RegistryError::NotRegisteredArtist)
+            );
+            r.register_artist("Nova".into(), String::new())
+                .expect("register");
+            assert_eq!(r.create_release(terms()), Err(RegistryError::NoReleaseCode));
+            test::set_caller::<Env>(a.alice);
+            r.set_release_code(Hash::from([1; 32])).expect("code");
+            test::set_caller::<Env>(a.bob);
+            let bad = SaleTerms {
+                price: 0,
+                ..terms()
+            };
+            assert_eq!(
+                r.create_release(bad),
+                Err(RegistryError::InvalidSaleTerms(
+                    dreamster_types::release::SaleTermsError::ZeroPrice
+                ))
+            );
+            assert_eq!(r.release_count(), 0);
+            assert_eq!(r.releases(0, 10), Vec::<AccountId>::new());
+        }
+
+        #[ink::test]
+        fn only_its_own_releases_may_record_outcomes() {
+            let (mut r, a) = setup();
+            test::set_caller::<Env>(a.bob);
+            assert_eq!(
+                r.record_outcome(a.bob, Outcome::DeliveredOnTime),
+                Err(RegistryError::UnknownRelease)
+            );
+            // A release it created, reporting for the wrong artist, is refused too.
+            r.release_artist.insert(a.django, &a.charlie);
+            test::set_caller::<Env>(a.django);
+            assert_eq!(
+                r.record_outcome(a.bob, Outcome::DeliveredOnTime),
+                Err(RegistryError::UnknownRelease)
+            );
+            assert_eq!(
+                r.record_outcome(a.charlie, Outcome::Rated(6)),
+                Err(RegistryError::InvalidRating)
+            );
+            assert_eq!(r.record_outcome(a.charlie, Outcome::Rated(4)), Ok(()));
+            assert_eq!(r.record_outcome(a.charlie, Outcome::DeliveredLate), Ok(()));
+            let rep = r.reputation(a.charlie);
+            assert_eq!(
+                (rep.rating_sum, rep.rating_count, rep.delivered_late),
+                (4, 1, 1)
+            );
+            assert_eq!(r.reputation(a.bob), Reputation::default());
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The vocabulary every Dreamster component speaks: perks, entitlements, sale terms,
+//! reputation, and every contract event. Defined once, `no_std` for the contracts and
+//! `std` for the indexer, API and CLI, so an event is decoded with the very type that
+//! encoded it.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod entitlement;
+pub mod events;
+pub mod perk;
+pub mod registry_api;
+pub mod release;
+
+pub use ink::primitives::AccountId;
+
+/// The chain's currency, in its smallest unit.
+pub type Balance = u128;
+/// Milliseconds since the Unix epoch, as the chain's timestamp pallet keeps them.
+pub type Timestamp = u64;
+/// The serial number of an edition (token) within one release, from 0.
+pub type EditionId = u32;
+/// The index of a perk within one release, from 0, in the order it was added.
+pub type PerkId = u32;
+/// A 32-byte hash: committed content, delivery proof or dispute evidence.
+pub type Hash32 = [u8; 32];
+
+/// Shares of a price are in basis points: 10 000 is the whole price.
+pub const BPS_DENOMINATOR: u16 = 10_000;

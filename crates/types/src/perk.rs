@@ -1,0 +1,276 @@
+//! Perks: what an artist promises every holder of a release's edition.
+
+use alloc::string::String;
+
+use crate::{Balance, Hash32, Timestamp};
+
+/// The five families of perks fans recognise.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PerkCategory {
+    EventAccess,
+    ExclusiveContent,
+    PhysicalMerchandise,
+    CreativeCollaboration,
+    Community,
+}
+
+impl PerkCategory {
+    pub const ALL: [PerkCategory; 5] = [
+        PerkCategory::EventAccess,
+        PerkCategory::ExclusiveContent,
+        PerkCategory::PhysicalMerchandise,
+        PerkCategory::CreativeCollaboration,
+        PerkCategory::Community,
+    ];
+
+    /// A stable machine name, used in URLs, JSON and the database.
+    pub fn slug(self) -> &'static str {
+        match self {
+            PerkCategory::EventAccess => "event_access",
+            PerkCategory::ExclusiveContent => "exclusive_content",
+            PerkCategory::PhysicalMerchandise => "physical_merchandise",
+            PerkCategory::CreativeCollaboration => "creative_collaboration",
+            PerkCategory::Community => "community",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.slug() == slug)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PerkCategory::EventAccess => "Event access",
+            PerkCategory::ExclusiveContent => "Exclusive content",
+            PerkCategory::PhysicalMerchandise => "Physical merchandise",
+            PerkCategory::CreativeCollaboration => "Creative collaboration",
+            PerkCategory::Community => "Community",
+        }
+    }
+}
+
+/// The common kinds of perk (the wizard's templates), plus `Custom` for anything else.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PerkKind {
+    PrivateConcert,
+    MeetAndGreet,
+    StudioVisit,
+    VipConcertAccess,
+    UnreleasedMusic,
+    BehindTheScenes,
+    LiveStreamQa,
+    PersonalMessage,
+    LimitedVinyl,
+    SignedMerch,
+    CustomApparel,
+    ExclusiveArtwork,
+    SongStems,
+    MusicFeedback,
+    MusicVideoCollab,
+    CoWritingSession,
+    PrivateChat,
+    DirectMessages,
+    FanEvent,
+    ExclusiveSocial,
+    Custom,
+}
+
+impl PerkKind {
+    pub const ALL: [PerkKind; 21] = [
+        PerkKind::PrivateConcert,
+        PerkKind::MeetAndGreet,
+        PerkKind::StudioVisit,
+        PerkKind::VipConcertAccess,
+        PerkKind::UnreleasedMusic,
+        PerkKind::BehindTheScenes,
+        PerkKind::LiveStreamQa,
+        PerkKind::PersonalMessage,
+        PerkKind::LimitedVinyl,
+        PerkKind::SignedMerch,
+        PerkKind::CustomApparel,
+        PerkKind::ExclusiveArtwork,
+        PerkKind::SongStems,
+        PerkKind::MusicFeedback,
+        PerkKind::MusicVideoCollab,
+        PerkKind::CoWritingSession,
+        PerkKind::PrivateChat,
+        PerkKind::DirectMessages,
+        PerkKind::FanEvent,
+        PerkKind::ExclusiveSocial,
+        PerkKind::Custom,
+    ];
+
+    /// The category a template kind belongs to; `None` for `Custom`, which fits any.
+    pub fn category(self) -> Option<PerkCategory> {
+        use PerkCategory::*;
+        use PerkKind::*;
+        Some(match self {
+            PrivateConcert | MeetAndGreet | StudioVisit | VipConcertAccess => EventAccess,
+            UnreleasedMusic | BehindTheScenes | LiveStreamQa | PersonalMessage => ExclusiveContent,
+            LimitedVinyl | SignedMerch | CustomApparel | ExclusiveArtwork => PhysicalMerchandise,
+            SongStems | MusicFeedback | MusicVideoCollab | CoWritingSession => {
+                CreativeCollaboration
+            }
+            PrivateChat | DirectMessages | FanEvent | ExclusiveSocial => Community,
+            Custom => return None,
+        })
+    }
+
+    /// Whether this kind may be filed under `category`.
+    pub fn fits(self, category: PerkCategory) -> bool {
+        self.category().map_or(true, |c| c == category)
+    }
+
+    pub fn slug(self) -> &'static str {
+        use PerkKind::*;
+        match self {
+            PrivateConcert => "private_concert",
+            MeetAndGreet => "meet_and_greet",
+            StudioVisit => "studio_visit",
+            VipConcertAccess => "vip_concert_access",
+            UnreleasedMusic => "unreleased_music",
+            BehindTheScenes => "behind_the_scenes",
+            LiveStreamQa => "live_stream_qa",
+            PersonalMessage => "personal_message",
+            LimitedVinyl => "limited_vinyl",
+            SignedMerch => "signed_merch",
+            CustomApparel => "custom_apparel",
+            ExclusiveArtwork => "exclusive_artwork",
+            SongStems => "song_stems",
+            MusicFeedback => "music_feedback",
+            MusicVideoCollab => "music_video_collab",
+            CoWritingSession => "co_writing_session",
+            PrivateChat => "private_chat",
+            DirectMessages => "direct_messages",
+            FanEvent => "fan_event",
+            ExclusiveSocial => "exclusive_social",
+            Custom => "custom",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.slug() == slug)
+    }
+}
+
+/// How a perk reaches the fan.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMethod {
+    /// Digital content whose secret (link, invite, code pool root) the artist committed
+    /// to up front; the holder's `unlock` delivers it.
+    Automatic { content_hash: Hash32 },
+    /// Something shipped by the artist; the artist marks it delivered with a proof hash.
+    Physical,
+    /// An event or session the artist holds; marked delivered with a proof hash.
+    Event,
+}
+
+impl DeliveryMethod {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            DeliveryMethod::Automatic { .. } => "automatic",
+            DeliveryMethod::Physical => "physical",
+            DeliveryMethod::Event => "event",
+        }
+    }
+
+    pub fn is_automatic(&self) -> bool {
+        matches!(self, DeliveryMethod::Automatic { .. })
+    }
+}
+
+/// Bounds on a perk's text so that storage and events stay small.
+pub const MAX_TITLE_LEN: usize = 96;
+pub const MAX_DESCRIPTION_LEN: usize = 600;
+pub const MAX_METADATA_URI_LEN: usize = 256;
+
+/// Everything an artist states when adding a perk; immutable once added.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerkTerms {
+    pub category: PerkCategory,
+    pub kind: PerkKind,
+    pub title: String,
+    pub description: String,
+    /// Where richer metadata (images, event details) lives, e.g. `ipfs://…`; may be empty.
+    pub metadata_uri: String,
+    /// What the artist says the perk is worth, in the chain's currency.
+    pub estimated_value: Balance,
+    /// The part of each edition's price held in escrow for this perk, in basis points.
+    pub escrow_bps: u16,
+    pub delivery: DeliveryMethod,
+    /// Only the first N editions sold after the perk was added receive it.
+    pub quantity_limit: Option<u32>,
+    /// When the perk must be delivered by; after it an undelivered perk is refundable.
+    pub deadline: Timestamp,
+}
+
+/// Why a set of perk terms is refused.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerkTermsError {
+    KindNotInCategory,
+    EmptyTitle,
+    TitleTooLong,
+    DescriptionTooLong,
+    MetadataUriTooLong,
+    EscrowShareTooLarge,
+    ZeroQuantityLimit,
+}
+
+impl PerkTerms {
+    /// Checks the terms on their own; the release checks what depends on its state
+    /// (deadline in the future, total escrow share).
+    pub fn validate(&self) -> Result<(), PerkTermsError> {
+        if !self.kind.fits(self.category) {
+            return Err(PerkTermsError::KindNotInCategory);
+        }
+        if self.title.trim().is_empty() {
+            return Err(PerkTermsError::EmptyTitle);
+        }
+        if self.title.len() > MAX_TITLE_LEN {
+            return Err(PerkTermsError::TitleTooLong);
+        }
+        if self.description.len() > MAX_DESCRIPTION_LEN {
+            return Err(PerkTermsError::DescriptionTooLong);
+        }
+        if self.metadata_uri.len() > MAX_METADATA_URI_LEN {
+            return Err(PerkTermsError::MetadataUriTooLong);
+        }
+        if self.escrow_bps > crate::BPS_DENOMINATOR {
+            return Err(PerkTermsError::EscrowShareTooLarge);
+        }
+        if self.quantity_limit == Some(0) {
+            return Err(PerkTermsError::ZeroQuantityLimit);
+        }
+        Ok(())
+    }
+}
+
+/// A perk as the release stores it: the terms plus what the release learnt since.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Perk {
+    pub terms: PerkTerms,
+    /// How many editions had been sold when the perk was added (for before/after sales).
+    pub added_at_edition: u32,
+    pub added_at: Timestamp,
+    /// How many editions carry this perk so far (bounded by `quantity_limit`).
+    pub granted: u32,
+}
+
+impl Perk {
+    pub fn has_room(&self) -> bool {
+        self.terms
+            .quantity_limit
+            .map_or(true, |limit| self.granted < limit)
+    }
+}

@@ -1,0 +1,108 @@
+//! What a release asks of the registry that created it, as an ink! trait so both sides
+//! agree on selectors without depending on each other's crates.
+
+use crate::AccountId;
+
+/// One thing that happened to an artist's promise, reported by a release.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    DeliveredOnTime,
+    DeliveredLate,
+    /// A perk went undelivered past its deadline and the holder took the refund.
+    RefundedOverdue,
+    DisputeWon,
+    DisputeLost,
+    Rated(u8),
+}
+
+/// An artist's public track record, kept by the registry.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reputation {
+    pub delivered_on_time: u32,
+    pub delivered_late: u32,
+    pub refunded_overdue: u32,
+    pub disputes_won: u32,
+    pub disputes_lost: u32,
+    pub rating_sum: u64,
+    pub rating_count: u32,
+}
+
+impl Reputation {
+    /// Adds one outcome; counters saturate rather than wrap (they are statistics, not money).
+    pub fn apply(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::DeliveredOnTime => {
+                self.delivered_on_time = self.delivered_on_time.saturating_add(1)
+            }
+            Outcome::DeliveredLate => self.delivered_late = self.delivered_late.saturating_add(1),
+            Outcome::RefundedOverdue => {
+                self.refunded_overdue = self.refunded_overdue.saturating_add(1)
+            }
+            Outcome::DisputeWon => self.disputes_won = self.disputes_won.saturating_add(1),
+            Outcome::DisputeLost => self.disputes_lost = self.disputes_lost.saturating_add(1),
+            Outcome::Rated(stars) => {
+                self.rating_sum = self.rating_sum.saturating_add(u64::from(stars));
+                self.rating_count = self.rating_count.saturating_add(1);
+            }
+        }
+    }
+
+    /// Share of deliveries that were on time, in basis points; `None` before any delivery.
+    pub fn on_time_bps(&self) -> Option<u32> {
+        let total = u64::from(self.delivered_on_time) + u64::from(self.delivered_late);
+        (total > 0).then(|| (u64::from(self.delivered_on_time) * 10_000 / total) as u32)
+    }
+}
+
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryError {
+    NotOwner,
+    NotRegisteredArtist,
+    AlreadyRegistered,
+    /// The caller is not a release this registry created, or not for that artist.
+    UnknownRelease,
+    NoReleaseCode,
+    InvalidProfile,
+    InvalidSaleTerms(crate::release::SaleTermsError),
+    AlreadyArbiter,
+    NotArbiter,
+    InstantiationFailed,
+    InvalidRating,
+}
+
+#[ink::trait_definition]
+pub trait ArtistRegistry {
+    /// Whether `account` may resolve disputes.
+    #[ink(message)]
+    fn is_arbiter(&self, account: AccountId) -> bool;
+
+    /// Records an outcome against `artist`; only a release this registry created for that
+    /// artist may call it.
+    #[ink(message)]
+    fn record_outcome(&mut self, artist: AccountId, outcome: Outcome) -> Result<(), RegistryError>;
+}
+
+pub const MAX_ARTIST_NAME_LEN: usize = 64;
+
+/// What an artist says about themselves when registering.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtistProfile {
+    pub name: alloc::string::String,
+    pub metadata_uri: alloc::string::String,
+    pub registered_at: crate::Timestamp,
+}
+
+impl ArtistProfile {
+    pub fn is_valid(&self) -> bool {
+        !self.name.trim().is_empty()
+            && self.name.len() <= MAX_ARTIST_NAME_LEN
+            && self.metadata_uri.len() <= crate::perk::MAX_METADATA_URI_LEN
+    }
+}

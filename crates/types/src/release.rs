@@ -1,0 +1,75 @@
+//! A release's sale terms, fixed when the registry creates it.
+
+use alloc::string::String;
+
+use crate::{Balance, Timestamp};
+
+pub const MAX_RELEASE_TITLE_LEN: usize = 128;
+/// A release may carry at most this many perks, so a sale's work stays bounded.
+pub const MAX_PERKS_PER_RELEASE: u32 = 16;
+/// The longest dispute window a release may set: 90 days.
+pub const MAX_DISPUTE_WINDOW: Timestamp = 90 * 24 * 60 * 60 * 1000;
+
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleTerms {
+    pub title: String,
+    pub metadata_uri: String,
+    /// The exact price of one edition.
+    pub price: Balance,
+    /// How many editions may ever be sold; `None` for an open edition.
+    pub max_editions: Option<u32>,
+    pub sale_start: Timestamp,
+    /// `None` keeps the sale open for good.
+    pub sale_end: Option<Timestamp>,
+    /// How long after a delivery the holder may dispute it, in milliseconds.
+    pub dispute_window: Timestamp,
+}
+
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaleTermsError {
+    EmptyTitle,
+    TitleTooLong,
+    MetadataUriTooLong,
+    ZeroPrice,
+    ZeroEditions,
+    SaleEndsBeforeStart,
+    DisputeWindowTooLong,
+    ZeroDisputeWindow,
+}
+
+impl SaleTerms {
+    pub fn validate(&self) -> Result<(), SaleTermsError> {
+        if self.title.trim().is_empty() {
+            return Err(SaleTermsError::EmptyTitle);
+        }
+        if self.title.len() > MAX_RELEASE_TITLE_LEN {
+            return Err(SaleTermsError::TitleTooLong);
+        }
+        if self.metadata_uri.len() > crate::perk::MAX_METADATA_URI_LEN {
+            return Err(SaleTermsError::MetadataUriTooLong);
+        }
+        if self.price == 0 {
+            return Err(SaleTermsError::ZeroPrice);
+        }
+        if self.max_editions == Some(0) {
+            return Err(SaleTermsError::ZeroEditions);
+        }
+        if matches!(self.sale_end, Some(end) if end <= self.sale_start) {
+            return Err(SaleTermsError::SaleEndsBeforeStart);
+        }
+        if self.dispute_window == 0 {
+            return Err(SaleTermsError::ZeroDisputeWindow);
+        }
+        if self.dispute_window > MAX_DISPUTE_WINDOW {
+            return Err(SaleTermsError::DisputeWindowTooLong);
+        }
+        Ok(())
+    }
+
+    pub fn is_on_sale(&self, now: Timestamp) -> bool {
+        now >= self.sale_start && self.sale_end.map_or(true, |end| now < end)
+    }
+}

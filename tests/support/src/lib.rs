@@ -1,0 +1,15 @@
+//! Shared harness for every integration test: a real `substrate-contracts-node --dev --tmp`
+//! on free ports and a real, uniquely named PostgreSQL database, each torn down when the
+//! test ends — on success, on panic and (for the node) when the test process is killed.
+
+mod node;
+mod postgres;
+
+pub use node::{DevNode, NodeError};
+pub use postgres::{admin_database_url, DatabaseError, TestDatabase};
+
+/// A free TCP port on the loopback interface, as the OS hands it out right now.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
