@@ -45,7 +45,7 @@ run_logged() {
 
 apt_packages() {
     local missing=()
-    for p in protobuf-compiler clang libclang-dev postgresql pkg-config libssl-dev; do
+    for p in protobuf-compiler clang libclang-dev postgresql pkg-config libssl-dev curl; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then

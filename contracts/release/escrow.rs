@@ -220,11 +220,17 @@ pub fn rate(e: &mut Entitlement, stars: u8) -> Result<(), Error> {
     Ok(())
 }
 
-/// The part of `price` that `bps` basis points stand for, rounded down, without overflow.
-pub fn share_of(price: Balance, bps: u16) -> Balance {
+/// The part of `price` that `bps` (at most 10 000) basis points stand for, rounded down;
+/// split so that no intermediate product can overflow.
+pub fn share_of(price: Balance, bps: u16) -> Option<Balance> {
     let bps = Balance::from(bps);
     let denominator = Balance::from(dreamster_types::BPS_DENOMINATOR);
-    (price / denominator) * bps + (price % denominator) * bps / denominator
+    let whole = price.checked_div(denominator)?.checked_mul(bps)?;
+    let rest = price
+        .checked_rem(denominator)?
+        .checked_mul(bps)?
+        .checked_div(denominator)?;
+    whole.checked_add(rest)
 }
 
 #[cfg(test)]
@@ -352,7 +358,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn share_of_is_exact_floor(price in 0u128..=u128::MAX, bps in 0u16..=10_000) {
-            let share = share_of(price, bps);
+            let share = share_of(price, bps).expect("bps <= 10 000 never overflows");
             proptest::prop_assert!(share <= price);
             // Compare against exact arithmetic on a wider representation.
             let exact = primitive_mul_div(price, bps);

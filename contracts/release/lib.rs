@@ -8,48 +8,7 @@ pub mod escrow;
 pub use dreamster_types::entitlement::EntitlementState;
 pub use release::{Release, ReleaseRef};
 
-/// Every way a release message can refuse; none of them traps.
-#[ink::scale_derive(Encode, Decode, TypeInfo)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Error {
-    NotArtist,
-    NotHolder,
-    NotOwnerOrApproved,
-    NoSuchEdition,
-    NoSuchPerk,
-    /// The edition does not carry that perk (added later, or its quantity ran out).
-    NotEntitled,
-    InvalidSaleTerms(dreamster_types::release::SaleTermsError),
-    InvalidPerk(dreamster_types::perk::PerkTermsError),
-    DeadlineInPast,
-    /// The perks' escrow shares would exceed the whole price.
-    EscrowSharesExceeded,
-    TooManyPerks,
-    SaleNotOpen,
-    SoldOut,
-    WrongPayment {
-        expected: dreamster_types::Balance,
-    },
-    NotAutomatic,
-    /// Automatic perks are delivered by the holder's unlock, not by the artist.
-    DeliveredByUnlock,
-    WrongState(EntitlementState),
-    DeadlineNotPassed {
-        deadline: dreamster_types::Timestamp,
-    },
-    DisputeWindowOpen {
-        until: dreamster_types::Timestamp,
-    },
-    DisputeWindowClosed,
-    NotArbiter,
-    /// An arbiter may not rule on a dispute they are a party to.
-    ArbiterIsParty,
-    InvalidRating,
-    AlreadyRated,
-    NothingToWithdraw,
-    TransferFailed,
-    Overflow,
-}
+pub use dreamster_types::errors::ReleaseError as Error;
 
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -228,7 +187,7 @@ mod release {
                 if !perk.has_room() {
                     continue;
                 }
-                let share = escrow::share_of(paid, perk.terms.escrow_bps);
+                let share = escrow::share_of(paid, perk.terms.escrow_bps).ok_or(Error::Overflow)?;
                 escrowed = escrowed.checked_add(share).ok_or(Error::Overflow)?;
                 perk.granted = perk.granted.checked_add(1).ok_or(Error::Overflow)?;
                 self.perks.insert(id, &perk);

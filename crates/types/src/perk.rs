@@ -122,7 +122,7 @@ impl PerkKind {
 
     /// Whether this kind may be filed under `category`.
     pub fn fits(self, category: PerkCategory) -> bool {
-        self.category().map_or(true, |c| c == category)
+        self.category().is_none_or(|c| c == category)
     }
 
     pub fn slug(self) -> &'static str {
@@ -271,6 +271,6 @@ impl Perk {
     pub fn has_room(&self) -> bool {
         self.terms
             .quantity_limit
-            .map_or(true, |limit| self.granted < limit)
+            .is_none_or(|limit| self.granted < limit)
     }
 }

@@ -53,8 +53,10 @@ impl Reputation {
 
     /// Share of deliveries that were on time, in basis points; `None` before any delivery.
     pub fn on_time_bps(&self) -> Option<u32> {
-        let total = u64::from(self.delivered_on_time) + u64::from(self.delivered_late);
-        (total > 0).then(|| (u64::from(self.delivered_on_time) * 10_000 / total) as u32)
+        let total =
+            u64::from(self.delivered_on_time).checked_add(u64::from(self.delivered_late))?;
+        let scaled = u64::from(self.delivered_on_time).checked_mul(10_000)?;
+        u32::try_from(scaled.checked_div(total)?).ok()
     }
 }
 

@@ -70,6 +70,6 @@ impl SaleTerms {
     }
 
     pub fn is_on_sale(&self, now: Timestamp) -> bool {
-        now >= self.sale_start && self.sale_end.map_or(true, |end| now < end)
+        now >= self.sale_start && self.sale_end.is_none_or(|end| now < end)
     }
 }

@@ -1,0 +1,198 @@
+//! A thin client for pallet-contracts on any node that runs it (the dev node, or a public
+//! network via `--rpc-url`): uploads code, instantiates, and calls contracts — each call
+//! dry-run first, so a call the contract would refuse is reported without costing a fee.
+
+mod exec;
+
+use parity_scale_codec::Decode;
+use subxt::dynamic::Value;
+use subxt::ext::scale_value::At;
+use subxt::utils::AccountId32;
+use subxt::{OnlineClient, PolkadotConfig};
+use subxt_signer::sr25519::Keypair;
+
+pub use exec::{ContractEvent, DryRun, Weight};
+
+pub type Api = OnlineClient<PolkadotConfig>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the node at {url}: {source}")]
+    Connect { url: String, source: subxt::Error },
+    #[error("node error: {0}")]
+    Subxt(#[from] subxt::Error),
+    #[error("node error: {0}")]
+    Core(#[from] subxt::ext::subxt_core::Error),
+    #[error("the node's answer does not decode: {0}")]
+    DecodeValue(#[from] subxt::error::DecodeError),
+    #[error("the node's answer does not decode: {0}")]
+    Decode(#[from] parity_scale_codec::Error),
+    #[error(transparent)]
+    Answer(#[from] dreamster_calls::AnswerError),
+    #[error("the runtime refused the call: {0}")]
+    Dispatch(String),
+    #[error("the contract trapped (reverted without an answer)")]
+    Trapped,
+    #[error("no {0} event in the transaction's events")]
+    MissingEvent(&'static str),
+}
+
+/// A connected node.
+pub struct Node {
+    api: Api,
+}
+
+/// What a submitted call left behind.
+pub struct Submitted {
+    pub block_hash: subxt::utils::H256,
+    pub block_number: u32,
+    pub extrinsic_index: u32,
+    pub events: Vec<ContractEvent>,
+}
+
+impl Node {
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        let api = Api::from_insecure_url(url)
+            .await
+            .map_err(|source| ClientError::Connect {
+                url: url.to_string(),
+                source,
+            })?;
+        Ok(Node { api })
+    }
+
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Free balance of an account, in the chain's smallest unit.
+    pub async fn free_balance(&self, who: &AccountId32) -> Result<u128, ClientError> {
+        let query = subxt::dynamic::storage("System", "Account", vec![Value::from_bytes(who.0)]);
+        let storage = self.api.storage().at_latest().await?;
+        let Some(info) = storage.fetch(&query).await? else {
+            return Ok(0);
+        };
+        let info = info.to_value()?;
+        let free = info
+            .at("data")
+            .and_then(|d| d.at("free"))
+            .and_then(|f| f.as_u128())
+            .ok_or(ClientError::Dispatch(
+                "System.Account has no data.free".into(),
+            ))?;
+        Ok(free)
+    }
+
+    /// Uploads Wasm code (a no-op if the same code is already there); returns its hash.
+    pub async fn upload_code(
+        &self,
+        signer: &Keypair,
+        code: Vec<u8>,
+    ) -> Result<[u8; 32], ClientError> {
+        let hash = exec::code_hash(&code);
+        let tx = subxt::dynamic::tx(
+            "Contracts",
+            "upload_code",
+            vec![
+                Value::from_bytes(code),
+                Value::unnamed_variant("None", []),
+                Value::unnamed_variant("Enforced", []),
+            ],
+        );
+        match self.submit(signer, &tx).await {
+            Ok(_) => Ok(hash),
+            // Uploading identical code again is refused as a duplicate: it is there already.
+            Err(ClientError::Dispatch(e)) if e.contains("CodeAlreadyExists") => Ok(hash),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Instantiates uploaded code with a constructor input; returns the new contract.
+    pub async fn instantiate(
+        &self,
+        signer: &Keypair,
+        code_hash: [u8; 32],
+        input: Vec<u8>,
+        salt: Vec<u8>,
+    ) -> Result<AccountId32, ClientError> {
+        let origin = signer.public_key().to_account_id();
+        let dry = exec::dry_run_instantiate(&self.api, &origin, code_hash, &input, &salt).await?;
+        let tx = subxt::dynamic::tx(
+            "Contracts",
+            "instantiate",
+            vec![
+                Value::u128(0),
+                dry.gas_limit_value(),
+                dry.storage_limit_value(),
+                Value::from_bytes(code_hash),
+                Value::from_bytes(input),
+                Value::from_bytes(salt),
+            ],
+        );
+        let submitted = self.submit(signer, &tx).await?;
+        submitted
+            .instantiated
+            .ok_or(ClientError::MissingEvent("Contracts.Instantiated"))
+    }
+
+    /// Dry-runs a message: what it would answer, and the weight and deposit it needs.
+    pub async fn dry_run(
+        &self,
+        origin: &AccountId32,
+        contract: &AccountId32,
+        value: u128,
+        input: &[u8],
+    ) -> Result<DryRun, ClientError> {
+        exec::dry_run_call(&self.api, origin, contract, value, input).await
+    }
+
+    /// Reads a getter's answer.
+    pub async fn query<T: Decode>(
+        &self,
+        contract: &AccountId32,
+        input: &[u8],
+    ) -> Result<T, ClientError> {
+        // Any account may ask; the contract itself is a fine origin for a read.
+        let dry = self.dry_run(contract, contract, 0, input).await?;
+        dry.answer()
+    }
+
+    /// Dry-runs, and only if the contract accepts the call (`Ok` of its `Result` answer),
+    /// signs and submits it. Returns the contract's answer and what the block recorded.
+    pub async fn call<T: Decode, E: Decode>(
+        &self,
+        signer: &Keypair,
+        contract: &AccountId32,
+        value: u128,
+        input: Vec<u8>,
+    ) -> Result<Result<(T, Submitted), E>, ClientError> {
+        let origin = signer.public_key().to_account_id();
+        let dry = self.dry_run(&origin, contract, value, &input).await?;
+        let answer: Result<T, E> = dry.answer()?;
+        let value_out = match answer {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let tx = subxt::dynamic::tx(
+            "Contracts",
+            "call",
+            vec![
+                Value::unnamed_variant("Id", [Value::from_bytes(contract.0)]),
+                Value::u128(value),
+                dry.gas_limit_value(),
+                dry.storage_limit_value(),
+                Value::from_bytes(input),
+            ],
+        );
+        let submitted = self.submit(signer, &tx).await?;
+        Ok(Ok((value_out, submitted.into())))
+    }
+
+    async fn submit<Call: subxt::tx::Payload>(
+        &self,
+        signer: &Keypair,
+        tx: &Call,
+    ) -> Result<exec::Included, ClientError> {
+        exec::submit(&self.api, signer, tx).await
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace — unit, property, contract (drink) and integration
+# (real node, real Postgres) — after making sure everything they need is installed.
+# Ends with one summary line: "summary: N passed, N failed, N skipped".
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh"
+
+# Nothing may be skipped for want of a part: say what is missing and stop.
+command -v substrate-contracts-node >/dev/null || die "substrate-contracts-node is not installed (scripts/setup.sh failed?)"
+pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL does not answer at $DATABASE_URL"
+
+# Databases left behind by test processes that were killed.
+psql "$DATABASE_URL" -tAc "select datname from pg_database where datname like 'dreamster\_test\_%'" |
+    while read -r db; do [ -n "$db" ] && psql "$DATABASE_URL" -qc "drop database if exists \"$db\" with (force)"; done
+
+"$ROOT/scripts/build-contracts.sh"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i+1) ~ /^passed/) p += $i
+            if ($(i+1) ~ /^failed/) f += $i
+            if ($(i+1) ~ /^ignored/) s += $i
+        }
+     }
+     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"
