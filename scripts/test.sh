@@ -17,6 +17,8 @@ psql "$DATABASE_URL" -tAc "select datname from pg_database where datname like 'd
     while read -r db; do [ -n "$db" ] && psql "$DATABASE_URL" -qc "drop database if exists \"$db\" with (force)"; done
 
 "$ROOT/scripts/build-contracts.sh"
+# The contract bench runs on the fresh bundles, so CI's log always shows current figures.
+cargo run --quiet --locked -p dreamster-contract-bench
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,1 +1,32 @@
-//! Follows finalized blocks and projects contract events into PostgreSQL (issue: indexer). Not built yet.
+//! The indexer: follows finalized blocks of a node, takes the `ContractEmitted` events of
+//! one registry and of every release it created, and writes them — raw and projected —
+//! into PostgreSQL, one transaction per batch of blocks with the cursor inside it, so a
+//! crash anywhere loses and duplicates nothing.
+
+pub mod follower;
+pub mod projection;
+pub mod source;
+pub mod store;
+
+pub use follower::{Follower, FollowerConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error("node: {0}")]
+    Node(#[from] dreamster_client::ClientError),
+    #[error("node: {0}")]
+    Subxt(#[from] subxt::Error),
+    #[error("node: {0}")]
+    SubxtCore(#[from] subxt::ext::subxt_core::Error),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the node has no block {0} (is --from-block beyond the chain?)")]
+    MissingBlock(u64),
+    #[error("the database was indexed for registry {stored}, not {wanted}: use a fresh database")]
+    OtherRegistry { stored: String, wanted: String },
+}
+
+/// A 32-byte account or hash in the read model.
+pub type Bytes32 = [u8; 32];

@@ -148,7 +148,7 @@ fn buy_unlock_confirm_withdraw_moves_real_balances() -> anyhow::Result<()> {
     // The fan also pays the storage deposit of the new edition's records.
     let spent = fan_before - chain.balance(&account(FAN));
     assert!(
-        spent >= PRICE && spent < PRICE + UNIT,
+        (PRICE..PRICE + UNIT).contains(&spent),
         "buy cost the fan {spent}"
     );
     let held: u128 = chain.call(FAN, &address, 0, release::escrow_held())?;

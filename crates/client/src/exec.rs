@@ -248,6 +248,8 @@ pub struct ContractEvent {
     pub data: Vec<u8>,
     /// The event's index among all of its block's events.
     pub event_index: u32,
+    /// The extrinsic that caused it; `None` for block initialization or finalization.
+    pub extrinsic_index: Option<u32>,
 }
 
 impl ContractEvent {
@@ -263,6 +265,10 @@ impl ContractEvent {
             topics: details.topics().to_vec(),
             data: emitted.data,
             event_index: details.index(),
+            extrinsic_index: match details.phase() {
+                subxt::events::Phase::ApplyExtrinsic(i) => Some(i),
+                _ => None,
+            },
         }))
     }
 }

@@ -18,9 +18,13 @@ pub type Api = OnlineClient<PolkadotConfig>;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot reach the node at {url}: {source}")]
-    Connect { url: String, source: subxt::Error },
+    Connect {
+        url: String,
+        source: Box<subxt::Error>,
+    },
+    // Boxed: subxt's error is large and would bloat every Result of this crate.
     #[error("node error: {0}")]
-    Subxt(#[from] subxt::Error),
+    Subxt(Box<subxt::Error>),
     #[error("node error: {0}")]
     Core(#[from] subxt::ext::subxt_core::Error),
     #[error("the node's answer does not decode: {0}")]
@@ -35,6 +39,12 @@ pub enum ClientError {
     Trapped,
     #[error("no {0} event in the transaction's events")]
     MissingEvent(&'static str),
+}
+
+impl From<subxt::Error> for ClientError {
+    fn from(e: subxt::Error) -> Self {
+        ClientError::Subxt(Box::new(e))
+    }
 }
 
 /// A connected node.
@@ -56,7 +66,7 @@ impl Node {
             .await
             .map_err(|source| ClientError::Connect {
                 url: url.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Node { api })
     }

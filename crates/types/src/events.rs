@@ -192,3 +192,153 @@ pub struct ArtistWithdrew {
     pub artist: AccountId,
     pub amount: Balance,
 }
+
+/// Any Dreamster event, as decoded from a `ContractEmitted` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DreamsterEvent {
+    ArbiterAdded(ArbiterAdded),
+    ArbiterRemoved(ArbiterRemoved),
+    ReleaseCodeSet(ReleaseCodeSet),
+    ArtistRegistered(ArtistRegistered),
+    ReleaseCreated(ReleaseCreated),
+    ReputationChanged(ReputationChanged),
+    PerkAdded(PerkAdded),
+    EditionSold(EditionSold),
+    Transfer(Transfer),
+    Approval(Approval),
+    EntitlementChanged(EntitlementChanged),
+    PerkRated(PerkRated),
+    EscrowReleased(EscrowReleased),
+    ArtistWithdrew(ArtistWithdrew),
+}
+
+/// Why a contract event could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventDecodeError {
+    /// No topics: not an ink! 5 event with a signature.
+    NoSignature,
+    /// A signature no Dreamster event has.
+    UnknownSignature([u8; 32]),
+    /// The signature is known but the data does not decode as that event.
+    BadData(&'static str),
+}
+
+macro_rules! dispatch_events {
+    ($signature:expr, $data:expr, $($name:ident),+ $(,)?) => {{
+        $(
+            if Some($signature) == <$name as ink::env::Event>::SIGNATURE_TOPIC {
+                let mut data: &[u8] = $data;
+                return <$name as ink::scale::Decode>::decode(&mut data)
+                    .map(DreamsterEvent::$name)
+                    .map_err(|_| EventDecodeError::BadData(stringify!($name)));
+            }
+        )+
+        Err(EventDecodeError::UnknownSignature($signature))
+    }};
+}
+
+impl DreamsterEvent {
+    /// Decodes an event from its record's topics (the first is the signature topic) and
+    /// data, with the same definitions the contracts emitted it with.
+    pub fn decode(topics: &[[u8; 32]], data: &[u8]) -> Result<Self, EventDecodeError> {
+        let signature = *topics.first().ok_or(EventDecodeError::NoSignature)?;
+        dispatch_events!(
+            signature,
+            data,
+            ArbiterAdded,
+            ArbiterRemoved,
+            ReleaseCodeSet,
+            ArtistRegistered,
+            ReleaseCreated,
+            ReputationChanged,
+            PerkAdded,
+            EditionSold,
+            Transfer,
+            Approval,
+            EntitlementChanged,
+            PerkRated,
+            EscrowReleased,
+            ArtistWithdrew,
+        )
+    }
+
+    /// The event's name, as the contracts' metadata labels it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DreamsterEvent::ArbiterAdded(_) => "ArbiterAdded",
+            DreamsterEvent::ArbiterRemoved(_) => "ArbiterRemoved",
+            DreamsterEvent::ReleaseCodeSet(_) => "ReleaseCodeSet",
+            DreamsterEvent::ArtistRegistered(_) => "ArtistRegistered",
+            DreamsterEvent::ReleaseCreated(_) => "ReleaseCreated",
+            DreamsterEvent::ReputationChanged(_) => "ReputationChanged",
+            DreamsterEvent::PerkAdded(_) => "PerkAdded",
+            DreamsterEvent::EditionSold(_) => "EditionSold",
+            DreamsterEvent::Transfer(_) => "Transfer",
+            DreamsterEvent::Approval(_) => "Approval",
+            DreamsterEvent::EntitlementChanged(_) => "EntitlementChanged",
+            DreamsterEvent::PerkRated(_) => "PerkRated",
+            DreamsterEvent::EscrowReleased(_) => "EscrowReleased",
+            DreamsterEvent::ArtistWithdrew(_) => "ArtistWithdrew",
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use ink::scale::Encode;
+
+    fn signature<E: ink::env::Event>() -> [u8; 32] {
+        E::SIGNATURE_TOPIC.expect("every Dreamster event has a signature")
+    }
+
+    #[test]
+    fn decodes_by_signature_topic() {
+        let event = PerkRated {
+            edition: 3,
+            perk: 1,
+            holder: AccountId::from([7; 32]),
+            rating: 5,
+        };
+        let decoded = DreamsterEvent::decode(&[signature::<PerkRated>()], &event.encode());
+        assert_eq!(decoded, Ok(DreamsterEvent::PerkRated(event)));
+    }
+
+    #[test]
+    fn unknown_and_garbled_events_are_errors_not_panics() {
+        assert_eq!(
+            DreamsterEvent::decode(&[], &[]),
+            Err(EventDecodeError::NoSignature)
+        );
+        assert_eq!(
+            DreamsterEvent::decode(&[[9; 32]], &[]),
+            Err(EventDecodeError::UnknownSignature([9; 32]))
+        );
+        assert_eq!(
+            DreamsterEvent::decode(&[signature::<PerkRated>()], &[1, 2]),
+            Err(EventDecodeError::BadData("PerkRated"))
+        );
+    }
+
+    #[test]
+    fn signatures_are_distinct() {
+        let all = [
+            signature::<ArbiterAdded>(),
+            signature::<ArbiterRemoved>(),
+            signature::<ReleaseCodeSet>(),
+            signature::<ArtistRegistered>(),
+            signature::<ReleaseCreated>(),
+            signature::<ReputationChanged>(),
+            signature::<PerkAdded>(),
+            signature::<EditionSold>(),
+            signature::<Transfer>(),
+            signature::<Approval>(),
+            signature::<EntitlementChanged>(),
+            signature::<PerkRated>(),
+            signature::<EscrowReleased>(),
+            signature::<ArtistWithdrew>(),
+        ];
+        let unique: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), all.len());
+    }
+}

@@ -1,5 +1,7 @@
 //! Shared steps of the end-to-end tests: deploying the built bundles to a real node.
 
+pub mod scenario;
+
 use std::path::PathBuf;
 
 use anyhow::Context;

@@ -1,0 +1,95 @@
+//! `dreamster-indexer`: projects a registry's contract events into PostgreSQL.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use dreamster_indexer::store::Store;
+use dreamster_indexer::{Follower, FollowerConfig};
+use subxt::utils::AccountId32;
+
+/// Follows the finalized blocks of a node running the Dreamster contracts and keeps a
+/// PostgreSQL read model of the registry's and its releases' events, exactly once.
+#[derive(Parser, Debug)]
+#[command(name = "dreamster-indexer", version)]
+struct Args {
+    /// Websocket RPC endpoint of the node.
+    #[arg(long, env = "DREAMSTER_RPC_URL", default_value = "ws://127.0.0.1:9944")]
+    rpc_url: String,
+    /// PostgreSQL database for the read model (migrated on start).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// Address of the registry contract (SS58 or 0x-prefixed hex).
+    #[arg(long, env = "DREAMSTER_REGISTRY", value_parser = parse_account)]
+    registry: AccountId32,
+    /// First block to read when the database is empty (later runs resume from the cursor).
+    #[arg(long, default_value_t = 0)]
+    from_block: u64,
+    /// Blocks written per database transaction.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch_blocks: u64,
+    /// Catch up with the finalized head, then exit instead of following it.
+    #[arg(long)]
+    once: bool,
+}
+
+fn parse_account(s: &str) -> Result<AccountId32, String> {
+    if let Some(hex) = s.strip_prefix("0x") {
+        let bytes: Result<Vec<u8>, _> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect();
+        let bytes = bytes.map_err(|_| format!("{s:?} is not hex"))?;
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| format!("{s:?} is not 32 bytes"))?;
+        return Ok(AccountId32(array));
+    }
+    s.parse::<AccountId32>()
+        .map_err(|e| format!("{s:?} is not an SS58 address: {e}"))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let store = Store::open(&args.database_url, args.registry.0).await?;
+    let config = FollowerConfig {
+        rpc_url: args.rpc_url,
+        from_block: args.from_block,
+        batch_blocks: args.batch_blocks,
+        ..FollowerConfig::default()
+    };
+    let mut follower = Follower::new(config.clone(), store);
+    if args.once {
+        let source = dreamster_indexer::source::ChainSource::connect(&config.rpc_url).await?;
+        let head = follower.catch_up(&source).await?;
+        tracing::info!(head, events = follower.totals.events, "caught up");
+        return Ok(());
+    }
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    follower.run(stop).await?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

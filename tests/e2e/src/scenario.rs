@@ -1,0 +1,219 @@
+//! A scripted story on a real node, for the tests that need a chain with history: an
+//! artist registers, releases with perks of every delivery method, fans buy, unlock,
+//! confirm, rate, dispute (won and lost), transfer, and take refunds.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::anyhow;
+use dreamster_calls::{registry, release};
+use dreamster_client::Node;
+use dreamster_types::errors::ReleaseError;
+use dreamster_types::perk::{DeliveryMethod, PerkKind, PerkTerms};
+use dreamster_types::registry_api::RegistryError;
+use dreamster_types::release::SaleTerms;
+use parity_scale_codec::Decode;
+use subxt::dynamic::Value;
+use subxt::utils::AccountId32;
+use subxt_signer::sr25519::{dev, Keypair};
+
+use crate::{deploy, ink_id, subxt_id};
+
+pub const UNIT: u128 = 1_000_000_000_000;
+pub const PRICE: u128 = 10 * UNIT;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Calls a release message that must succeed.
+pub async fn release_call<T: Decode>(
+    node: &Node,
+    who: &Keypair,
+    release_addr: &AccountId32,
+    value: u128,
+    input: Vec<u8>,
+) -> anyhow::Result<T> {
+    let (answer, _) = node
+        .call::<T, ReleaseError>(who, release_addr, value, input)
+        .await?
+        .map_err(|e| anyhow!("release refused: {e:?}"))?;
+    Ok(answer)
+}
+
+/// Calls a registry message that must succeed.
+pub async fn registry_call<T: Decode>(
+    node: &Node,
+    who: &Keypair,
+    registry_addr: &AccountId32,
+    input: Vec<u8>,
+) -> anyhow::Result<T> {
+    let (answer, _) = node
+        .call::<T, RegistryError>(who, registry_addr, 0, input)
+        .await?
+        .map_err(|e| anyhow!("registry refused: {e:?}"))?;
+    Ok(answer)
+}
+
+/// Seals a block so the dev node's clock (the block timestamp) catches up with the wall.
+pub async fn tick(node: &Node, who: &Keypair) -> anyhow::Result<()> {
+    let remark = subxt::dynamic::tx("System", "remark", vec![Value::from_bytes(b"tick")]);
+    node.api()
+        .tx()
+        .sign_and_submit_then_watch_default(&remark, who)
+        .await?
+        .wait_for_finalized_success()
+        .await?;
+    Ok(())
+}
+
+pub fn perk(
+    kind: PerkKind,
+    title: &str,
+    bps: u16,
+    delivery: DeliveryMethod,
+    deadline: u64,
+) -> PerkTerms {
+    PerkTerms {
+        category: kind
+            .category()
+            .unwrap_or(dreamster_types::perk::PerkCategory::Community),
+        kind,
+        title: title.into(),
+        description: format!("{title}, for every holder"),
+        metadata_uri: String::new(),
+        estimated_value: 2 * UNIT,
+        escrow_bps: bps,
+        delivery,
+        quantity_limit: None,
+        deadline,
+    }
+}
+
+pub struct Story {
+    pub registry: AccountId32,
+    pub release: AccountId32,
+}
+
+/// Plays the story; takes about half a minute on the dev node (a block per transaction,
+/// and one deadline to wait out).
+pub async fn play(node: &Node) -> anyhow::Result<Story> {
+    let (owner, artist, fan, fan2, fan3, arbiter) = (
+        dev::alice(),
+        dev::bob(),
+        dev::charlie(),
+        dev::dave(),
+        dev::eve(),
+        dev::ferdie(),
+    );
+    let registry_addr = deploy(node, &owner).await?;
+    registry_call::<()>(
+        node,
+        &owner,
+        &registry_addr,
+        registry::add_arbiter(ink_id(&arbiter.public_key().to_account_id())),
+    )
+    .await?;
+    registry_call::<()>(
+        node,
+        &artist,
+        &registry_addr,
+        registry::register_artist("Nova Lights", "ipfs://nova"),
+    )
+    .await?;
+    let terms = SaleTerms {
+        title: "Night Drive".into(),
+        metadata_uri: "ipfs://night-drive".into(),
+        price: PRICE,
+        max_editions: Some(100),
+        sale_start: 0,
+        sale_end: None,
+        dispute_window: 10 * 60 * 1000,
+    };
+    let release_id: dreamster_types::AccountId = registry_call(
+        node,
+        &artist,
+        &registry_addr,
+        registry::create_release(terms),
+    )
+    .await?;
+    let rel = subxt_id(&release_id);
+    let far = now_ms() + 30 * 24 * 3600 * 1000;
+    let soon = now_ms() + 8_000;
+    let auto = DeliveryMethod::Automatic {
+        content_hash: [0xAB; 32],
+    };
+    for p in [
+        perk(
+            PerkKind::UnreleasedMusic,
+            "Unreleased demo",
+            2_000,
+            auto,
+            far,
+        ),
+        perk(
+            PerkKind::LimitedVinyl,
+            "Signed vinyl",
+            3_000,
+            DeliveryMethod::Physical,
+            far,
+        ),
+        perk(
+            PerkKind::MeetAndGreet,
+            "Backstage meet",
+            1_000,
+            DeliveryMethod::Event,
+            soon,
+        ),
+    ] {
+        release_call::<u32>(node, &artist, &rel, 0, release::add_perk(p)).await?;
+    }
+    release_call::<u32>(node, &fan, &rel, PRICE, release::buy()).await?;
+    release_call::<u32>(node, &fan2, &rel, PRICE, release::buy()).await?;
+
+    release_call::<()>(node, &fan, &rel, 0, release::unlock(0, 0)).await?;
+    release_call::<()>(node, &fan, &rel, 0, release::confirm(0, 0)).await?;
+    release_call::<()>(node, &fan, &rel, 0, release::rate(0, 0, 5)).await?;
+
+    release_call::<()>(
+        node,
+        &artist,
+        &rel,
+        0,
+        release::mark_delivered(0, 1, [0x01; 32]),
+    )
+    .await?;
+    release_call::<()>(
+        node,
+        &artist,
+        &rel,
+        0,
+        release::mark_delivered(1, 1, [0x02; 32]),
+    )
+    .await?;
+    release_call::<()>(node, &fan, &rel, 0, release::dispute(0, 1, [0xE1; 32])).await?;
+    release_call::<()>(node, &fan2, &rel, 0, release::dispute(1, 1, [0xE2; 32])).await?;
+    release_call::<()>(node, &arbiter, &rel, 0, release::resolve(0, 1, true)).await?;
+    release_call::<()>(node, &arbiter, &rel, 0, release::resolve(1, 1, false)).await?;
+    release_call::<u128>(node, &fan, &rel, 0, release::claim_refund(0, 1)).await?;
+
+    release_call::<()>(
+        node,
+        &fan2,
+        &rel,
+        0,
+        release::transfer(ink_id(&fan3.public_key().to_account_id()), 1),
+    )
+    .await?;
+
+    tokio::time::sleep(Duration::from_millis(soon.saturating_sub(now_ms()) + 500)).await;
+    tick(node, &owner).await?;
+    release_call::<u128>(node, &fan, &rel, 0, release::claim_refund(0, 2)).await?;
+    release_call::<u128>(node, &artist, &rel, 0, release::withdraw()).await?;
+    Ok(Story {
+        registry: registry_addr,
+        release: rel,
+    })
+}
