@@ -182,6 +182,20 @@ impl Chain {
         call.get_dispatch_info().weight
     }
 
+    /// The artist's reputation as the registry keeps it.
+    pub fn reputation(
+        &mut self,
+        artist: u8,
+    ) -> Result<dreamster_types::registry_api::Reputation, ChainError> {
+        let registry = self.registry.clone();
+        self.call(
+            OWNER,
+            &registry,
+            0,
+            registry::reputation(ink_id(&account(artist))),
+        )
+    }
+
     /// Registers `artist` and creates a release with `terms`; returns its address.
     pub fn create_release(
         &mut self,

@@ -173,13 +173,7 @@ fn buy_unlock_confirm_withdraw_moves_real_balances() -> anyhow::Result<()> {
     assert_eq!(chain.balance(&address), contract_before + PRICE * 3 / 10);
 
     // The release reported to the registry by a real cross-contract call.
-    let registry = chain.registry.clone();
-    let reputation: Reputation = chain.call(
-        FAN,
-        &registry,
-        0,
-        registry::reputation(ink_id(&account(ARTIST))),
-    )?;
+    let reputation = chain.reputation(ARTIST)?;
     assert_eq!(
         (
             reputation.delivered_on_time,
@@ -215,13 +209,7 @@ fn undelivered_perk_is_refunded_after_its_deadline() -> anyhow::Result<()> {
         Err(ReleaseError::WrongState(EntitlementState::Refunded))
     );
 
-    let registry = chain.registry.clone();
-    let reputation: Reputation = chain.call(
-        FAN,
-        &registry,
-        0,
-        registry::reputation(ink_id(&account(ARTIST))),
-    )?;
+    let reputation = chain.reputation(ARTIST)?;
     assert_eq!(reputation.refunded_overdue, 1);
     Ok(())
 }
@@ -251,13 +239,7 @@ fn dispute_resolved_for_the_fan_refunds_the_fan() -> anyhow::Result<()> {
     let refunded: R<u128> = chain.call(FAN, &address, 0, release::claim_refund(0, 1))?;
     assert_eq!(refunded, Ok(PRICE * 3 / 10));
     assert_refunded(chain.balance(&account(FAN)) - fan_before, PRICE * 3 / 10);
-    let registry = chain.registry.clone();
-    let reputation: Reputation = chain.call(
-        FAN,
-        &registry,
-        0,
-        registry::reputation(ink_id(&account(ARTIST))),
-    )?;
+    let reputation = chain.reputation(ARTIST)?;
     assert_eq!(
         (reputation.delivered_on_time, reputation.disputes_lost),
         (1, 1)
@@ -283,13 +265,7 @@ fn dispute_resolved_for_the_artist_pays_the_artist() -> anyhow::Result<()> {
         chain.balance(&account(ARTIST)),
         artist_before + PRICE * 8 / 10
     );
-    let registry = chain.registry.clone();
-    let reputation: Reputation = chain.call(
-        FAN,
-        &registry,
-        0,
-        registry::reputation(ink_id(&account(ARTIST))),
-    )?;
+    let reputation = chain.reputation(ARTIST)?;
     assert_eq!(reputation.disputes_won, 1);
     Ok(())
 }

@@ -124,6 +124,22 @@ fn read_head(api: &Api, bytes: &mut &[u8]) -> Result<(ResultHead, bool), ClientE
     Ok((head, ok))
 }
 
+/// Calls a `ContractsApi` runtime function at the newest block and reads the result's
+/// head and its `ExecReturnValue` (flags, output).
+async fn contracts_api(api: &Api, function: &str, args: &[u8]) -> Result<DryRun, ClientError> {
+    let RawAnswer(bytes) = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call_raw(function, Some(args))
+        .await?;
+    let mut rest = &bytes[..];
+    let (head, _) = read_head(api, &mut rest)?;
+    let flags = u32::decode(&mut rest)?;
+    let data = Vec::<u8>::decode(&mut rest)?;
+    Ok(dry_run_from(head, flags, data))
+}
+
 fn dry_run_from(head: ResultHead, flags: u32, data: Vec<u8>) -> DryRun {
     DryRun {
         gas_consumed: head.gas_consumed,
@@ -153,17 +169,7 @@ pub(crate) async fn dry_run_call(
         input,
     )
         .encode();
-    let RawAnswer(bytes) = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call_raw("ContractsApi_call", Some(&args))
-        .await?;
-    let mut rest = &bytes[..];
-    let (head, _) = read_head(api, &mut rest)?;
-    let flags = u32::decode(&mut rest)?;
-    let data = Vec::<u8>::decode(&mut rest)?;
-    Ok(dry_run_from(head, flags, data))
+    contracts_api(api, "ContractsApi_call", &args).await
 }
 
 #[derive(Encode)]
@@ -190,17 +196,9 @@ pub(crate) async fn dry_run_instantiate(
         salt,
     )
         .encode();
-    let RawAnswer(bytes) = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call_raw("ContractsApi_instantiate", Some(&args))
-        .await?;
-    let mut rest = &bytes[..];
-    let (head, _) = read_head(api, &mut rest)?;
-    let flags = u32::decode(&mut rest)?;
-    let data = Vec::<u8>::decode(&mut rest)?;
-    let dry = dry_run_from(head, flags, data);
+    // The instantiate answer continues with the new account after the output, which the
+    // dry run does not need.
+    let dry = contracts_api(api, "ContractsApi_instantiate", &args).await?;
     if dry.reverted {
         return Err(ClientError::Dispatch(format!(
             "constructor reverted: 0x{}",

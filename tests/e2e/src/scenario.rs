@@ -217,3 +217,29 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
         release: rel,
     })
 }
+
+/// Submits `n` remarks without waiting, so the dev node seals `n` blocks with no contract
+/// events (a long stretch for a backfill to cover); returns the number of the last one.
+pub async fn empty_blocks(node: &Node, who: &Keypair, n: u64) -> anyhow::Result<u64> {
+    let api = node.api();
+    let start = api.blocks().at_latest().await?.number() as u64;
+    for i in 0..n {
+        let remark = subxt::dynamic::tx(
+            "System",
+            "remark",
+            vec![Value::from_bytes(format!("noise {i}"))],
+        );
+        api.tx().sign_and_submit_default(&remark, who).await?;
+    }
+    let target = start + n;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while (api.blocks().at_latest().await?.number() as u64) < target {
+        if std::time::Instant::now() > deadline {
+            return Err(anyhow!(
+                "the node sealed no block {target} within 2 minutes"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(target)
+}

@@ -32,6 +32,7 @@ pub enum NodeError {
 pub struct DevNode {
     child: Child,
     rpc_port: u16,
+    p2p_port: u16,
     log_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -62,52 +63,37 @@ impl DevNode {
     }
 
     /// Starts a node on free ports and waits until its RPC answers.
+    ///
+    /// The chain lives in a temporary directory removed with this value (what `--tmp`
+    /// does, but kept across [`DevNode::restart`]).
     pub async fn start() -> Result<Self, NodeError> {
-        let binary = Self::binary()?;
         let dir = tempfile::tempdir().map_err(NodeError::Spawn)?;
         let log_path = dir.path().join("node.log");
-        let log = std::fs::File::create(&log_path).map_err(NodeError::Spawn)?;
         let rpc_port = crate::free_port().map_err(NodeError::Spawn)?;
         let p2p_port = crate::free_port().map_err(NodeError::Spawn)?;
-        let mut command = Command::new(binary);
-        command
-            .args([
-                "--dev",
-                "--tmp",
-                "--no-telemetry",
-                "--no-prometheus",
-                "--no-mdns",
-            ])
-            .args([
-                "--rpc-port",
-                &rpc_port.to_string(),
-                "--port",
-                &p2p_port.to_string(),
-            ])
-            .arg("--base-path")
-            .arg(dir.path().join("chain"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the node
-        // when the thread that spawned it dies, so a killed test leaves no node behind.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn().map_err(NodeError::Spawn)?;
+        let child = spawn(&dir, &log_path, rpc_port, p2p_port)?;
         let mut node = DevNode {
             child,
             rpc_port,
+            p2p_port,
             log_path,
             _dir: dir,
         };
         node.wait_ready().await?;
         Ok(node)
+    }
+
+    /// Stops the node (SIGKILL) and starts it again on the same chain and ports.
+    pub async fn restart(&mut self) -> Result<(), NodeError> {
+        self.stop();
+        self.child = spawn(&self._dir, &self.log_path, self.rpc_port, self.p2p_port)?;
+        self.wait_ready().await
+    }
+
+    /// Stops the node; [`DevNode::restart`] brings it back.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     async fn wait_ready(&mut self) -> Result<(), NodeError> {
@@ -160,7 +146,45 @@ impl DevNode {
 
 impl Drop for DevNode {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+fn spawn(
+    dir: &tempfile::TempDir,
+    log_path: &std::path::Path,
+    rpc_port: u16,
+    p2p_port: u16,
+) -> Result<Child, NodeError> {
+    let binary = DevNode::binary()?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(NodeError::Spawn)?;
+    let mut command = Command::new(binary);
+    command
+        .args(["--dev", "--no-telemetry", "--no-prometheus", "--no-mdns"])
+        .args([
+            "--rpc-port",
+            &rpc_port.to_string(),
+            "--port",
+            &p2p_port.to_string(),
+        ])
+        .arg("--base-path")
+        .arg(dir.path().join("chain"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the node
+    // when the thread that spawned it dies, so a killed test leaves no node behind.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn().map_err(NodeError::Spawn)
 }
