@@ -31,7 +31,7 @@ rpc() {
 if rpc system_health >/dev/null 2>&1; then
     die "something already answers on port $RPC_PORT (another run.sh?); set DREAMSTER_RPC_PORT"
 fi
-substrate-contracts-node --dev --base-path "$DATA_DIR/chain" --rpc-port "$RPC_PORT" \
+substrate-contracts-node --dev --base-path "$DATA_DIR/chain" --rpc-port "$RPC_PORT" --state-pruning archive \
     --no-telemetry --no-prometheus >"$DATA_DIR/node.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 60); do

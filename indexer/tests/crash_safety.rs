@@ -42,8 +42,9 @@ async fn dump(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-fn indexer(rpc: &str, db: &str, registry: &str) -> std::io::Result<Child> {
-    Command::new(env!("CARGO_BIN_EXE_dreamster-indexer"))
+fn command(rpc: &str, db: &str, registry: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dreamster-indexer"));
+    command
         .args([
             "--rpc-url",
             rpc,
@@ -56,9 +57,23 @@ fn indexer(rpc: &str, db: &str, registry: &str) -> std::io::Result<Child> {
             "1",
         ])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+        .stdout(Stdio::null());
+    command
+}
+
+fn indexer(rpc: &str, db: &str, registry: &str) -> std::io::Result<Child> {
+    command(rpc, db, registry).stderr(Stdio::null()).spawn()
+}
+
+/// A run that must finish: its error output is the failure message.
+fn complete_run(rpc: &str, db: &str, registry: &str) -> anyhow::Result<()> {
+    let output = command(rpc, db, registry).output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "indexer failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
 }
 
 #[tokio::test]
@@ -87,8 +102,7 @@ async fn sigkill_during_backfill_loses_and_duplicates_nothing() -> anyhow::Resul
     let rpc = dev_node.rpc_url();
 
     let reference = TestDatabase::create().await?;
-    let status = indexer(&rpc, reference.url(), &registry)?.wait()?;
-    assert!(status.success(), "uninterrupted run failed: {status}");
+    complete_run(&rpc, reference.url(), &registry)?;
     let expected = dump(reference.pool()).await?;
     assert!(
         expected
@@ -98,30 +112,47 @@ async fn sigkill_during_backfill_loses_and_duplicates_nothing() -> anyhow::Resul
     );
 
     let crashed = TestDatabase::create().await?;
-    // A kill counts only if it landed mid-backfill: the process was running and the
-    // cursor had not reached the head yet.
+    // Each run is killed once its cursor has moved a random number of blocks past where it
+    // started (polled every few ms, so the kill lands at a random point of a batch), and
+    // always before the head: every kill interrupts a backfill in progress.
+    let cursor = |pool: &sqlx::PgPool| {
+        let pool = pool.clone();
+        async move {
+            let row = sqlx::query("SELECT block_number FROM indexer_cursor")
+                .fetch_optional(&pool)
+                .await?;
+            Ok::<i64, sqlx::Error>(row.map_or(-1, |r| r.get::<i64, _>(0)))
+        }
+    };
+    // The schema exists before the first run, so the cursor can be read at any time.
+    dreamster_indexer::store::MIGRATOR
+        .run(crashed.pool())
+        .await?;
     let mut kills = 0;
     let mut rng = rand::thread_rng();
-    for _ in 0..60 {
-        if kills >= 8 {
-            break;
-        }
+    while kills < 8 {
+        let from = cursor(crashed.pool()).await?;
+        let target = from + rng.gen_range(1..40);
+        anyhow::ensure!((target as u64) < last, "the chain is too short for 8 kills");
         let mut child = indexer(&rpc, crashed.url(), &registry)?;
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(20..800))).await;
-        let running = child.try_wait()?.is_none();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while cursor(crashed.pool()).await? < target {
+            anyhow::ensure!(
+                child.try_wait()?.is_none(),
+                "the indexer exited before block {target}"
+            );
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "no progress to block {target}"
+            );
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
         child.kill()?;
         child.wait()?;
-        let cursor: Option<i64> = sqlx::query("SELECT block_number FROM indexer_cursor")
-            .fetch_optional(crashed.pool())
-            .await?
-            .map(|r| r.get(0));
-        if running && cursor.is_none_or(|c| (c as u64) < last) {
-            kills += 1;
-        }
+        kills += 1;
     }
     assert!(kills >= 5, "only {kills} kills landed mid-run");
-    let status = indexer(&rpc, crashed.url(), &registry)?.wait()?;
-    assert!(status.success(), "final run failed: {status}");
+    complete_run(&rpc, crashed.url(), &registry)?;
     let after = dump(crashed.pool()).await?;
     for ((table, want), (_, got)) in expected.iter().zip(&after) {
         assert_eq!(got, want, "table {table} differs after {kills} SIGKILLs");

@@ -223,13 +223,26 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
 pub async fn empty_blocks(node: &Node, who: &Keypair, n: u64) -> anyhow::Result<u64> {
     let api = node.api();
     let start = api.blocks().at_latest().await?.number() as u64;
+    // Nonces counted here: asking the node for each would race the blocks being sealed.
+    let mut nonce = api
+        .tx()
+        .account_nonce(&who.public_key().to_account_id())
+        .await?;
     for i in 0..n {
         let remark = subxt::dynamic::tx(
             "System",
             "remark",
             vec![Value::from_bytes(format!("noise {i}"))],
         );
-        api.tx().sign_and_submit_default(&remark, who).await?;
+        let params = subxt::config::polkadot::PolkadotExtrinsicParamsBuilder::new()
+            .nonce(nonce)
+            .build();
+        api.tx()
+            .create_signed(&remark, who, params)
+            .await?
+            .submit()
+            .await?;
+        nonce += 1;
     }
     let target = start + n;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);

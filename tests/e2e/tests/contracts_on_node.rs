@@ -133,10 +133,12 @@ async fn deploy_buy_and_refund_after_the_deadline() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(refunded, PRICE * 4 / 10);
     let fan_after = node.free_balance(&fan_id).await?;
-    // The fan gets the escrowed 40 % back, less the transaction fee (well under a unit).
+    // The fan gets the escrowed 40 % back, less the transaction fee and the storage deposit
+    // of the artist's new reputation record (about a tenth of a unit on the dev node).
+    let gained = fan_after.saturating_sub(fan_before);
     assert!(
-        fan_after > fan_before + refunded - UNIT / 10,
-        "refund not received: {fan_before} -> {fan_after}"
+        gained < refunded && gained > refunded - UNIT / 2,
+        "refund of {refunded} but the fan gained {gained}"
     );
     assert_eq!(
         node.free_balance(&release_addr).await? - contract_before,

@@ -164,7 +164,15 @@ fn spawn(
         .map_err(NodeError::Spawn)?;
     let mut command = Command::new(binary);
     command
-        .args(["--dev", "--no-telemetry", "--no-prometheus", "--no-mdns"])
+        // Archive: an indexer backfilling from genesis reads the events of every block.
+        .args([
+            "--dev",
+            "--no-telemetry",
+            "--no-prometheus",
+            "--no-mdns",
+            "--state-pruning",
+            "archive",
+        ])
         .args([
             "--rpc-port",
             &rpc_port.to_string(),

@@ -77,18 +77,17 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        // Drop is synchronous and may run inside a runtime, so the async clean-up gets a
-        // thread and a runtime of its own.
+        // Drop is synchronous and may run inside a runtime, so the clean-up gets a thread and
+        // a runtime of its own. It must not wait on this pool (whose connections belong to
+        // the test's runtime, blocked right here): FORCE ends those connections instead.
         let admin = self.admin.clone();
         let name = self.name.clone();
-        let pool = self.pool.clone();
         let cleanup = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
             runtime.block_on(async move {
-                pool.close().await;
                 let mut conn = admin.connect().await.ok()?;
                 conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
                     .await
