@@ -6,7 +6,7 @@ use dreamster_drink_tests::*;
 use dreamster_types::entitlement::{Entitlement, EntitlementState};
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
-use dreamster_types::registry_api::{RegistryError, Reputation};
+use dreamster_types::registry_api::RegistryError;
 use dreamster_types::release::SaleTerms;
 
 type R<T> = Result<T, ReleaseError>;

@@ -50,6 +50,8 @@ fn parse_account(s: &str) -> Result<AccountId32, String> {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&args.database_url, args.registry.0).await?;
+    // Fail fast on a node that is not there at start; once running, outages are retried.
+    let source = dreamster_indexer::source::ChainSource::connect(&args.rpc_url).await?;
     let config = FollowerConfig {
         rpc_url: args.rpc_url,
         from_block: args.from_block,
@@ -58,11 +60,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut follower = Follower::new(config.clone(), store);
     if args.once {
-        let source = dreamster_indexer::source::ChainSource::connect(&config.rpc_url).await?;
         let head = follower.catch_up(&source).await?;
         tracing::info!(head, events = follower.totals.events, "caught up");
         return Ok(());
     }
+    drop(source);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
