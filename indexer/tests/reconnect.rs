@@ -5,12 +5,11 @@ use std::time::{Duration, Instant};
 
 use dreamster_calls::{registry, release};
 use dreamster_client::Node;
-use dreamster_e2e::scenario::{registry_call, release_call, PRICE};
+use dreamster_e2e::scenario::{open_sale, registry_call, release_call, PRICE};
 use dreamster_e2e::{deploy, subxt_id};
 use dreamster_indexer::store::Store;
 use dreamster_indexer::{Follower, FollowerConfig};
 use dreamster_test_support::{DevNode, TestDatabase};
-use dreamster_types::release::SaleTerms;
 use sqlx::Row;
 use subxt_signer::sr25519::dev;
 
@@ -47,15 +46,7 @@ async fn indexer_reconnects_after_the_node_restarts() -> anyhow::Result<()> {
             registry::register_artist("Nova", ""),
         )
         .await?;
-        let terms = SaleTerms {
-            title: "Live at the Roundhouse".into(),
-            metadata_uri: String::new(),
-            price: PRICE,
-            max_editions: None,
-            sale_start: 0,
-            sale_end: None,
-            dispute_window: 60_000,
-        };
+        let terms = open_sale("Live at the Roundhouse");
         let id: dreamster_types::AccountId = registry_call(
             &node,
             &artist,

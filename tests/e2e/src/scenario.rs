@@ -92,6 +92,19 @@ pub fn perk(
     }
 }
 
+/// A release on sale from the start, for good, with a one-minute dispute window.
+pub fn open_sale(title: &str) -> SaleTerms {
+    SaleTerms {
+        title: title.into(),
+        metadata_uri: String::new(),
+        price: PRICE,
+        max_editions: None,
+        sale_start: 0,
+        sale_end: None,
+        dispute_window: 60_000,
+    }
+}
+
 pub struct Story {
     pub registry: AccountId32,
     pub release: AccountId32,

@@ -1,28 +1,17 @@
 //! The compiled contracts on a real `substrate-contracts-node`: deploy, buy, and a refund
 //! after the deadline, with real balances.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use dreamster_calls::{registry, release};
 use dreamster_client::Node;
+use dreamster_e2e::scenario::{now_ms, open_sale, tick, PRICE, UNIT};
 use dreamster_e2e::{deploy, ink_id, subxt_id};
 use dreamster_test_support::DevNode;
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::registry_api::RegistryError;
-use dreamster_types::release::SaleTerms;
-use subxt::dynamic::Value;
 use subxt_signer::sr25519::dev;
-
-const UNIT: u128 = 1_000_000_000_000;
-const PRICE: u128 = 10 * UNIT;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 #[tokio::test]
 async fn deploy_buy_and_refund_after_the_deadline() -> anyhow::Result<()> {
@@ -39,15 +28,7 @@ async fn deploy_buy_and_refund_after_the_deadline() -> anyhow::Result<()> {
     )
     .await?
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let terms = SaleTerms {
-        title: "Night Drive".into(),
-        metadata_uri: String::new(),
-        price: PRICE,
-        max_editions: None,
-        sale_start: 0,
-        sale_end: None,
-        dispute_window: 60_000,
-    };
+    let terms = open_sale("Night Drive");
     let (release_id, _) = node
         .call::<dreamster_types::AccountId, RegistryError>(
             &artist,
@@ -118,13 +99,7 @@ async fn deploy_buy_and_refund_after_the_deadline() -> anyhow::Result<()> {
         deadline.saturating_sub(now_ms()) + 500,
     ))
     .await;
-    let remark = subxt::dynamic::tx("System", "remark", vec![Value::from_bytes(b"tick")]);
-    node.api()
-        .tx()
-        .sign_and_submit_then_watch_default(&remark, &owner)
-        .await?
-        .wait_for_finalized_success()
-        .await?;
+    tick(&node, &owner).await?;
 
     let fan_before = node.free_balance(&fan_id).await?;
     let (refunded, _) = node
