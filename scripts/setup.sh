@@ -102,7 +102,8 @@ registry_src_dir() {
     for d in "$CARGO_HOME"/registry/src/index.crates.io-*; do
         [ -d "$d/cargo-contract-$CARGO_CONTRACT_VERSION" ] && { echo "$d"; return; }
     done
-    ls -d "$CARGO_HOME"/registry/src/index.crates.io-* | head -n 1
+    # Nothing unpacked yet: the folder name cargo >= 1.85 gives crates.io.
+    echo "$CARGO_HOME/registry/src/index.crates.io-1949cf8c6b5b557f"
 }
 
 contracts_node() {
