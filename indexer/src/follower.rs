@@ -4,10 +4,10 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::source::ChainSource;
+use crate::source::{BlockEvents, ChainSource};
 use crate::store::{BatchStats, Store};
 use crate::IndexerError;
 
@@ -16,8 +16,11 @@ pub struct FollowerConfig {
     pub rpc_url: String,
     /// The first block to read when the database has no cursor yet.
     pub from_block: u64,
-    /// Blocks written per transaction.
+    /// Most blocks written per transaction.
     pub batch_blocks: u64,
+    /// A batch also ends once it holds this many events, so a few dense blocks still
+    /// make several batches and fetching the next overlaps writing this one.
+    pub batch_events: u64,
     /// Blocks fetched from the node at once.
     pub fetch_concurrency: usize,
     /// How often to look for new finalized blocks once caught up.
@@ -32,6 +35,7 @@ impl Default for FollowerConfig {
             rpc_url: "ws://127.0.0.1:9944".into(),
             from_block: 0,
             batch_blocks: 200,
+            batch_events: 2_000,
             fetch_concurrency: 16,
             poll: Duration::from_millis(500),
             max_backoff: Duration::from_secs(10),
@@ -121,29 +125,72 @@ impl Follower {
     }
 
     /// Indexes every finalized block up to the head as of now; returns that head.
+    ///
+    /// A task fetches blocks in order, `fetch_concurrency` at a time and up to a few
+    /// batches ahead, while this one writes them: the node's time and the database's overlap.
     pub async fn catch_up(&mut self, source: &ChainSource) -> Result<u64, IndexerError> {
         let head = source.finalized_head().await?;
-        let mut next = self.next_block().await?;
+        let first = self.next_block().await?;
+        if first > head {
+            return Ok(head);
+        }
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::channel(2 * self.config.batch_blocks as usize);
+        let fetcher = tokio::spawn(fetch_in_order(
+            source.clone(),
+            first..=head,
+            self.config.fetch_concurrency,
+            sender,
+        ));
         let started = Instant::now();
         let mut progress = Progress::new();
-        while next <= head {
-            let last = head.min(next + self.config.batch_blocks - 1);
-            let blocks: Vec<_> = futures::stream::iter(next..=last)
-                .map(|n| source.block(n))
-                .buffered(self.config.fetch_concurrency)
-                .try_collect()
-                .await?;
-            let stats: BatchStats = self.store.write_batch(&blocks).await?;
-            self.totals.blocks += stats.blocks;
-            self.totals.events += stats.events;
-            self.totals.undecodable += stats.undecodable;
-            progress.update(last, head, &self.totals, started);
-            next = last + 1;
-        }
+        let mut batch = Vec::new();
+        let mut batch_events = 0u64;
+        let mut expected = first;
+        let outcome = loop {
+            let next = receiver.recv().await;
+            let done = next.is_none();
+            match next {
+                Some(Ok(block)) => {
+                    expected = block.number + 1;
+                    batch_events += block.events.len() as u64;
+                    batch.push(block);
+                }
+                Some(Err(e)) => break Err(e),
+                None => {}
+            }
+            let full = batch.len() as u64 >= self.config.batch_blocks
+                || batch_events >= self.config.batch_events;
+            if (full || done) && !batch.is_empty() {
+                let last = batch.last().map_or(head, |b| b.number);
+                match self.store.write_batch(&batch).await {
+                    Ok(stats) => self.count(stats),
+                    Err(e) => break Err(e),
+                }
+                progress.update(last, head, &self.totals, started);
+                batch.clear();
+                batch_events = 0;
+            }
+            if done {
+                // The fetcher ends early only on an error it sends; anything else is a bug.
+                break if expected == head + 1 {
+                    Ok(head)
+                } else {
+                    Err(IndexerError::MissingBlock(expected))
+                };
+            }
+        };
+        fetcher.abort();
         if let Progress::Bar(bar) = progress {
             bar.finish_and_clear();
         }
-        Ok(head)
+        outcome
+    }
+
+    fn count(&mut self, stats: BatchStats) {
+        self.totals.blocks += stats.blocks;
+        self.totals.events += stats.events;
+        self.totals.undecodable += stats.undecodable;
     }
 
     /// Follows the chain until `stop` resolves, reconnecting with backoff whenever the node
@@ -177,6 +224,25 @@ impl Follower {
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+    }
+}
+
+/// Sends the blocks of `range` in order; stops at the first error (sent on) or when the
+/// receiver is gone.
+async fn fetch_in_order(
+    source: ChainSource,
+    range: std::ops::RangeInclusive<u64>,
+    concurrency: usize,
+    sender: tokio::sync::mpsc::Sender<Result<BlockEvents, IndexerError>>,
+) {
+    let mut blocks = futures::stream::iter(range)
+        .map(|n| source.block(n))
+        .buffered(concurrency);
+    while let Some(block) = blocks.next().await {
+        let failed = block.is_err();
+        if sender.send(block).await.is_err() || failed {
+            return;
         }
     }
 }

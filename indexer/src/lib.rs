@@ -3,6 +3,7 @@
 //! into PostgreSQL, one transaction per batch of blocks with the cursor inside it, so a
 //! crash anywhere loses and duplicates nothing.
 
+pub mod changes;
 pub mod follower;
 pub mod projection;
 pub mod source;
@@ -14,12 +15,18 @@ pub use follower::{Follower, FollowerConfig};
 pub enum IndexerError {
     #[error("node: {0}")]
     Node(#[from] dreamster_client::ClientError),
+    #[error("cannot reach the node at {0}: {1}")]
+    NodeUnreachable(String, String),
     #[error("node: {0}")]
     Subxt(#[from] subxt::Error),
     #[error("node: {0}")]
     SubxtCore(#[from] subxt::ext::subxt_core::Error),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("bad database URL: {0}")]
+    DatabaseUrl(String),
+    #[error("cannot reach the database at {0}: {1}")]
+    DatabaseUnreachable(String, String),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the node has no block {0} (is --from-block beyond the chain?)")]

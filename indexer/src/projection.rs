@@ -1,4 +1,5 @@
-//! How each event changes the read model. Runs inside the batch's transaction.
+//! How each event changes the read model: records it in the batch's [`Changes`], which
+//! the store writes at the end of the batch, inside the batch's transaction.
 
 use dreamster_types::entitlement::EntitlementState;
 use dreamster_types::events::*;
@@ -6,17 +7,15 @@ use dreamster_types::perk::DeliveryMethod;
 use dreamster_types::AccountId;
 use sqlx::PgConnection;
 
-/// Where an event came from, recorded on every row it touches.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin {
-    pub block: i64,
-    pub extrinsic: Option<i32>,
-    pub event_index: i32,
-    pub contract: [u8; 32],
-}
+pub use crate::changes::Origin;
+use crate::changes::{ArbiterRow, Changes, EntitlementPatch, ReputationRow};
 
 fn id(account: &AccountId) -> Vec<u8> {
-    <AccountId as AsRef<[u8; 32]>>::as_ref(account).to_vec()
+    key(account).to_vec()
+}
+
+fn key(account: &AccountId) -> [u8; 32] {
+    *<AccountId as AsRef<[u8; 32]>>::as_ref(account)
 }
 
 fn num(value: u128) -> String {
@@ -27,283 +26,191 @@ fn state(s: EntitlementState) -> &'static str {
     s.slug()
 }
 
-/// Applies one decoded event.
+/// Applies one decoded event. `db` is only read (the escrow of an entitlement from an
+/// earlier batch); every write waits in `changes`.
 pub async fn apply(
     db: &mut PgConnection,
+    changes: &mut Changes,
     o: &Origin,
     event: &DreamsterEvent,
 ) -> Result<(), sqlx::Error> {
-    let contract = o.contract.to_vec();
     match event {
-        DreamsterEvent::ArbiterAdded(e) => set_arbiter(db, o, &e.arbiter, true).await,
-        DreamsterEvent::ArbiterRemoved(e) => set_arbiter(db, o, &e.arbiter, false).await,
-        DreamsterEvent::ReleaseCodeSet(_) | DreamsterEvent::Approval(_) => Ok(()),
+        DreamsterEvent::ArbiterAdded(e) => set_arbiter(changes, o, &e.arbiter, true),
+        DreamsterEvent::ArbiterRemoved(e) => set_arbiter(changes, o, &e.arbiter, false),
+        DreamsterEvent::ReleaseCodeSet(_) | DreamsterEvent::Approval(_) => {}
         DreamsterEvent::ArtistRegistered(e) => {
-            sqlx::query(
-                "INSERT INTO artists (address, name, metadata_uri, registered_at, block_number, extrinsic_index)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id(&e.artist))
-            .bind(&e.name)
-            .bind(&e.metadata_uri)
-            .bind(e.at as i64)
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .execute(db)
-            .await
-            .map(drop)
+            let a = &mut changes.artists;
+            a.address.push(id(&e.artist));
+            a.name.push(e.name.clone());
+            a.metadata_uri.push(e.metadata_uri.clone());
+            a.registered_at.push(e.at as i64);
+            a.block.push(o.block);
+            a.extrinsic.push(o.extrinsic);
         }
         DreamsterEvent::ReleaseCreated(e) => {
             let t = &e.terms;
-            sqlx::query(
-                "INSERT INTO releases (address, registry, artist, title, metadata_uri, price, max_editions,
-                    sale_start, sale_end, dispute_window, created_at, block_number, extrinsic_index)
-                 VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(id(&e.release))
-            .bind(&contract)
-            .bind(id(&e.artist))
-            .bind(&t.title)
-            .bind(&t.metadata_uri)
-            .bind(num(t.price))
-            .bind(t.max_editions.map(|m| m as i32))
-            .bind(t.sale_start as i64)
-            .bind(t.sale_end.map(|s| s as i64))
-            .bind(t.dispute_window as i64)
-            .bind(e.at as i64)
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .execute(db)
-            .await
-            .map(drop)
+            let r = &mut changes.releases;
+            r.address.push(id(&e.release));
+            r.registry.push(o.contract.to_vec());
+            r.artist.push(id(&e.artist));
+            r.title.push(t.title.clone());
+            r.metadata_uri.push(t.metadata_uri.clone());
+            r.price.push(num(t.price));
+            r.max_editions.push(t.max_editions.map(|m| m as i32));
+            r.sale_start.push(t.sale_start as i64);
+            r.sale_end.push(t.sale_end.map(|s| s as i64));
+            r.dispute_window.push(t.dispute_window as i64);
+            r.created_at.push(e.at as i64);
+            r.block.push(o.block);
+            r.extrinsic.push(o.extrinsic);
         }
         DreamsterEvent::ReputationChanged(e) => {
             let r = &e.reputation;
-            sqlx::query(
-                "INSERT INTO reputation (artist, delivered_on_time, delivered_late, refunded_overdue, disputes_won,
-                    disputes_lost, rating_sum, rating_count, block_number, extrinsic_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (artist) DO UPDATE SET delivered_on_time = EXCLUDED.delivered_on_time,
-                    delivered_late = EXCLUDED.delivered_late, refunded_overdue = EXCLUDED.refunded_overdue,
-                    disputes_won = EXCLUDED.disputes_won, disputes_lost = EXCLUDED.disputes_lost,
-                    rating_sum = EXCLUDED.rating_sum, rating_count = EXCLUDED.rating_count,
-                    block_number = EXCLUDED.block_number, extrinsic_index = EXCLUDED.extrinsic_index",
-            )
-            .bind(id(&e.artist))
-            .bind(r.delivered_on_time as i32)
-            .bind(r.delivered_late as i32)
-            .bind(r.refunded_overdue as i32)
-            .bind(r.disputes_won as i32)
-            .bind(r.disputes_lost as i32)
-            .bind(r.rating_sum as i64)
-            .bind(r.rating_count as i32)
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .execute(db)
-            .await
-            .map(drop)
+            changes.reputation.insert(
+                key(&e.artist),
+                ReputationRow {
+                    counters: [
+                        i64::from(r.delivered_on_time),
+                        i64::from(r.delivered_late),
+                        i64::from(r.refunded_overdue),
+                        i64::from(r.disputes_won),
+                        i64::from(r.disputes_lost),
+                        r.rating_sum as i64,
+                        i64::from(r.rating_count),
+                    ],
+                    block: o.block,
+                    extrinsic: o.extrinsic,
+                },
+            );
         }
-        DreamsterEvent::PerkAdded(e) => {
-            let t = &e.terms;
-            let content_hash = match t.delivery {
-                DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
-                _ => None,
-            };
-            sqlx::query(
-                "INSERT INTO perks (release, perk, category, kind, title, description, metadata_uri, estimated_value,
-                    escrow_bps, delivery, content_hash, quantity_limit, deadline, added_at_edition, added_at,
-                    block_number, extrinsic_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-            )
-            .bind(&contract)
-            .bind(e.perk as i32)
-            .bind(t.category.slug())
-            .bind(t.kind.slug())
-            .bind(&t.title)
-            .bind(&t.description)
-            .bind(&t.metadata_uri)
-            .bind(num(t.estimated_value))
-            .bind(i32::from(t.escrow_bps))
-            .bind(t.delivery.slug())
-            .bind(content_hash)
-            .bind(t.quantity_limit.map(|q| q as i32))
-            .bind(t.deadline as i64)
-            .bind(e.added_at_edition as i32)
-            .bind(e.at as i64)
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .execute(db)
-            .await
-            .map(drop)
-        }
-        DreamsterEvent::EditionSold(e) => edition_sold(db, o, e).await,
+        DreamsterEvent::PerkAdded(e) => perk_added(changes, o, e),
+        DreamsterEvent::EditionSold(e) => edition_sold(changes, o, e),
         DreamsterEvent::Transfer(e) => {
-            sqlx::query(
-                "INSERT INTO transfers (release, edition, from_account, to_account, block_number, extrinsic_index, event_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&contract)
-            .bind(e.edition as i32)
-            .bind(e.from.as_ref().map(id))
-            .bind(e.to.as_ref().map(id))
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .bind(o.event_index)
-            .execute(&mut *db)
-            .await?;
+            let t = &mut changes.transfers;
+            t.release.push(o.contract.to_vec());
+            t.edition.push(e.edition as i32);
+            t.from.push(e.from.as_ref().map(id));
+            t.to.push(e.to.as_ref().map(id));
+            t.block.push(o.block);
+            t.extrinsic.push(o.extrinsic);
+            t.event_index.push(o.event_index);
             // A mint's edition row is written by the EditionSold that follows it.
             if let (Some(_), Some(to)) = (&e.from, &e.to) {
-                sqlx::query("UPDATE editions SET owner = $3 WHERE release = $1 AND edition = $2")
-                    .bind(&contract)
-                    .bind(e.edition as i32)
-                    .bind(id(to))
-                    .execute(db)
-                    .await?;
+                changes.owners.insert((o.contract, e.edition), id(to));
             }
-            Ok(())
         }
-        DreamsterEvent::EntitlementChanged(e) => entitlement_changed(db, o, e).await,
+        DreamsterEvent::EntitlementChanged(e) => entitlement_changed(db, changes, o, e).await?,
         DreamsterEvent::PerkRated(e) => {
-            sqlx::query(
-                "INSERT INTO ratings (release, edition, perk, holder, rating, block_number, extrinsic_index)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&contract)
-            .bind(e.edition as i32)
-            .bind(e.perk as i32)
-            .bind(id(&e.holder))
-            .bind(i16::from(e.rating))
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .execute(&mut *db)
-            .await?;
-            sqlx::query("UPDATE entitlements SET rating = $4 WHERE release = $1 AND edition = $2 AND perk = $3")
-                .bind(&contract)
-                .bind(e.edition as i32)
-                .bind(e.perk as i32)
-                .bind(i16::from(e.rating))
-                .execute(db)
-                .await
-                .map(drop)
+            let r = &mut changes.ratings;
+            r.release.push(o.contract.to_vec());
+            r.edition.push(e.edition as i32);
+            r.perk.push(e.perk as i32);
+            r.holder.push(id(&e.holder));
+            r.rating.push(i16::from(e.rating));
+            r.block.push(o.block);
+            r.extrinsic.push(o.extrinsic);
+            changes.patch(
+                (o.contract, e.edition, e.perk),
+                EntitlementPatch {
+                    rating: Some(i16::from(e.rating)),
+                    ..EntitlementPatch::default()
+                },
+            );
         }
         DreamsterEvent::EscrowReleased(e) => {
-            sqlx::query(
-                "UPDATE releases SET escrow_held = escrow_held - $2::numeric,
-                    artist_withdrawable = artist_withdrawable + $2::numeric WHERE address = $1",
-            )
-            .bind(&contract)
-            .bind(num(e.amount))
-            .execute(db)
-            .await
-            .map(drop)
+            let delta = changes.release_delta(o.contract);
+            delta.escrow_held -= e.amount as i128;
+            delta.artist_withdrawable += e.amount as i128;
         }
         DreamsterEvent::ArtistWithdrew(e) => {
-            sqlx::query(
-                "INSERT INTO withdrawals (release, artist, amount, block_number, extrinsic_index, event_index)
-                 VALUES ($1, $2, $3::numeric, $4, $5, $6)",
-            )
-            .bind(&contract)
-            .bind(id(&e.artist))
-            .bind(num(e.amount))
-            .bind(o.block)
-            .bind(o.extrinsic)
-            .bind(o.event_index)
-            .execute(&mut *db)
-            .await?;
-            sqlx::query(
-                "UPDATE releases SET artist_withdrawable = artist_withdrawable - $2::numeric,
-                    withdrawn = withdrawn + $2::numeric WHERE address = $1",
-            )
-            .bind(&contract)
-            .bind(num(e.amount))
-            .execute(db)
-            .await
-            .map(drop)
+            let w = &mut changes.withdrawals;
+            w.release.push(o.contract.to_vec());
+            w.artist.push(id(&e.artist));
+            w.amount.push(num(e.amount));
+            w.block.push(o.block);
+            w.extrinsic.push(o.extrinsic);
+            w.event_index.push(o.event_index);
+            let delta = changes.release_delta(o.contract);
+            delta.artist_withdrawable -= e.amount as i128;
+            delta.withdrawn += e.amount as i128;
         }
     }
+    Ok(())
 }
 
-async fn set_arbiter(
-    db: &mut PgConnection,
-    o: &Origin,
-    arbiter: &AccountId,
-    active: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO arbiters (address, active, block_number, extrinsic_index) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (address) DO UPDATE SET active = EXCLUDED.active, block_number = EXCLUDED.block_number,
-            extrinsic_index = EXCLUDED.extrinsic_index",
-    )
-    .bind(id(arbiter))
-    .bind(active)
-    .bind(o.block)
-    .bind(o.extrinsic)
-    .execute(db)
-    .await
-    .map(drop)
+fn set_arbiter(changes: &mut Changes, o: &Origin, arbiter: &AccountId, active: bool) {
+    changes.arbiters.insert(
+        key(arbiter),
+        ArbiterRow {
+            active,
+            block: o.block,
+            extrinsic: o.extrinsic,
+        },
+    );
 }
 
-async fn edition_sold(
-    db: &mut PgConnection,
-    o: &Origin,
-    e: &EditionSold,
-) -> Result<(), sqlx::Error> {
-    let contract = o.contract.to_vec();
-    sqlx::query(
-        "INSERT INTO editions (release, edition, buyer, owner, price, artist_share, sold_at, block_number, extrinsic_index)
-         VALUES ($1, $2, $3, $3, $4::numeric, $5::numeric, $6, $7, $8)",
-    )
-    .bind(&contract)
-    .bind(e.edition as i32)
-    .bind(id(&e.buyer))
-    .bind(num(e.price))
-    .bind(num(e.artist_share))
-    .bind(e.at as i64)
-    .bind(o.block)
-    .bind(o.extrinsic)
-    .execute(&mut *db)
-    .await?;
-    let mut escrowed: u128 = 0;
+fn perk_added(changes: &mut Changes, o: &Origin, e: &PerkAdded) {
+    let t = &e.terms;
+    let p = &mut changes.perks;
+    p.release.push(o.contract.to_vec());
+    p.perk.push(e.perk as i32);
+    p.category.push(t.category.slug().to_string());
+    p.kind.push(t.kind.slug().to_string());
+    p.title.push(t.title.clone());
+    p.description.push(t.description.clone());
+    p.metadata_uri.push(t.metadata_uri.clone());
+    p.estimated_value.push(num(t.estimated_value));
+    p.escrow_bps.push(i32::from(t.escrow_bps));
+    p.delivery.push(t.delivery.slug().to_string());
+    p.content_hash.push(match t.delivery {
+        DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
+        _ => None,
+    });
+    p.quantity_limit.push(t.quantity_limit.map(|q| q as i32));
+    p.deadline.push(t.deadline as i64);
+    p.added_at_edition.push(e.added_at_edition as i32);
+    p.added_at.push(e.at as i64);
+    p.block.push(o.block);
+    p.extrinsic.push(o.extrinsic);
+}
+
+fn edition_sold(changes: &mut Changes, o: &Origin, e: &EditionSold) {
+    let ed = &mut changes.editions;
+    ed.release.push(o.contract.to_vec());
+    ed.edition.push(e.edition as i32);
+    ed.buyer.push(id(&e.buyer));
+    ed.price.push(num(e.price));
+    ed.artist_share.push(num(e.artist_share));
+    ed.sold_at.push(e.at as i64);
+    ed.block.push(o.block);
+    ed.extrinsic.push(o.extrinsic);
+    let mut escrowed: i128 = 0;
     for (perk, escrow) in &e.entitlements {
-        escrowed = escrowed.saturating_add(*escrow);
-        sqlx::query(
-            "INSERT INTO entitlements (release, edition, perk, escrow, state, deadline, created_block, block_number,
-                extrinsic_index)
-             SELECT $1, $2, $3, $4::numeric, 'pending', p.deadline, $5, $5, $6 FROM perks p
-             WHERE p.release = $1 AND p.perk = $3",
-        )
-        .bind(&contract)
-        .bind(e.edition as i32)
-        .bind(*perk as i32)
-        .bind(num(*escrow))
-        .bind(o.block)
-        .bind(o.extrinsic)
-        .execute(&mut *db)
-        .await?;
-        sqlx::query("UPDATE perks SET granted = granted + 1 WHERE release = $1 AND perk = $2")
-            .bind(&contract)
-            .bind(*perk as i32)
-            .execute(&mut *db)
-            .await?;
+        escrowed = escrowed.saturating_add(*escrow as i128);
+        let en = &mut changes.entitlements;
+        en.release.push(o.contract.to_vec());
+        en.edition.push(e.edition as i32);
+        en.perk.push(*perk as i32);
+        en.escrow.push(num(*escrow));
+        en.block.push(o.block);
+        en.extrinsic.push(o.extrinsic);
+        changes
+            .new_escrows
+            .insert((o.contract, e.edition, *perk), *escrow);
+        *changes.granted.entry((o.contract, *perk)).or_default() += 1;
     }
-    sqlx::query(
-        "UPDATE releases SET editions_sold = editions_sold + 1, escrow_held = escrow_held + $2::numeric,
-            artist_withdrawable = artist_withdrawable + $3::numeric WHERE address = $1",
-    )
-    .bind(&contract)
-    .bind(num(escrowed))
-    .bind(num(e.artist_share))
-    .execute(db)
-    .await
-    .map(drop)
+    let delta = changes.release_delta(o.contract);
+    delta.editions_sold += 1;
+    delta.escrow_held += escrowed;
+    delta.artist_withdrawable += e.artist_share as i128;
 }
 
 async fn entitlement_changed(
     db: &mut PgConnection,
+    changes: &mut Changes,
     o: &Origin,
     e: &EntitlementChanged,
 ) -> Result<(), sqlx::Error> {
-    let contract = o.contract.to_vec();
     let (action, proof, amount, refund, late) = match e.action {
         EntitlementAction::Unlocked { content_hash } => {
             ("unlocked", Some(content_hash), None, None, Some(false))
@@ -323,83 +230,57 @@ async fn entitlement_changed(
             Some(overdue),
         ),
     };
-    sqlx::query(
-        "INSERT INTO entitlement_changes (release, edition, perk, actor, from_state, to_state, action, proof, amount,
-            refund, late, at, block_number, extrinsic_index, event_index)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(&contract)
-    .bind(e.edition as i32)
-    .bind(e.perk as i32)
-    .bind(id(&e.actor))
-    .bind(state(e.from))
-    .bind(state(e.to))
-    .bind(action)
-    .bind(proof.map(|p| p.to_vec()))
-    .bind(amount.map(num))
-    .bind(refund)
-    .bind(late)
-    .bind(e.at as i64)
-    .bind(o.block)
-    .bind(o.extrinsic)
-    .bind(o.event_index)
-    .execute(&mut *db)
-    .await?;
+    let c = &mut changes.entitlement_changes;
+    c.release.push(o.contract.to_vec());
+    c.edition.push(e.edition as i32);
+    c.perk.push(e.perk as i32);
+    c.actor.push(id(&e.actor));
+    c.from_state.push(state(e.from));
+    c.to_state.push(state(e.to));
+    c.action.push(action);
+    c.proof.push(proof.map(|p| p.to_vec()));
+    c.amount.push(amount.map(num));
+    c.refund.push(refund);
+    c.late.push(late);
+    c.at.push(e.at as i64);
+    c.block.push(o.block);
+    c.extrinsic.push(o.extrinsic);
+    c.event_index.push(o.event_index);
 
-    let changed = match e.action {
-        EntitlementAction::Unlocked { .. } | EntitlementAction::MarkedDelivered { .. } => sqlx::query(
-            "UPDATE entitlements SET state = $4, block_number = $5, extrinsic_index = $6, delivered_at = $7,
-                proof = $8, late = $9, unlocked = $10 WHERE release = $1 AND edition = $2 AND perk = $3",
-        ),
-        EntitlementAction::Disputed { .. } => sqlx::query(
-            "UPDATE entitlements SET state = $4, block_number = $5, extrinsic_index = $6, evidence = $7
-             WHERE release = $1 AND edition = $2 AND perk = $3",
-        ),
-        _ => sqlx::query(
-            "UPDATE entitlements SET state = $4, block_number = $5, extrinsic_index = $6
-             WHERE release = $1 AND edition = $2 AND perk = $3",
-        ),
-    }
-    .bind(&contract)
-    .bind(e.edition as i32)
-    .bind(e.perk as i32)
-    .bind(state(e.to))
-    .bind(o.block)
-    .bind(o.extrinsic);
-    let changed = match e.action {
-        EntitlementAction::Unlocked { .. } | EntitlementAction::MarkedDelivered { .. } => changed
-            .bind(e.at as i64)
-            .bind(proof.map(|p| p.to_vec()))
-            .bind(late)
-            .bind(matches!(e.action, EntitlementAction::Unlocked { .. })),
-        EntitlementAction::Disputed { evidence } => changed.bind(evidence.to_vec()),
-        _ => changed,
+    let key = (o.contract, e.edition, e.perk);
+    let mut patch = EntitlementPatch {
+        state: Some((state(e.to), o.block, o.extrinsic)),
+        ..EntitlementPatch::default()
     };
-    changed.execute(&mut *db).await?;
+    match e.action {
+        EntitlementAction::Unlocked { .. } | EntitlementAction::MarkedDelivered { .. } => {
+            patch.delivered_at = Some(e.at as i64);
+            patch.proof = proof.map(|p| p.to_vec());
+            patch.late = late;
+            patch.unlocked = Some(matches!(e.action, EntitlementAction::Unlocked { .. }));
+        }
+        EntitlementAction::Disputed { evidence } => patch.evidence = Some(evidence.to_vec()),
+        _ => {}
+    }
+    changes.patch(key, patch);
 
     // Money that moves without an EscrowReleased event of its own.
-    let books = match e.action {
-        EntitlementAction::Resolved { refund: true } => Some(
-            "UPDATE releases r SET escrow_held = r.escrow_held - e.escrow, refunds_owed = r.refunds_owed + e.escrow
-             FROM entitlements e WHERE r.address = $1 AND e.release = $1 AND e.edition = $2 AND e.perk = $3",
-        ),
-        EntitlementAction::Refunded { overdue: true, .. } => Some(
-            "UPDATE releases r SET escrow_held = r.escrow_held - e.escrow
-             FROM entitlements e WHERE r.address = $1 AND e.release = $1 AND e.edition = $2 AND e.perk = $3",
-        ),
-        EntitlementAction::Refunded { overdue: false, .. } => Some(
-            "UPDATE releases r SET refunds_owed = r.refunds_owed - e.escrow
-             FROM entitlements e WHERE r.address = $1 AND e.release = $1 AND e.edition = $2 AND e.perk = $3",
-        ),
-        _ => None,
-    };
-    if let Some(sql) = books {
-        sqlx::query(sql)
-            .bind(&contract)
-            .bind(e.edition as i32)
-            .bind(e.perk as i32)
-            .execute(db)
-            .await?;
+    match e.action {
+        EntitlementAction::Resolved { refund: true } => {
+            let escrow = changes.escrow_of(db, key).await? as i128;
+            let delta = changes.release_delta(o.contract);
+            delta.escrow_held -= escrow;
+            delta.refunds_owed += escrow;
+        }
+        EntitlementAction::Refunded { amount, overdue } => {
+            let delta = changes.release_delta(o.contract);
+            if overdue {
+                delta.escrow_held -= amount as i128;
+            } else {
+                delta.refunds_owed -= amount as i128;
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

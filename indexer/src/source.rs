@@ -16,6 +16,7 @@ pub struct BlockEvents {
     pub events: Vec<ContractEvent>,
 }
 
+#[derive(Clone)]
 pub struct ChainSource {
     api: OnlineClient<PolkadotConfig>,
     rpc: LegacyRpcMethods<PolkadotConfig>,
@@ -23,7 +24,9 @@ pub struct ChainSource {
 
 impl ChainSource {
     pub async fn connect(url: &str) -> Result<Self, IndexerError> {
-        let client = RpcClient::from_insecure_url(url).await?;
+        let client = RpcClient::from_insecure_url(url)
+            .await
+            .map_err(|e| IndexerError::NodeUnreachable(url.to_string(), e.to_string()))?;
         let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone()).await?;
         Ok(ChainSource {
             api,

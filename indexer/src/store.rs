@@ -3,10 +3,14 @@
 use std::collections::HashSet;
 
 use dreamster_types::events::DreamsterEvent;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
 use sqlx::Row;
 
-use crate::projection::{self, Origin};
+use crate::changes::{Changes, Origin};
+use crate::projection;
 use crate::source::BlockEvents;
 use crate::{Bytes32, IndexerError};
 
@@ -34,9 +38,24 @@ fn bytes32(v: Vec<u8>) -> Option<Bytes32> {
 impl Store {
     /// Connects, migrates, and checks the database belongs to this registry.
     pub async fn open(database_url: &str, registry: Bytes32) -> Result<Self, IndexerError> {
+        let options = PgConnectOptions::from_str(database_url)
+            .map_err(|e| IndexerError::DatabaseUrl(e.to_string()))?;
+        // One plain connection first: the pool retries an unreachable server until its
+        // acquire timeout, where a person at a terminal wants the reason at once.
+        let where_ = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("")
+        );
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| IndexerError::DatabaseUnreachable(where_, e.to_string()))?
+            .close()
+            .await?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .connect(database_url)
+            .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
         if let Some(row) = sqlx::query("SELECT registry FROM indexer_cursor")
@@ -91,6 +110,7 @@ impl Store {
             ..BatchStats::default()
         };
         let mut tx = self.pool.begin().await?;
+        let mut changes = Changes::default();
         for block in blocks {
             for event in &block.events {
                 let contract = event.contract.0;
@@ -110,21 +130,16 @@ impl Store {
                     event_index: event.event_index as i32,
                     contract,
                 };
-                sqlx::query(
-                    "INSERT INTO raw_events (block_number, block_hash, extrinsic_index, event_index, contract, topics,
-                        data, name, decode_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(origin.block)
-                .bind(block.hash.0.to_vec())
-                .bind(origin.extrinsic)
-                .bind(origin.event_index)
-                .bind(contract.to_vec())
-                .bind(topics.iter().map(|t| t.to_vec()).collect::<Vec<_>>())
-                .bind(&event.data)
-                .bind(name)
-                .bind(&error)
-                .execute(&mut *tx)
-                .await?;
+                let raw = &mut changes.raw_events;
+                raw.block.push(origin.block);
+                raw.hash.push(block.hash.0.to_vec());
+                raw.extrinsic.push(origin.extrinsic);
+                raw.event_index.push(origin.event_index);
+                raw.contract.push(contract.to_vec());
+                raw.topics.push(topics.concat());
+                raw.data.push(event.data.clone());
+                raw.name.push(name.map(str::to_string));
+                raw.decode_error.push(error);
                 stats.events += 1;
                 match decoded {
                     Ok(event) => {
@@ -141,7 +156,7 @@ impl Store {
                         // Registry events count only from the registry, release events only from
                         // its releases: a contract cannot speak for the other kind.
                         if from_registry == is_registry_event(&event) {
-                            projection::apply(&mut tx, &origin, &event).await?;
+                            projection::apply(&mut tx, &mut changes, &origin, &event).await?;
                         }
                     }
                     Err(e) => {
@@ -151,6 +166,7 @@ impl Store {
                 }
             }
         }
+        changes.flush(&mut tx).await?;
         sqlx::query(
             "INSERT INTO indexer_cursor (id, registry, block_number, block_hash) VALUES (TRUE, $1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash",

@@ -26,7 +26,7 @@ pub enum ClientError {
     #[error("node error: {0}")]
     Subxt(Box<subxt::Error>),
     #[error("node error: {0}")]
-    Core(#[from] subxt::ext::subxt_core::Error),
+    Core(Box<subxt::ext::subxt_core::Error>),
     #[error("the node's answer does not decode: {0}")]
     DecodeValue(#[from] subxt::error::DecodeError),
     #[error("the node's answer does not decode: {0}")]
@@ -39,6 +39,12 @@ pub enum ClientError {
     Trapped,
     #[error("no {0} event in the transaction's events")]
     MissingEvent(&'static str),
+}
+
+impl From<subxt::ext::subxt_core::Error> for ClientError {
+    fn from(e: subxt::ext::subxt_core::Error) -> Self {
+        ClientError::Core(Box::new(e))
+    }
 }
 
 impl From<subxt::Error> for ClientError {
@@ -196,6 +202,46 @@ impl Node {
         );
         let submitted = self.submit(signer, &tx).await?;
         Ok(Ok((value_out, submitted.into())))
+    }
+
+    /// A contract call as a runtime call, for [`Node::submit_batch`]: the weight and
+    /// deposit limits come from `dry`, a dry run of the same call.
+    pub fn batched_call(
+        contract: &AccountId32,
+        value: u128,
+        input: Vec<u8>,
+        dry: &DryRun,
+    ) -> Value {
+        Value::unnamed_variant(
+            "Contracts",
+            [Value::named_variant(
+                "call",
+                [
+                    (
+                        "dest",
+                        Value::unnamed_variant("Id", [Value::from_bytes(contract.0)]),
+                    ),
+                    ("value", Value::u128(value)),
+                    ("gas_limit", dry.gas_limit_value()),
+                    ("storage_deposit_limit", dry.storage_limit_value()),
+                    ("data", Value::from_bytes(input)),
+                ],
+            )],
+        )
+    }
+
+    /// Submits runtime calls as one `Utility.batch_all`: all of them happen, or none.
+    pub async fn submit_batch(
+        &self,
+        signer: &Keypair,
+        calls: Vec<Value>,
+    ) -> Result<Submitted, ClientError> {
+        let tx = subxt::dynamic::tx(
+            "Utility",
+            "batch_all",
+            vec![Value::unnamed_composite(calls)],
+        );
+        Ok(self.submit(signer, &tx).await?.into())
     }
 
     async fn submit<Call: subxt::tx::Payload>(
