@@ -2,6 +2,7 @@
 //! network via `--rpc-url`): uploads code, instantiates, and calls contracts — each call
 //! dry-run first, so a call the contract would refuse is reported without costing a fee.
 
+pub mod deploy;
 mod exec;
 
 use parity_scale_codec::Decode;
@@ -17,10 +18,10 @@ pub type Api = OnlineClient<PolkadotConfig>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the node at {url}: {source}")]
+    #[error("cannot reach the node at {url}: {reason}")]
     Connect {
         url: String,
-        source: Box<subxt::Error>,
+        reason: Box<subxt::Error>,
     },
     // Boxed: subxt's error is large and would bloat every Result of this crate.
     #[error("node error: {0}")]
@@ -53,6 +54,24 @@ impl From<subxt::Error> for ClientError {
     }
 }
 
+/// Reads an account address: SS58, or 32 bytes as 0x-prefixed hex.
+pub fn parse_address(s: &str) -> Result<AccountId32, String> {
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix("0x") {
+        let bytes: Result<Vec<u8>, _> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect();
+        let bytes = bytes.map_err(|_| format!("{s:?} is not hex"))?;
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| format!("{s:?} is not 32 bytes"))?;
+        return Ok(AccountId32(array));
+    }
+    s.parse::<AccountId32>()
+        .map_err(|e| format!("{s:?} is not an SS58 address: {e}"))
+}
+
 /// A connected node.
 pub struct Node {
     api: Api,
@@ -70,9 +89,9 @@ impl Node {
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         let api = Api::from_insecure_url(url)
             .await
-            .map_err(|source| ClientError::Connect {
+            .map_err(|reason| ClientError::Connect {
                 url: url.to_string(),
-                source: Box::new(source),
+                reason: Box::new(reason),
             })?;
         Ok(Node { api })
     }

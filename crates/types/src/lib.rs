@@ -15,6 +15,7 @@ pub mod events;
 pub mod perk;
 pub mod registry_api;
 pub mod release;
+pub mod templates;
 
 pub use ink::primitives::AccountId;
 
@@ -31,3 +32,11 @@ pub type Hash32 = [u8; 32];
 
 /// Shares of a price are in basis points: 10 000 is the whole price.
 pub const BPS_DENOMINATOR: u16 = 10_000;
+
+/// The commitment to an automatic perk's secret (a link, an invite, a code) published on
+/// chain: BLAKE2b-256 of its UTF-8 bytes. Whoever holds the secret can check it.
+pub fn content_hash(secret: &[u8]) -> Hash32 {
+    let mut out = [0u8; 32];
+    ink::env::hash_bytes::<ink::env::hash::Blake2x256>(secret, &mut out);
+    out
+}

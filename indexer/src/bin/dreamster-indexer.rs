@@ -19,7 +19,7 @@ struct Args {
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
     /// Address of the registry contract (SS58 or 0x-prefixed hex).
-    #[arg(long, env = "DREAMSTER_REGISTRY", value_parser = parse_account)]
+    #[arg(long, env = "DREAMSTER_REGISTRY", value_parser = dreamster_client::parse_address)]
     registry: AccountId32,
     /// First block to read when the database is empty (later runs resume from the cursor).
     #[arg(long, default_value_t = 0)]
@@ -30,22 +30,6 @@ struct Args {
     /// Catch up with the finalized head, then exit instead of following it.
     #[arg(long)]
     once: bool,
-}
-
-fn parse_account(s: &str) -> Result<AccountId32, String> {
-    if let Some(hex) = s.strip_prefix("0x") {
-        let bytes: Result<Vec<u8>, _> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16))
-            .collect();
-        let bytes = bytes.map_err(|_| format!("{s:?} is not hex"))?;
-        let array: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| format!("{s:?} is not 32 bytes"))?;
-        return Ok(AccountId32(array));
-    }
-    s.parse::<AccountId32>()
-        .map_err(|e| format!("{s:?} is not an SS58 address: {e}"))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

@@ -1,0 +1,225 @@
+//! The artist's commands (and the registry owner's `arbiter`).
+
+use anyhow::{anyhow, bail};
+use dreamster_calls::{registry, release};
+use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
+use dreamster_types::release::SaleTerms;
+use serde_json::json;
+use subxt::utils::AccountId32;
+
+use crate::args::{
+    ArbiterArgs, ArtistCommand, DeliverArgs, Delivery, PerkAddArgs, PerkCommand, ReleaseCommand,
+    ReleaseCreateArgs, ReleaseOnly,
+};
+use crate::chain::Session;
+use crate::report::{landed, landed_text, Report};
+use crate::units::{fmt_amount, fmt_duration, fmt_time, now_ms};
+use crate::wizard;
+
+pub fn ink_id(a: &AccountId32) -> dreamster_types::AccountId {
+    dreamster_types::AccountId::from(a.0)
+}
+
+pub fn subxt_id(a: &dreamster_types::AccountId) -> AccountId32 {
+    AccountId32(*<dreamster_types::AccountId as AsRef<[u8; 32]>>::as_ref(a))
+}
+
+pub async fn arbiter(s: &Session, a: &ArbiterArgs) -> anyhow::Result<Report> {
+    let (_, done) = s
+        .registry_call::<()>(registry::add_arbiter(ink_id(&a.account)))
+        .await?;
+    Ok(Report::new(
+        format!("{} is now an arbiter, {}", a.account, landed_text(&done)),
+        json!({ "arbiter": a.account.to_string(), "tx": landed(&done) }),
+    ))
+}
+
+pub async fn artist(s: &Session, a: &ArtistCommand) -> anyhow::Result<Report> {
+    let ArtistCommand::Register { name, metadata_uri } = a;
+    let (_, done) = s
+        .registry_call::<()>(registry::register_artist(name, metadata_uri))
+        .await?;
+    let me = s.me()?;
+    Ok(Report::new(
+        format!("registered {me} as artist {name:?}, {}", landed_text(&done)),
+        json!({ "artist": me.to_string(), "name": name, "tx": landed(&done) }),
+    ))
+}
+
+pub async fn release(s: &Session, a: &ReleaseCommand) -> anyhow::Result<Report> {
+    match a {
+        ReleaseCommand::Create(c) => create_release(s, c).await,
+        ReleaseCommand::Show(r) => show_release(s, &r.release).await,
+    }
+}
+
+pub async fn create_release(s: &Session, c: &ReleaseCreateArgs) -> anyhow::Result<Report> {
+    let terms = SaleTerms {
+        title: c.title.clone(),
+        metadata_uri: c.metadata_uri.clone(),
+        price: c.price,
+        max_editions: c.max_editions,
+        sale_start: c.sale_start.unwrap_or(0),
+        sale_end: c.sale_end,
+        dispute_window: c.dispute_days * 86_400_000,
+    };
+    let (address, done) = s
+        .registry_call::<dreamster_types::AccountId>(registry::create_release(terms))
+        .await?;
+    let address = subxt_id(&address);
+    Ok(Report::new(
+        format!(
+            "release {:?} created at {address}, {}",
+            c.title,
+            landed_text(&done)
+        ),
+        json!({ "release": address.to_string(), "title": c.title, "tx": landed(&done) }),
+    ))
+}
+
+/// Sale terms and perks of a release, read from its contract.
+pub async fn read_release(
+    s: &Session,
+    rel: &AccountId32,
+) -> anyhow::Result<(SaleTerms, Vec<Perk>)> {
+    let terms: SaleTerms = s.query(rel, release::sale_terms()).await?;
+    let perks: Vec<Perk> = s.query(rel, release::perks()).await?;
+    Ok((terms, perks))
+}
+
+pub async fn show_release(s: &Session, rel: &AccountId32) -> anyhow::Result<Report> {
+    let (terms, perks) = read_release(s, rel).await?;
+    let sold: u32 = s.query(rel, release::total_supply()).await?;
+    let escrow: u128 = s.query(rel, release::escrow_held()).await?;
+    let mut text = format!(
+        "{} — {} per edition, {sold} sold{}\nescrow held {}, dispute window {}\n",
+        terms.title,
+        fmt_amount(terms.price),
+        terms
+            .max_editions
+            .map(|m| format!(" of {m}"))
+            .unwrap_or_default(),
+        fmt_amount(escrow),
+        fmt_duration(terms.dispute_window),
+    );
+    let total: u128 = perks.iter().map(|p| p.terms.estimated_value).sum();
+    for (i, p) in perks.iter().enumerate() {
+        text.push_str(&format!(
+            "  perk {i}: {}\n",
+            wizard::preview_line(&p.terms, terms.price)
+        ));
+    }
+    text.push_str(&format!("total perk value {}", fmt_amount(total)));
+    Ok(Report::new(
+        text,
+        json!({
+            "release": rel.to_string(), "title": terms.title, "price": terms.price.to_string(),
+            "sold": sold, "escrow_held": escrow.to_string(), "total_perk_value": total.to_string(),
+            "perks": perks.iter().enumerate().map(|(i, p)| perk_json(i as u32, &p.terms)).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+pub fn perk_json(id: u32, t: &PerkTerms) -> serde_json::Value {
+    json!({
+        "perk": id, "category": t.category.slug(), "kind": t.kind.slug(), "title": t.title,
+        "description": t.description, "estimated_value": t.estimated_value.to_string(),
+        "escrow_bps": t.escrow_bps, "delivery": t.delivery.slug(), "deadline": t.deadline,
+        "deadline_utc": fmt_time(t.deadline), "quantity_limit": t.quantity_limit,
+    })
+}
+
+pub async fn perk(s: &Session, a: &PerkCommand) -> anyhow::Result<Report> {
+    match a {
+        PerkCommand::Add(p) => {
+            let terms = terms_from_flags(p)?;
+            add_perk(s, &p.release, terms).await
+        }
+        PerkCommand::Wizard(r) => wizard::run(s, &r.release).await,
+    }
+}
+
+fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
+    let kind = PerkKind::from_slug(&p.kind)
+        .ok_or_else(|| anyhow!("unknown perk kind {:?}: see `dreamster templates`", p.kind))?;
+    let category = match (&p.category, kind.category()) {
+        (Some(c), _) => {
+            PerkCategory::from_slug(c).ok_or_else(|| anyhow!("unknown category {c:?}"))?
+        }
+        (None, Some(c)) => c,
+        (None, None) => bail!("a custom perk needs --category"),
+    };
+    let delivery = match p.delivery {
+        Delivery::Automatic => DeliveryMethod::Automatic {
+            content_hash: match (&p.secret, p.content_hash) {
+                (_, Some(h)) => h,
+                (Some(secret), None) => dreamster_types::content_hash(secret.as_bytes()),
+                (None, None) => bail!("an automatic perk needs --secret or --content-hash"),
+            },
+        },
+        Delivery::Physical => DeliveryMethod::Physical,
+        Delivery::Event => DeliveryMethod::Event,
+    };
+    Ok(PerkTerms {
+        category,
+        kind,
+        title: p.title.clone(),
+        description: p.description.clone(),
+        metadata_uri: p.metadata_uri.clone(),
+        estimated_value: p.value,
+        escrow_bps: p.escrow,
+        delivery,
+        quantity_limit: p.quantity,
+        deadline: p.deadline,
+    })
+}
+
+pub async fn add_perk(s: &Session, rel: &AccountId32, terms: PerkTerms) -> anyhow::Result<Report> {
+    if terms.deadline <= now_ms() {
+        bail!("the deadline {} is in the past", fmt_time(terms.deadline));
+    }
+    let (id, done) = s
+        .release::<u32>(rel, 0, release::add_perk(terms.clone()))
+        .await?;
+    Ok(Report::new(
+        format!(
+            "perk {id} {:?} added to {rel}, {}",
+            terms.title,
+            landed_text(&done)
+        ),
+        json!({ "release": rel.to_string(), "perk": perk_json(id, &terms), "tx": landed(&done) }),
+    ))
+}
+
+pub async fn deliver(s: &Session, a: &DeliverArgs) -> anyhow::Result<Report> {
+    let proof = dreamster_types::content_hash(a.proof.as_bytes());
+    let at = &a.at;
+    let (_, done) = s
+        .release::<()>(
+            &at.release,
+            0,
+            release::mark_delivered(at.edition, at.perk, proof),
+        )
+        .await?;
+    Ok(Report::new(
+        format!(
+            "perk {} of edition {} marked delivered (proof hash 0x{}), {}",
+            at.perk,
+            at.edition,
+            hex::encode(proof),
+            landed_text(&done)
+        ),
+        json!({ "release": at.release.to_string(), "edition": at.edition, "perk": at.perk,
+                "proof_hash": format!("0x{}", hex::encode(proof)), "tx": landed(&done) }),
+    ))
+}
+
+pub async fn withdraw(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
+    let (amount, done) = s
+        .release::<u128>(&a.release, 0, release::withdraw())
+        .await?;
+    Ok(Report::new(
+        format!("withdrew {}, {}", fmt_amount(amount), landed_text(&done)),
+        json!({ "release": a.release.to_string(), "amount": amount.to_string(), "tx": landed(&done) }),
+    ))
+}

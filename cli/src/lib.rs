@@ -1,1 +1,0 @@
-//! The `dreamster` command line: deploy, artist, fan and auditor commands (issue: CLI). Not built yet.
