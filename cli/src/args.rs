@@ -200,6 +200,8 @@ pub struct ReleaseCreateArgs {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per run; boxing the flags would only obscure the derive.
+#[allow(clippy::large_enum_variant)]
 pub enum PerkCommand {
     /// Add a perk with flags (see `dreamster templates` for the kinds).
     Add(PerkAddArgs),

@@ -38,6 +38,15 @@ impl Session {
         })
     }
 
+    /// The same node and deployment, signing as `signer`.
+    pub fn as_signer(&self, signer: Keypair) -> Session {
+        Session {
+            node: self.node.clone(),
+            signer: Some(signer),
+            config: self.config.clone(),
+        }
+    }
+
     pub fn signer(&self) -> anyhow::Result<&Keypair> {
         self.signer
             .as_ref()

@@ -150,6 +150,9 @@ pub mod release {
     pub fn artist() -> Vec<u8> {
         input!(release_ref().call().artist())
     }
+    pub fn registry() -> Vec<u8> {
+        input!(release_ref().call().registry())
+    }
     pub fn sale_terms() -> Vec<u8> {
         input!(release_ref().call().sale_terms())
     }

@@ -64,8 +64,15 @@ pub async fn deploy(
     let registry_code = node
         .upload_code(owner, bundle_wasm(contracts_dir, "registry")?)
         .await?;
+    // A fresh salt, so deploying again on the same chain makes a new registry.
+    let salt = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+        .to_le_bytes()
+        .to_vec();
     let registry_addr = node
-        .instantiate(owner, registry_code, constructors::registry_new(), vec![])
+        .instantiate(owner, registry_code, constructors::registry_new(), salt)
         .await?;
     node.call::<(), RegistryError>(
         owner,

@@ -73,6 +73,7 @@ pub fn parse_address(s: &str) -> Result<AccountId32, String> {
 }
 
 /// A connected node.
+#[derive(Clone)]
 pub struct Node {
     api: Api,
 }
