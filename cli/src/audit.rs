@@ -264,7 +264,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
     for (edition, owner) in b.owners.iter().enumerate() {
         let model = owners
             .get(&(edition as i32))
-            .map_or("missing".to_string(), |o| hex::encode(o));
+            .map_or("missing".to_string(), hex::encode);
         check(
             &format!("edition {edition} owner"),
             hex::encode(owner.0),

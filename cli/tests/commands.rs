@@ -1,0 +1,608 @@
+//! Every subcommand against the real node: the artist's, the fan's, the arbiter's and the
+//! auditor's, their refusals as one line, and that a refused call costs no fee.
+
+mod common;
+
+use common::Cli;
+use dreamster_client::Node;
+
+const ALICE: &str = "//Alice";
+const BOB: &str = "//Bob";
+const CHARLIE: &str = "//Charlie";
+const DAVE: &str = "//Dave";
+const FERDIE: &str = "//Ferdie";
+const EVE_ADDR: &str = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw";
+const FERDIE_ADDR: &str = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL";
+
+#[tokio::test]
+async fn every_command_on_a_real_node() {
+    let cli = Cli::start().await;
+    let node = Node::connect(&cli.node.rpc_url()).await.expect("client");
+
+    let deployed = cli.json(Some(ALICE), &["deploy"]);
+    assert!(cli.config_path().exists());
+    let again = cli.json(Some(ALICE), &["deploy", "--reuse"]);
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["registry"], deployed["registry"]);
+
+    cli.run(Some(ALICE), &["arbiter", FERDIE_ADDR]).ok();
+    cli.run(Some(BOB), &["arbiter", EVE_ADDR])
+        .refused("only the registry's owner");
+    cli.run(Some(BOB), &["artist", "register", "--name", "Nova Lights"])
+        .ok();
+    cli.run(Some(BOB), &["artist", "register", "--name", "Nova"])
+        .refused("already a registered artist");
+    cli.run(
+        Some(CHARLIE),
+        &["release", "create", "--title", "X", "--price", "1"],
+    )
+    .refused("not a registered artist");
+
+    let rel = cli.json(
+        Some(BOB),
+        &[
+            "release",
+            "create",
+            "--title",
+            "Night Drive",
+            "--price",
+            "10",
+            "--dispute-days",
+            "3",
+        ],
+    );
+    let rel = rel["release"]
+        .as_str()
+        .expect("release address")
+        .to_string();
+    let r = rel.as_str();
+    cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "unreleased_music",
+            "--title",
+            "Demo",
+            "--value",
+            "5",
+            "--escrow",
+            "20",
+            "--delivery",
+            "automatic",
+            "--secret",
+            "https://x.invalid/demo",
+            "--deadline",
+            "+30d",
+        ],
+    )
+    .ok();
+    cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "limited_vinyl",
+            "--title",
+            "Vinyl",
+            "--value",
+            "30",
+            "--escrow",
+            "30",
+            "--delivery",
+            "physical",
+            "--deadline",
+            "+60d",
+        ],
+    )
+    .ok();
+    let meet_deadline = std::time::Instant::now() + std::time::Duration::from_secs(12);
+    cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "meet_and_greet",
+            "--title",
+            "Meet",
+            "--value",
+            "50",
+            "--escrow",
+            "10",
+            "--delivery",
+            "event",
+            "--deadline",
+            "+12s",
+        ],
+    )
+    .ok();
+    cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "custom",
+            "--title",
+            "Too much",
+            "--value",
+            "1",
+            "--escrow",
+            "50",
+            "--delivery",
+            "event",
+            "--deadline",
+            "+1d",
+            "--category",
+            "community",
+        ],
+    )
+    .refused("escrow shares would exceed 100 %");
+    cli.run(
+        Some(CHARLIE),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "fan_event",
+            "--title",
+            "Mine",
+            "--value",
+            "1",
+            "--escrow",
+            "1",
+            "--delivery",
+            "event",
+            "--deadline",
+            "+1d",
+        ],
+    )
+    .refused("only the release's artist");
+
+    let shown = cli.json(None, &["release", "show", "--release", r]);
+    assert_eq!(shown["perks"].as_array().map(Vec::len), Some(3));
+    assert_eq!(shown["total_perk_value"], "85000000000000");
+
+    assert_eq!(
+        cli.json(Some(CHARLIE), &["buy", "--release", r])["edition"],
+        0
+    );
+    assert_eq!(cli.json(Some(DAVE), &["buy", "--release", r])["edition"], 1);
+
+    // A refused call is dry-run only: no fee.
+    let charlie =
+        dreamster_client::parse_address("5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y")
+            .expect("address");
+    let before = node.free_balance(&charlie).await.expect("balance");
+    cli.run(
+        Some(CHARLIE),
+        &["refund", "--release", r, "--edition", "0", "--perk", "2"],
+    )
+    .refused("this perk's deadline has not passed yet: refundable from 20");
+    assert_eq!(
+        node.free_balance(&charlie).await.expect("balance"),
+        before,
+        "a refused call cost a fee"
+    );
+
+    cli.run(
+        Some(CHARLIE),
+        &["unlock", "--release", r, "--edition", "0", "--perk", "0"],
+    )
+    .ok();
+    cli.run(
+        Some(DAVE),
+        &["unlock", "--release", r, "--edition", "0", "--perk", "0"],
+    )
+    .refused("you do not hold this edition");
+    cli.run(
+        Some(CHARLIE),
+        &["confirm", "--release", r, "--edition", "0", "--perk", "0"],
+    )
+    .ok();
+    cli.run(
+        Some(CHARLIE),
+        &[
+            "rate",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "0",
+            "--stars",
+            "5",
+        ],
+    )
+    .ok();
+    cli.run(
+        Some(CHARLIE),
+        &[
+            "rate",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "0",
+            "--stars",
+            "4",
+        ],
+    )
+    .refused("already rated");
+    let bad_stars = cli.run(
+        Some(CHARLIE),
+        &[
+            "rate",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "0",
+            "--stars",
+            "9",
+        ],
+    );
+    assert_eq!(
+        bad_stars.code, 2,
+        "clap refuses out-of-range stars: {}",
+        bad_stars.stderr
+    );
+
+    cli.run(
+        Some(CHARLIE),
+        &[
+            "deliver",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "1",
+            "--proof",
+            "x",
+        ],
+    )
+    .refused("only the release's artist");
+    cli.run(
+        Some(BOB),
+        &[
+            "deliver",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "0",
+            "--proof",
+            "x",
+        ],
+    )
+    .refused("delivered by the holder's unlock");
+    cli.run(
+        Some(BOB),
+        &[
+            "deliver",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "1",
+            "--proof",
+            "DHL 123",
+        ],
+    )
+    .ok();
+    cli.run(
+        Some(CHARLIE),
+        &[
+            "dispute",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "1",
+            "--reason",
+            "broken",
+        ],
+    )
+    .ok();
+    cli.run(
+        Some(DAVE),
+        &[
+            "resolve",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "1",
+            "--ruling",
+            "artist",
+        ],
+    )
+    .refused("only an arbiter");
+    cli.run(
+        Some(BOB),
+        &[
+            "resolve",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "1",
+            "--ruling",
+            "artist",
+        ],
+    )
+    .refused("a party to");
+    cli.run(
+        Some(FERDIE),
+        &[
+            "resolve",
+            "--release",
+            r,
+            "--edition",
+            "0",
+            "--perk",
+            "1",
+            "--ruling",
+            "refund",
+        ],
+    )
+    .ok();
+    let refunded = cli.json(
+        Some(CHARLIE),
+        &["refund", "--release", r, "--edition", "0", "--perk", "1"],
+    );
+    assert_eq!(refunded["amount"], "3000000000000");
+
+    cli.run(
+        Some(CHARLIE),
+        &[
+            "transfer",
+            "--release",
+            r,
+            "--edition",
+            "1",
+            "--to",
+            EVE_ADDR,
+        ],
+    )
+    .refused("only the edition's owner");
+    cli.run(
+        Some(DAVE),
+        &[
+            "transfer",
+            "--release",
+            r,
+            "--edition",
+            "1",
+            "--to",
+            EVE_ADDR,
+        ],
+    )
+    .ok();
+    let eve = cli.json(None, &["perks", "--owner", EVE_ADDR]);
+    let eve_perks = eve["perks"].as_array().expect("perks");
+    assert_eq!(eve_perks.len(), 3);
+    assert!(eve_perks.iter().all(|p| p["edition"] == 1));
+    // The meet & greet's deadline is seconds away: pending or already overdue.
+    let open = |p: &serde_json::Value| p["status"] == "pending" || p["status"] == "overdue";
+    assert!(eve_perks[..2].iter().all(|p| p["status"] == "pending") && open(&eve_perks[2]));
+    let mine = cli.json(Some(CHARLIE), &["perks", "--release", r]);
+    let states: Vec<_> = mine["perks"]
+        .as_array()
+        .expect("perks")
+        .iter()
+        .map(|p| p["status"].clone())
+        .collect();
+    assert_eq!(states[..2], ["confirmed", "refunded"]);
+    assert!(open(&mine["perks"][2]));
+
+    // After the deadline the refund goes through (the CLI first seals a block so the
+    // dev chain's clock catches up).
+    tokio::time::sleep(
+        meet_deadline.saturating_duration_since(std::time::Instant::now())
+            + std::time::Duration::from_secs(1),
+    )
+    .await;
+    let overdue = cli.json(
+        Some("//Eve"),
+        &["refund", "--release", r, "--edition", "1", "--perk", "2"],
+    );
+    assert_eq!(overdue["amount"], "1000000000000");
+
+    let withdrawn = cli.json(Some(BOB), &["withdraw", "--release", r]);
+    assert!(withdrawn["amount"].as_str().is_some_and(|a| a != "0"));
+    cli.run(Some(BOB), &["withdraw", "--release", r])
+        .refused("nothing to withdraw");
+
+    let audit = cli.json(None, &["audit", "release", r]);
+    assert_eq!(audit["ok"], true, "{audit}");
+    assert_eq!(audit["refunded_count"], 2);
+    assert_eq!(audit["editions"], 2);
+    let artist = cli.json(
+        None,
+        &[
+            "audit",
+            "artist",
+            "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty",
+        ],
+    );
+    assert_eq!(artist["reputation"]["refunded_overdue"], 1);
+    assert_eq!(artist["reputation"]["disputes_lost"], 1);
+    assert_eq!(artist["reputation"]["rating_sum"], 5);
+
+    // Script-friendly errors.
+    let err = cli.run(Some(CHARLIE), &["--json", "buy", "--release", EVE_ADDR]);
+    assert_eq!(err.code, 1);
+    assert_eq!(err.json()["error"], "failed");
+    let refusal = cli.run(Some(BOB), &["--json", "withdraw", "--release", r]);
+    assert_eq!(refusal.json()["error"], "refused");
+}
+
+#[test]
+fn help_everywhere_and_bad_input_is_one_usage_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dreamster"))
+            .args(args)
+            .env("DREAMSTER_CONFIG", dir.path().join("none.json"))
+            .env_remove("DREAMSTER_SURI")
+            .output()
+            .expect("runs")
+    };
+    for cmd in [
+        vec![],
+        vec!["deploy"],
+        vec!["artist", "register"],
+        vec!["release", "create"],
+        vec!["release", "show"],
+        vec!["perk", "add"],
+        vec!["perk", "wizard"],
+        vec!["deliver"],
+        vec!["withdraw"],
+        vec!["buy"],
+        vec!["perks"],
+        vec!["unlock"],
+        vec!["confirm"],
+        vec!["rate"],
+        vec!["dispute"],
+        vec!["refund"],
+        vec!["transfer"],
+        vec!["resolve"],
+        vec!["audit", "release"],
+        vec!["audit", "artist"],
+        vec!["demo"],
+        vec!["arbiter"],
+        vec!["templates"],
+        vec!["address"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let out = run(&args);
+        assert!(out.status.success(), "{cmd:?} --help failed");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: dreamster"),
+            "{cmd:?}"
+        );
+    }
+    for (args, needle) in [
+        (vec!["buy", "--release", "nope"], "is not an SS58 address"),
+        (
+            vec!["release", "create", "--title", "t", "--price", "abc"],
+            "is not an amount",
+        ),
+        (
+            vec!["release", "create", "--title", "t", "--price", "0"],
+            "must be more than zero",
+        ),
+        (
+            vec![
+                "perk",
+                "add",
+                "--release",
+                EVE_ADDR,
+                "--kind",
+                "x",
+                "--title",
+                "t",
+                "--value",
+                "1",
+                "--escrow",
+                "101",
+                "--delivery",
+                "event",
+                "--deadline",
+                "+1d",
+            ],
+            "is not a percentage",
+        ),
+        (
+            vec![
+                "perk",
+                "add",
+                "--release",
+                EVE_ADDR,
+                "--kind",
+                "x",
+                "--title",
+                "t",
+                "--value",
+                "1",
+                "--escrow",
+                "1",
+                "--delivery",
+                "event",
+                "--deadline",
+                "someday",
+            ],
+            "is not a time",
+        ),
+        (
+            vec![
+                "perk",
+                "add",
+                "--release",
+                EVE_ADDR,
+                "--kind",
+                "x",
+                "--title",
+                "t",
+                "--value",
+                "1",
+                "--escrow",
+                "1",
+                "--delivery",
+                "automatic",
+                "--deadline",
+                "+1d",
+            ],
+            "--secret",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines().next().is_some_and(|l| l.starts_with("error: ")),
+            "{err}"
+        );
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let no_account = run(&["address"]);
+    assert_eq!(no_account.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_account.stderr).contains("no account to sign with"));
+    let no_node = run(&[
+        "--rpc-url",
+        "ws://127.0.0.1:1",
+        "release",
+        "show",
+        "--release",
+        EVE_ADDR,
+    ]);
+    let err = String::from_utf8_lossy(&no_node.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: cannot reach the node at ws://127.0.0.1:1"),
+        "{err}"
+    );
+}
