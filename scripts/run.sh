@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs Dreamster on this machine: installs what is missing, then starts a dev chain
-# (state kept in .dreamster/chain between runs) and PostgreSQL, and prints the endpoints.
-# Ctrl-C stops what this script started.
+# Runs the whole product on this machine: installs what is missing, builds the contracts
+# and binaries, starts a dev chain (state kept in .dreamster/ between runs) and
+# PostgreSQL, deploys the contracts and seeds demo data (first run only), starts the
+# indexer and the API, and prints the URL to open. Ctrl-C stops what it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -11,6 +12,15 @@ DATA_DIR=${DREAMSTER_DATA_DIR:-$ROOT/.dreamster}
 mkdir -p "$DATA_DIR"
 
 "$ROOT/scripts/setup.sh"
+echo "building the contracts and binaries (first time: several minutes)"
+[ -f "$DREAMSTER_CONTRACTS_DIR/dreamster_registry/dreamster_registry.contract" ] &&
+    [ -f "$DREAMSTER_CONTRACTS_DIR/dreamster_release/dreamster_release.contract" ] ||
+    "$ROOT/scripts/build-contracts.sh"
+cargo build --release --locked -q -p dreamster-cli -p dreamster-indexer -p dreamster-api
+BIN="$CARGO_TARGET_DIR/release"
+export DREAMSTER_CONFIG="$DATA_DIR/config.json"
+export DREAMSTER_RPC_URL="ws://127.0.0.1:$RPC_PORT"
+API_PORT=${DREAMSTER_API_PORT:-8080}
 
 pids=()
 cleanup() {
@@ -41,11 +51,40 @@ for _ in $(seq 1 60); do
 done
 rpc system_health >/dev/null 2>&1 || die "the node did not answer within 60 s; see $DATA_DIR/node.log"
 
+# Deploy once per chain: --reuse keeps the registry when it still answers.
+"$BIN/dreamster" --suri //Alice deploy --reuse | tail -n 1
+REGISTRY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$DREAMSTER_CONFIG")
+if [ "$(cat "$DATA_DIR/demo.done" 2>/dev/null)" != "$REGISTRY" ]; then
+    echo "seeding demo data (about a minute)"
+    "$BIN/dreamster" --suri //Alice demo
+    echo "$REGISTRY" >"$DATA_DIR/demo.done"
+fi
+
+# The read model lives in its own database, rebuilt when the registry changes.
+READ_DB=dreamster_read_model
+READ_URL="${DATABASE_URL%/*}/$READ_DB"
+if [ "$(cat "$DATA_DIR/read-model.registry" 2>/dev/null)" != "$REGISTRY" ]; then
+    psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $READ_DB WITH (FORCE)" -c "CREATE DATABASE $READ_DB"
+    echo "$REGISTRY" >"$DATA_DIR/read-model.registry"
+fi
+"$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" >"$DATA_DIR/indexer.log" 2>&1 &
+pids+=($!)
+"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" >"$DATA_DIR/api.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 30); do
+    curl -sf "http://127.0.0.1:$API_PORT/health" >/dev/null && break
+    sleep 1
+done
+curl -sf "http://127.0.0.1:$API_PORT/health" >/dev/null || die "the API did not answer; see $DATA_DIR/api.log"
+
 cat <<INFO
 
 Dreamster is running.
+  open           http://127.0.0.1:$API_PORT/
   chain RPC      ws://127.0.0.1:$RPC_PORT   (log: $DATA_DIR/node.log)
-  PostgreSQL     $DATABASE_URL
+  registry       $REGISTRY   (config: $DREAMSTER_CONFIG)
+  read model     $READ_URL   (indexer log: $DATA_DIR/indexer.log)
+  CLI            scripts/dreamster --help
 
 Press Ctrl-C to stop.
 INFO

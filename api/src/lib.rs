@@ -1,1 +1,49 @@
-//! The axum API and server-rendered dashboards over the read model (issue: API). Not built yet.
+//! The API and pages over the indexer's read model.
+
+pub mod error;
+pub mod json;
+pub mod pages;
+pub mod read;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use sqlx::PgPool;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Dreamster API",
+        description = "Releases, perks, fans' benefits, artists' analytics and audits, from the indexer's read model"
+    ),
+    paths(json::releases, json::release, json::release_perks, json::templates),
+    components(schemas(error::ErrorBody))
+)]
+pub struct ApiDoc;
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("no such route")
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/releases/{address}", get(pages::release))
+        .route("/health", get(|| async { "ok" }))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/api/releases", get(json::releases))
+        .route("/api/releases/{address}", get(json::release))
+        .route("/api/releases/{address}/perks", get(json::release_perks))
+        .route("/api/perk-templates", get(json::templates))
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,66 @@
+//! `dreamster-api`: serves the JSON API and the pages from the read model.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sqlx::postgres::PgPoolOptions;
+
+/// Serves Dreamster's JSON API (`/api/…`, documented at `/openapi.json`) and its pages
+/// from the PostgreSQL read model the indexer keeps.
+#[derive(Parser, Debug)]
+#[command(name = "dreamster-api", version)]
+struct Args {
+    /// Address and port to listen on.
+    #[arg(long, env = "DREAMSTER_API_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The indexer's read model.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let db = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(&args.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!(listen = %args.listen, "serving");
+    axum::serve(
+        listener,
+        dreamster_api::router(dreamster_api::AppState { db }),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=debug".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

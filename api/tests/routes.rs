@@ -1,0 +1,179 @@
+//! The API over a read model filled by the real indexer from the real node's scripted
+//! story: lists, filters, pagination, perks before purchase, pages, and 4xx for bad input.
+
+use dreamster_api::{router, AppState};
+use dreamster_e2e::scenario::{play, PRICE};
+use dreamster_indexer::source::ChainSource;
+use dreamster_indexer::store::Store;
+use dreamster_indexer::{Follower, FollowerConfig};
+use dreamster_test_support::{DevNode, TestDatabase};
+use serde_json::Value;
+
+async fn get(base: &str, path: &str) -> (u16, Value) {
+    let resp = reqwest::get(format!("{base}{path}"))
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn routes_over_an_indexed_story() {
+    let node = DevNode::start().await.expect("node");
+    let client = dreamster_client::Node::connect(&node.rpc_url())
+        .await
+        .expect("client");
+    let story = play(&client).await.expect("story");
+    let db = TestDatabase::create().await.expect("db");
+    let store = Store::open(db.url(), story.registry.0)
+        .await
+        .expect("store");
+    let source = ChainSource::connect(&node.rpc_url()).await.expect("source");
+    let config = FollowerConfig {
+        rpc_url: node.rpc_url(),
+        ..FollowerConfig::default()
+    };
+    Follower::new(config, store)
+        .catch_up(&source)
+        .await
+        .expect("indexed");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = router(AppState {
+        db: db.pool().clone(),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let rel = story.release.to_string();
+    let (status, list) = get(&base, "/api/releases").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["address"], rel);
+    assert_eq!(list["items"][0]["artist_name"], "Nova Lights");
+    assert_eq!(list["items"][0]["price"], PRICE.to_string());
+    assert_eq!(list["items"][0]["editions_sold"], 2);
+
+    let artist = list["items"][0]["artist"]
+        .as_str()
+        .expect("artist")
+        .to_string();
+    assert_eq!(
+        get(&base, &format!("/api/releases?artist={artist}"))
+            .await
+            .1["total"],
+        1
+    );
+    assert_eq!(
+        get(
+            &base,
+            "/api/releases?artist=5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+        )
+        .await
+        .1["total"],
+        0
+    );
+    assert_eq!(
+        get(&base, "/api/releases?category=physical_merchandise")
+            .await
+            .1["total"],
+        1
+    );
+    assert_eq!(
+        get(&base, "/api/releases?category=community").await.1["total"],
+        0
+    );
+    assert_eq!(get(&base, "/api/releases?on_sale=true").await.1["total"], 1);
+    assert_eq!(
+        get(&base, "/api/releases?on_sale=false").await.1["total"],
+        0
+    );
+    let (_, paged) = get(&base, "/api/releases?limit=1&offset=1").await;
+    assert_eq!(paged["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(paged["total"], 1);
+
+    let (status, perks) = get(&base, &format!("/api/releases/{rel}/perks")).await;
+    assert_eq!(status, 200);
+    let items = perks["perks"].as_array().expect("perks");
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["icon"], "🎧");
+    assert_eq!(items[1]["kind"], "limited_vinyl");
+    assert_eq!(
+        items[1]["escrow_amount"],
+        (PRICE * 3_000 / 10_000).to_string()
+    );
+    let total: u128 = items
+        .iter()
+        .map(|p| {
+            p["estimated_value"]
+                .as_str()
+                .and_then(|v| v.parse::<u128>().ok())
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(perks["release"]["total_perk_value"], total.to_string());
+    assert!(items
+        .iter()
+        .all(|p| p["added"]["block"].as_i64().is_some_and(|b| b > 0)));
+
+    for (path, code, error) in [
+        ("/api/releases?limit=0", 400, "bad_query"),
+        ("/api/releases?limit=abc", 400, "bad_query"),
+        ("/api/releases?offset=-1", 400, "bad_query"),
+        ("/api/releases?on_sale=maybe", 400, "bad_query"),
+        (
+            "/api/releases?category=%27%3B%20DROP%20TABLE%20releases%3B--",
+            400,
+            "bad_query",
+        ),
+        ("/api/releases?artist=robert%27);--", 400, "bad_address"),
+        ("/api/releases/not-an-address", 400, "bad_address"),
+        (
+            "/api/releases/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+            404,
+            "not_found",
+        ),
+        ("/api/nothing", 404, "not_found"),
+    ] {
+        let (status, body) = get(&base, path).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (code, Some(error)),
+            "{path}: {body}"
+        );
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    let (_, templates) = get(&base, "/api/perk-templates").await;
+    assert_eq!(templates.as_array().map(Vec::len), Some(20));
+    let (_, doc) = get(&base, "/openapi.json").await;
+    for p in [
+        "/api/releases",
+        "/api/releases/{address}",
+        "/api/releases/{address}/perks",
+        "/api/perk-templates",
+    ] {
+        assert!(
+            doc["paths"][p].is_object(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+
+    let page = reqwest::get(format!("{base}/releases/{rel}"))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("id=\"view-perks\"") && page.contains(">View Perks<"));
+    assert!(page.contains("Total perk value: 6 UNIT"), "{page}");
+    let home = reqwest::get(format!("{base}/"))
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("html");
+    assert!(home.contains("Night Drive"));
+}
