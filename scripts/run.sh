@@ -12,7 +12,7 @@ DATA_DIR=${DREAMSTER_DATA_DIR:-$ROOT/.dreamster}
 mkdir -p "$DATA_DIR"
 
 "$ROOT/scripts/setup.sh"
-echo "building the contracts and binaries (first time: several minutes)"
+echo "building the contracts and binaries (several minutes the first time)"
 [ -f "$DREAMSTER_CONTRACTS_DIR/dreamster_registry/dreamster_registry.contract" ] &&
     [ -f "$DREAMSTER_CONTRACTS_DIR/dreamster_release/dreamster_release.contract" ] ||
     "$ROOT/scripts/build-contracts.sh"
