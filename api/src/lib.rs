@@ -1,5 +1,6 @@
 //! The API and pages over the indexer's read model.
 
+pub mod dashboards;
 pub mod error;
 pub mod json;
 pub mod pages;
@@ -23,7 +24,19 @@ pub struct AppState {
         title = "Dreamster API",
         description = "Releases, perks, fans' benefits, artists' analytics and audits, from the indexer's read model"
     ),
-    paths(json::releases, json::release, json::release_perks, json::templates),
+    paths(
+        json::releases,
+        json::release,
+        json::release_perks,
+        json::templates,
+        json::fan_perks,
+        json::artist,
+        json::analytics,
+        json::audit_overdue,
+        json::audit_disputes,
+        json::audit_refunds,
+        json::audit_league
+    ),
     components(schemas(error::ErrorBody))
 )]
 pub struct ApiDoc;
@@ -42,6 +55,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/releases/{address}", get(json::release))
         .route("/api/releases/{address}/perks", get(json::release_perks))
         .route("/api/perk-templates", get(json::templates))
+        .route("/api/fans/{address}/perks", get(json::fan_perks))
+        .route("/api/artists/{address}", get(json::artist))
+        .route("/api/artists/{address}/analytics", get(json::analytics))
+        .route("/api/audit/overdue", get(json::audit_overdue))
+        .route("/api/audit/disputes", get(json::audit_disputes))
+        .route("/api/audit/refunds", get(json::audit_refunds))
+        .route("/api/audit/league", get(json::audit_league))
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TraceLayer::new_for_http())

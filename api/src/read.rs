@@ -102,7 +102,7 @@ pub fn page_bounds(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64)
     Ok((limit, offset))
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -146,6 +146,108 @@ async fn routes_over_an_indexed_story() {
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
+    // The fan who bought edition 0 (Charlie): perk 0 unlocked and confirmed, perk 1 refunded
+    // after a dispute, perk 2 refunded as overdue.
+    let charlie = subxt_signer::sr25519::dev::charlie()
+        .public_key()
+        .to_account_id()
+        .to_string();
+    let (status, fan) = get(&base, &format!("/api/fans/{charlie}/perks")).await;
+    assert_eq!(status, 200, "{fan}");
+    assert_eq!(fan["editions"], 1);
+    let states: Vec<_> = fan["benefits"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| b["state"].clone())
+        .collect();
+    assert_eq!(states, ["confirmed", "refunded", "refunded"]);
+    assert_eq!(fan["benefits"]["items"][0]["rating"], 5);
+    // Eve holds edition 1 by transfer: perk 0 pending (automatic: unlock it), perk 1 confirmed by
+    // the arbiter, perk 2 past its deadline.
+    let eve = subxt_signer::sr25519::dev::eve()
+        .public_key()
+        .to_account_id()
+        .to_string();
+    let (_, eve_fan) = get(&base, &format!("/api/fans/{eve}/perks")).await;
+    let items = eve_fan["benefits"]["items"].as_array().expect("items");
+    let states: Vec<_> = items.iter().map(|b| b["state"].clone()).collect();
+    assert_eq!(states, ["pending", "confirmed", "overdue"]);
+    assert!(items[0]["access"]
+        .as_str()
+        .is_some_and(|a| a.contains("unlock")));
+    assert!(items[2]["access"]
+        .as_str()
+        .is_some_and(|a| a.contains("refundable")));
+    assert_eq!(
+        get(&base, &format!("/api/fans/{eve}/perks?state=overdue"))
+            .await
+            .1["benefits"]["total"],
+        1
+    );
+    assert_eq!(
+        get(
+            &base,
+            "/api/fans/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY/perks"
+        )
+        .await
+        .1["editions"],
+        0
+    );
+    assert_eq!(
+        get(&base, &format!("/api/fans/{eve}/perks?state=lost"))
+            .await
+            .0,
+        400
+    );
+
+    let (status, profile) = get(&base, &format!("/api/artists/{artist}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(profile["name"], "Nova Lights");
+    assert_eq!(profile["releases"].as_array().map(Vec::len), Some(1));
+    assert_eq!(profile["reputation"]["refunded_overdue"], 1);
+    assert_eq!(profile["reputation"]["disputes_lost"], 1);
+    assert_eq!(profile["reputation"]["disputes_won"], 1);
+    assert_eq!(profile["reputation"]["average_rating"], 5.0);
+    let (_, stats) = get(&base, &format!("/api/artists/{artist}/analytics")).await;
+    assert_eq!(stats["sales"], 2);
+    assert_eq!(stats["revenue"], (2 * PRICE).to_string());
+    let perk_stats = stats["perks"].as_array().expect("perks");
+    assert_eq!(perk_stats.len(), 3);
+    assert_eq!(perk_stats[0]["granted"], 2);
+    assert_eq!(perk_stats[0]["delivered"], 1);
+    assert_eq!(perk_stats[0]["delivery_rate"], 50.0);
+    assert_eq!(perk_stats[0]["confirmations"], 1);
+    assert_eq!(perk_stats[1]["disputes"], 2);
+    assert_eq!(perk_stats[2]["refunds"], 1);
+    assert_eq!(perk_stats[0]["sales_after"], 2);
+    assert_eq!(
+        get(
+            &base,
+            "/api/artists/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+        )
+        .await
+        .0,
+        404
+    );
+
+    let (_, overdue) = get(&base, "/api/audit/overdue").await;
+    assert_eq!(overdue["total"], 1);
+    assert_eq!(overdue["items"][0]["edition"], 1);
+    assert!(overdue["items"][0]["at"]["block"]
+        .as_i64()
+        .is_some_and(|b| b > 0));
+    assert_eq!(get(&base, "/api/audit/disputes").await.1["total"], 0);
+    let (_, refunds) = get(&base, "/api/audit/refunds").await;
+    assert_eq!(refunds["total"], 2);
+    assert!(refunds["items"]
+        .as_array()
+        .expect("refunds")
+        .iter()
+        .all(|r| r["at"]["extrinsic"].as_i64().is_some()));
+    let (_, league) = get(&base, "/api/audit/league").await;
+    assert_eq!(league["items"][0]["name"], "Nova Lights");
+
     let (_, templates) = get(&base, "/api/perk-templates").await;
     assert_eq!(templates.as_array().map(Vec::len), Some(20));
     let (_, doc) = get(&base, "/openapi.json").await;

@@ -312,15 +312,7 @@ async fn compare_reputation(
     .bind(artist.0.to_vec())
     .fetch_optional(db)
     .await?;
-    let chain = [
-        i64::from(r.delivered_on_time),
-        i64::from(r.delivered_late),
-        i64::from(r.refunded_overdue),
-        i64::from(r.disputes_won),
-        i64::from(r.disputes_lost),
-        r.rating_sum as i64,
-        i64::from(r.rating_count),
-    ];
+    let chain = r.counters();
     let model: [i64; 7] = match row {
         None => [0; 7],
         Some(row) => [

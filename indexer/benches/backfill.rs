@@ -19,6 +19,7 @@ use dreamster_e2e::scenario::{now_ms, open_sale, perk, registry_call, release_ca
 use dreamster_e2e::{deploy, subxt_id};
 use dreamster_indexer::source::ChainSource;
 use dreamster_indexer::store::Store;
+use dreamster_indexer::store::TABLES;
 use dreamster_indexer::{Follower, FollowerConfig};
 use dreamster_test_support::{DevNode, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
@@ -30,23 +31,6 @@ use subxt_signer::sr25519::{dev, Keypair};
 /// Calls per `batch_all`: well inside the dev runtime's 1.5 s of normal block weight
 /// (a buy needs ≈ 4.7e9 ps with the client's 20 % margin).
 const PER_BATCH: u32 = 200;
-
-/// Tables in foreign-key order, as the migrations create them.
-const TABLES: &[&str] = &[
-    "indexer_cursor",
-    "raw_events",
-    "artists",
-    "arbiters",
-    "releases",
-    "perks",
-    "editions",
-    "transfers",
-    "entitlements",
-    "entitlement_changes",
-    "ratings",
-    "reputation",
-    "withdrawals",
-];
 
 struct Chain {
     registry: AccountId32,

@@ -69,15 +69,7 @@ pub async fn apply(
             changes.reputation.insert(
                 key(&e.artist),
                 ReputationRow {
-                    counters: [
-                        i64::from(r.delivered_on_time),
-                        i64::from(r.delivered_late),
-                        i64::from(r.refunded_overdue),
-                        i64::from(r.disputes_won),
-                        i64::from(r.disputes_lost),
-                        r.rating_sum as i64,
-                        i64::from(r.rating_count),
-                    ],
+                    counters: r.counters(),
                     block: o.block,
                     extrinsic: o.extrinsic,
                 },

@@ -16,6 +16,23 @@ use crate::{Bytes32, IndexerError};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Every table of the read model, in foreign-key order.
+pub const TABLES: &[&str] = &[
+    "indexer_cursor",
+    "raw_events",
+    "artists",
+    "arbiters",
+    "releases",
+    "perks",
+    "editions",
+    "transfers",
+    "entitlements",
+    "entitlement_changes",
+    "ratings",
+    "reputation",
+    "withdrawals",
+];
+
 /// What one batch wrote.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BatchStats {

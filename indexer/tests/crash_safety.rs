@@ -7,25 +7,10 @@ use std::time::Duration;
 use dreamster_client::Node;
 use dreamster_e2e::scenario;
 use dreamster_indexer::source::ChainSource;
+use dreamster_indexer::store::TABLES;
 use dreamster_test_support::{DevNode, TestDatabase};
 use rand::Rng;
 use sqlx::Row;
-
-const TABLES: &[&str] = &[
-    "indexer_cursor",
-    "raw_events",
-    "artists",
-    "arbiters",
-    "releases",
-    "perks",
-    "editions",
-    "transfers",
-    "entitlements",
-    "entitlement_changes",
-    "ratings",
-    "reputation",
-    "withdrawals",
-];
 
 /// Every table, every row, as text, in a stable order.
 async fn dump(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, String)>> {

@@ -52,6 +52,19 @@ impl Reputation {
     }
 
     /// Share of deliveries that were on time, in basis points; `None` before any delivery.
+    /// The seven counters in declaration order, as the read model stores them.
+    pub fn counters(&self) -> [i64; 7] {
+        [
+            i64::from(self.delivered_on_time),
+            i64::from(self.delivered_late),
+            i64::from(self.refunded_overdue),
+            i64::from(self.disputes_won),
+            i64::from(self.disputes_lost),
+            i64::try_from(self.rating_sum).unwrap_or(i64::MAX),
+            i64::from(self.rating_count),
+        ]
+    }
+
     pub fn on_time_bps(&self) -> Option<u32> {
         let total =
             u64::from(self.delivered_on_time).checked_add(u64::from(self.delivered_late))?;
