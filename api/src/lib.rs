@@ -16,6 +16,22 @@ use utoipa::OpenApi;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    /// Base of the block-explorer links on the pages (a Polkadot.js Apps URL for the node).
+    pub explorer: String,
+}
+
+impl AppState {
+    pub fn new(db: PgPool) -> Self {
+        AppState {
+            db,
+            explorer: explorer_for("ws://127.0.0.1:9944"),
+        }
+    }
+}
+
+/// Polkadot.js Apps pointed at a node: where the pages link blocks to.
+pub fn explorer_for(rpc_url: &str) -> String {
+    format!("https://polkadot.js.org/apps/?rpc={rpc_url}")
 }
 
 #[derive(OpenApi)]
@@ -49,6 +65,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/releases/{address}", get(pages::release))
+        .route("/fans/{address}", get(pages::fan))
+        .route("/artists/{address}", get(pages::artist))
+        .route("/audit", get(pages::audit))
         .route("/health", get(|| async { "ok" }))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/api/releases", get(json::releases))

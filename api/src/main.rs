@@ -16,6 +16,9 @@ struct Args {
     /// The indexer's read model.
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
+    /// The node the pages' block links open in Polkadot.js Apps.
+    #[arg(long, env = "DREAMSTER_RPC_URL", default_value = "ws://127.0.0.1:9944")]
+    rpc_url: String,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -31,7 +34,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(listen = %args.listen, "serving");
     axum::serve(
         listener,
-        dreamster_api::router(dreamster_api::AppState { db }),
+        dreamster_api::router(dreamster_api::AppState {
+            db,
+            explorer: dreamster_api::explorer_for(&args.rpc_url),
+        }),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -50,7 +50,7 @@ fn page(title: &str, body: Markup) -> Html<String> {
                     style { (CSS) }
                 }
                 body {
-                    header { a href="/" { "Dreamster" } " — perks guaranteed by escrow" }
+                    header { a href="/" { "Dreamster" } " — perks guaranteed by escrow · " a href="/audit" { "Audit" } }
                     main { (body) }
                 }
             }
@@ -83,7 +83,7 @@ pub async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
             @for r in &releases.items {
                 div.card {
                     h2 { a href={ "/releases/" (r.address) } { (r.title) } }
-                    p { "by " (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) " · " (amount(&r.price))
+                    p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) } " · " (amount(&r.price))
                         " · " (r.perk_count) " perks worth " (amount(&r.total_perk_value)) " · " (r.editions_sold) " sold" }
                 }
             }
@@ -101,7 +101,7 @@ pub async fn release(
         &r.title,
         html! {
             h1 { (r.title) }
-            p { "by " (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) }
+            p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) } }
             div.card {
                 p { "Price " strong { (amount(&r.price)) } " · " (r.editions_sold) " sold"
                     @if let Some(m) = r.max_editions { " of " (m) } }
@@ -139,4 +139,149 @@ mod tests {
         assert_eq!(super::amount("2500000000000"), "2.5 UNIT");
         assert_eq!(super::amount("10000000000000"), "10 UNIT");
     }
+}
+
+fn state_badge(state: &str) -> Markup {
+    let color = match state {
+        "confirmed" | "unlocked" | "delivered" => "#2e7d32",
+        "overdue" | "refundable" | "disputed" => "#c62828",
+        "refunded" => "#6d4c41",
+        _ => "#555",
+    };
+    html! { span style={ "background:" (color) ";color:#fff;border-radius:.3rem;padding:.1rem .4rem;font-size:.85rem" } { (state) } }
+}
+
+fn origin_link(explorer: &str, at: &crate::read::Origin) -> Markup {
+    let ext = at.extrinsic.map(|x| format!("-{x}")).unwrap_or_default();
+    html! { a.muted href={ (explorer) "#/explorer/query/" (at.block) } title="the block this figure came from" { "#" (at.block) (ext) } }
+}
+
+pub async fn fan(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let filter = crate::dashboards::BenefitFilter {
+        state: None,
+        limit: Some(100),
+        offset: Some(0),
+    };
+    let d = crate::dashboards::fan(&s.db, &address, &filter).await?;
+    Ok(page(
+        "My perks",
+        html! {
+            h1 { "My perks" }
+            p.muted { (d.fan) " · " (d.editions) " edition(s)" }
+            @if d.benefits.items.is_empty() { p { "No editions held yet." } }
+            @for b in &d.benefits.items {
+                div.card.perk.benefit data-state=(b.state) {
+                    span.icon { (b.icon) }
+                    div {
+                        h3 { (b.title) " " (state_badge(&b.state)) }
+                        p { a href={ "/releases/" (b.release) } { (b.release_title) } " · edition " (b.edition)
+                            " · " (amount(&b.escrow)) " in escrow · due " (date(b.deadline)) }
+                        p.muted { (b.access) " · " (origin_link(&s.explorer, &b.last_change)) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// Sales per day as an inline SVG bar chart.
+fn sales_chart(days: &[crate::dashboards::DayFigures]) -> Markup {
+    let max = days.iter().map(|d| d.sales).max().unwrap_or(1).max(1);
+    let width = (days.len().max(1) * 40) as i64;
+    html! {
+        svg #sales-chart viewBox={ "0 0 " (width) " 120" } width="100%" height="140" role="img" aria-label="editions sold per day" {
+            @for (i, d) in days.iter().enumerate() {
+                @let h = d.sales * 100 / max;
+                rect x=((i * 40 + 8) as i64) y=(105 - h) width="24" height=(h) fill="#6b3fa0" { title { (d.day) ": " (d.sales) " sold" } }
+                text x=((i * 40 + 20) as i64) y="118" font-size="8" text-anchor="middle" { (d.day.get(5..).unwrap_or(&d.day)) }
+            }
+        }
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.0} %"))
+}
+
+pub async fn artist(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let a = crate::dashboards::artist(&s.db, &address).await?;
+    let stats = crate::dashboards::analytics(&s.db, &address).await?;
+    let r = &a.reputation;
+    Ok(page(
+        &a.name,
+        html! {
+            h1 { (a.name) }
+            div.card {
+                p { "On time " strong { (pct(r.on_time_percent)) } " · rating "
+                    strong { (r.average_rating.map_or("—".into(), |v| format!("{v:.1} ★"))) } " (" (r.rating_count) ")"
+                    " · refunded overdue " (r.refunded_overdue) " · disputes won " (r.disputes_won) " / lost " (r.disputes_lost) }
+                p { (stats.sales) " editions sold · revenue " (amount(&stats.revenue)) }
+                (sales_chart(&stats.by_day))
+            }
+            h2 { "Perks" }
+            div style="overflow-x:auto" {
+                table #perk-stats {
+                    tr { th { "Perk" } th { "Granted" } th { "Delivered" } th { "On time" } th { "Hours to deliver" }
+                         th { "Confirmed" } th { "Rating" } th { "Disputes" } th { "Refunds" } th { "Sales before / after" } }
+                    @for p in &stats.perks {
+                        tr { td { (p.icon) " " (p.title) } td { (p.granted) } td { (p.delivered) " (" (pct(p.delivery_rate)) ")" }
+                             td { (pct(p.on_time_percent)) } td { (p.avg_hours_to_delivery.map_or("—".into(), |h| format!("{h:.1}"))) }
+                             td { (p.confirmations) } td { (p.average_rating.map_or("—".into(), |v| format!("{v:.1}"))) }
+                             td { (p.disputes) } td { (p.refunds) } td { (p.sales_before) " / " (p.sales_after) } }
+                    }
+                }
+            }
+            h2 { "Releases" }
+            @for rel in &a.releases {
+                p { a href={ "/releases/" (rel.address) } { (rel.title) } " · " (rel.editions_sold) " sold" }
+            }
+        },
+    ))
+}
+
+pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
+    let all = crate::dashboards::AuditFilter {
+        artist: None,
+        limit: Some(100),
+        offset: Some(0),
+    };
+    let overdue = crate::dashboards::audit_items(&s.db, "overdue", &all).await?;
+    let disputes = crate::dashboards::audit_items(&s.db, "disputes", &all).await?;
+    let refunds = crate::dashboards::audit_items(&s.db, "refunds", &all).await?;
+    let league = crate::dashboards::league(&s.db, Some(100), Some(0)).await?;
+    let list = |title: &str, id: &str, items: &crate::read::Page<crate::dashboards::AuditItem>| {
+        html! {
+            h2 { (title) " (" (items.total) ")" }
+            ul id=(id) {
+                @for i in &items.items {
+                    li { a href={ "/releases/" (i.release) } { (i.release_title) } " · edition " (i.edition) " · " (i.perk_title)
+                         " · " (amount(&i.amount)) " · " (origin_link(&s.explorer, &i.at)) }
+                }
+            }
+        }
+    };
+    Ok(page(
+        "Audit",
+        html! {
+            h1 { "Audit" }
+            p.muted { "Every figure links to the block it came from; `dreamster audit` re-derives them from the chain alone." }
+            h2 { "Reputation league" }
+            ol #league {
+                @for row in &league.items {
+                    li { a href={ "/artists/" (row.artist) } { (row.name) } " — on time " (pct(row.reputation.on_time_percent))
+                         ", rating " (row.reputation.average_rating.map_or("—".into(), |v| format!("{v:.1}")))
+                         ", overdue refunds " (row.reputation.refunded_overdue) }
+                }
+            }
+            (list("Overdue perks", "overdue", &overdue))
+            (list("Open disputes", "disputes", &disputes))
+            (list("Refunds", "refunds", &refunds))
+        },
+    ))
 }

@@ -42,9 +42,7 @@ async fn routes_over_an_indexed_story() {
         .await
         .expect("listen");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(AppState {
-        db: db.pool().clone(),
-    });
+    let app = router(AppState::new(db.pool().clone()));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let rel = story.release.to_string();
@@ -278,4 +276,42 @@ async fn routes_over_an_indexed_story() {
         .await
         .expect("html");
     assert!(home.contains("Night Drive"));
+    let text = |path: String| {
+        let base = base.clone();
+        async move {
+            reqwest::get(format!("{base}{path}"))
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    let fan_page = text(format!("/fans/{eve}")).await;
+    assert_eq!(
+        fan_page.matches("class=\"card perk benefit\"").count(),
+        3,
+        "{fan_page}"
+    );
+    assert!(fan_page.contains("data-state=\"overdue\""));
+    let artist_page = text(format!("/artists/{artist}")).await;
+    assert!(
+        artist_page.contains("id=\"sales-chart\"") && artist_page.contains("<rect"),
+        "{artist_page}"
+    );
+    assert!(artist_page.contains("id=\"perk-stats\""));
+    let audit_page = text("/audit".to_string()).await;
+    assert!(
+        audit_page.contains("Overdue perks (1)") && audit_page.contains("Refunds (2)"),
+        "{audit_page}"
+    );
+    assert!(audit_page.contains("#/explorer/query/"));
+    assert_eq!(
+        reqwest::get(format!("{base}/fans/nobody"))
+            .await
+            .expect("page")
+            .status()
+            .as_u16(),
+        400
+    );
 }
