@@ -130,17 +130,6 @@ pub async fn release(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_and_amounts() {
-        assert_eq!(super::date(0), "1970-01-01");
-        assert_eq!(super::date(1_796_133_600_000), "2026-12-01");
-        assert_eq!(super::amount("2500000000000"), "2.5 UNIT");
-        assert_eq!(super::amount("10000000000000"), "10 UNIT");
-    }
-}
-
 fn state_badge(state: &str) -> Markup {
     let color = match state {
         "confirmed" | "unlocked" | "delivered" => "#2e7d32",
@@ -284,4 +273,15 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
             (list("Refunds", "refunds", &refunds))
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_and_amounts() {
+        assert_eq!(super::date(0), "1970-01-01");
+        assert_eq!(super::date(1_796_133_600_000), "2026-12-01");
+        assert_eq!(super::amount("2500000000000"), "2.5 UNIT");
+        assert_eq!(super::amount("10000000000000"), "10 UNIT");
+    }
 }
