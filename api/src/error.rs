@@ -111,3 +111,25 @@ pub fn ss58(bytes: &[u8]) -> String {
         ),
     }
 }
+
+/// `Json` whose rejection (bad syntax, wrong shape, wrong content type) is a JSON 4xx.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e: axum::extract::rejection::JsonRejection| {
+                let status = e.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_body"
+                };
+                ApiError::new(status, code, e.body_text())
+            })
+    }
+}

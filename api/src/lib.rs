@@ -1,12 +1,14 @@
 //! The API and pages over the indexer's read model.
 
+pub mod auth;
 pub mod dashboards;
 pub mod error;
 pub mod json;
+pub mod messages;
 pub mod pages;
 pub mod read;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -51,11 +53,36 @@ pub fn explorer_for(rpc_url: &str) -> String {
         json::audit_overdue,
         json::audit_disputes,
         json::audit_refunds,
-        json::audit_league
+        json::audit_league,
+        auth::challenge,
+        auth::verify,
+        messages::list,
+        messages::post
     ),
-    components(schemas(error::ErrorBody))
+    components(schemas(error::ErrorBody)),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API's own migrations (sign-in, messages), beside the indexer's in the same database.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
 
 async fn not_found() -> error::ApiError {
     error::ApiError::not_found("no such route")
@@ -75,6 +102,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/releases/{address}/perks", get(json::release_perks))
         .route("/api/perk-templates", get(json::templates))
         .route("/api/fans/{address}/perks", get(json::fan_perks))
+        .route("/auth/challenge", post(auth::challenge))
+        .route("/auth/verify", post(auth::verify))
+        .route(
+            "/api/releases/{address}/threads/{fan}/messages",
+            get(messages::list).post(messages::post),
+        )
         .route("/api/artists/{address}", get(json::artist))
         .route("/api/artists/{address}/analytics", get(json::analytics))
         .route("/api/audit/overdue", get(json::audit_overdue))

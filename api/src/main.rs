@@ -28,6 +28,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .connect(&args.database_url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
+    dreamster_api::migrator()
+        .run(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("migrating the API's tables: {e}"))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

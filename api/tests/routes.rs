@@ -1,50 +1,15 @@
 //! The API over a read model filled by the real indexer from the real node's scripted
 //! story: lists, filters, pagination, perks before purchase, pages, and 4xx for bad input.
 
-use dreamster_api::{router, AppState};
-use dreamster_e2e::scenario::{play, PRICE};
-use dreamster_indexer::source::ChainSource;
-use dreamster_indexer::store::Store;
-use dreamster_indexer::{Follower, FollowerConfig};
-use dreamster_test_support::{DevNode, TestDatabase};
-use serde_json::Value;
+mod common;
 
-async fn get(base: &str, path: &str) -> (u16, Value) {
-    let resp = reqwest::get(format!("{base}{path}"))
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
+use common::{get, serve_story};
+use dreamster_e2e::scenario::PRICE;
 
 #[tokio::test]
 async fn routes_over_an_indexed_story() {
-    let node = DevNode::start().await.expect("node");
-    let client = dreamster_client::Node::connect(&node.rpc_url())
-        .await
-        .expect("client");
-    let story = play(&client).await.expect("story");
-    let db = TestDatabase::create().await.expect("db");
-    let store = Store::open(db.url(), story.registry.0)
-        .await
-        .expect("store");
-    let source = ChainSource::connect(&node.rpc_url()).await.expect("source");
-    let config = FollowerConfig {
-        rpc_url: node.rpc_url(),
-        ..FollowerConfig::default()
-    };
-    Follower::new(config, store)
-        .catch_up(&source)
-        .await
-        .expect("indexed");
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(AppState::new(db.pool().clone()));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
+    let served = serve_story().await;
+    let (story, base) = (&served.story, served.base.clone());
     let rel = story.release.to_string();
     let (status, list) = get(&base, "/api/releases").await;
     assert_eq!(status, 200);

@@ -158,7 +158,7 @@ async fn copy_out(url: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 /// (rows, seconds).
 async fn copy_in(url: &str, dump: &[(String, Vec<u8>)]) -> anyhow::Result<(u64, f64)> {
     let mut conn = sqlx::PgConnection::connect(url).await?;
-    dreamster_indexer::store::MIGRATOR.run(&mut conn).await?;
+    dreamster_indexer::store::migrator().run(&mut conn).await?;
     let started = Instant::now();
     let mut tx = conn.begin().await?;
     let mut rows = 0;

@@ -14,7 +14,13 @@ use crate::projection;
 use crate::source::BlockEvents;
 use crate::{Bytes32, IndexerError};
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The read model's migrations. The API keeps its own tables (sign-in, messages) in the
+/// same database with its own migrations, so each side ignores the other's.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
 
 /// Every table of the read model, in foreign-key order.
 pub const TABLES: &[&str] = &[
@@ -74,7 +80,7 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        migrator().run(&pool).await?;
         if let Some(row) = sqlx::query("SELECT registry FROM indexer_cursor")
             .fetch_optional(&pool)
             .await?

@@ -110,7 +110,7 @@ async fn sigkill_during_backfill_loses_and_duplicates_nothing() -> anyhow::Resul
         }
     };
     // The schema exists before the first run, so the cursor can be read at any time.
-    dreamster_indexer::store::MIGRATOR
+    dreamster_indexer::store::migrator()
         .run(crashed.pool())
         .await?;
     let mut kills = 0;

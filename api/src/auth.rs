@@ -1,0 +1,176 @@
+//! Sign-In with Substrate: the API hands out a nonce inside a message, the wallet signs it
+//! (sr25519; polkadot.js wraps raw messages in `<Bytes>…</Bytes>`, accepted too), and a
+//! valid signature over an unused, unexpired nonce buys a bearer token.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{Duration, SecondsFormat, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use subxt_signer::sr25519;
+use utoipa::ToSchema;
+
+use crate::error::{address, ss58, ApiError, ApiJson, ErrorBody};
+use crate::AppState;
+
+const NONCE_LIFETIME_MINUTES: i64 = 5;
+const SESSION_LIFETIME_HOURS: i64 = 24;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChallengeRequest {
+    /// The account signing in (SS58 or 0x hex).
+    pub address: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Challenge {
+    pub nonce: String,
+    /// The exact text to sign.
+    pub message: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    pub address: String,
+    pub nonce: String,
+    /// 0x-hex sr25519 signature (64 bytes) of the message, bare or wrapped in `<Bytes>…</Bytes>`.
+    pub signature: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionToken {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub address: String,
+    pub expires_at: String,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+fn unauthorized(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// Step 1: a nonce and the message to sign with it.
+#[utoipa::path(post, path = "/auth/challenge", request_body = ChallengeRequest,
+    responses((status = 200, body = Challenge), (status = 400, body = ErrorBody)))]
+pub async fn challenge(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> Result<Json<Challenge>, ApiError> {
+    let account = address(&req.address)?;
+    let nonce = random_hex(16);
+    let now = Utc::now();
+    let expires = now + Duration::minutes(NONCE_LIFETIME_MINUTES);
+    let message = format!(
+        "Dreamster wants you to sign in with your Substrate account:\n{}\n\nNonce: {nonce}\nIssued At: {}\nExpiration Time: {}",
+        ss58(&account),
+        now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        expires.to_rfc3339_opts(SecondsFormat::Secs, true),
+    );
+    sqlx::query(
+        "INSERT INTO auth_nonces (nonce, address, message, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&nonce)
+    .bind(account.to_vec())
+    .bind(&message)
+    .bind(expires)
+    .execute(&s.db)
+    .await?;
+    Ok(Json(Challenge {
+        nonce,
+        message,
+        expires_at: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }))
+}
+
+fn signature(text: &str) -> Result<sr25519::Signature, ApiError> {
+    let bytes = hex::decode(text.trim().trim_start_matches("0x"))
+        .map_err(|_| ApiError::bad_request("bad_signature", "the signature is not hex"))?;
+    let array: [u8; 64] = bytes
+        .try_into()
+        .map_err(|_| ApiError::bad_request("bad_signature", "an sr25519 signature is 64 bytes"))?;
+    Ok(sr25519::Signature(array))
+}
+
+/// Step 2: the signed message for a session token. The nonce is spent either way.
+#[utoipa::path(post, path = "/auth/verify", request_body = VerifyRequest,
+    responses((status = 200, body = SessionToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn verify(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> Result<Json<SessionToken>, ApiError> {
+    let account = address(&req.address)?;
+    let sig = signature(&req.signature)?;
+    // Spending the nonce and reading its message is one statement: two racing verifies
+    // cannot both use it.
+    let message: Option<String> = sqlx::query_scalar(
+        "UPDATE auth_nonces SET used_at = now()
+         WHERE nonce = $1 AND address = $2 AND used_at IS NULL AND expires_at > now() RETURNING message",
+    )
+    .bind(&req.nonce)
+    .bind(account.to_vec())
+    .fetch_optional(&s.db)
+    .await?;
+    let message = message
+        .ok_or_else(|| unauthorized("unknown, used or expired nonce: ask for a new challenge"))?;
+    let public = sr25519::PublicKey(account);
+    let wrapped = format!("<Bytes>{message}</Bytes>");
+    if !sr25519::verify(&sig, &message, &public) && !sr25519::verify(&sig, &wrapped, &public) {
+        return Err(unauthorized(
+            "the signature does not match the message and account",
+        ));
+    }
+    let token = random_hex(32);
+    let expires = Utc::now() + Duration::hours(SESSION_LIFETIME_HOURS);
+    sqlx::query("INSERT INTO sessions (token_hash, address, expires_at) VALUES ($1, $2, $3)")
+        .bind(dreamster_types::content_hash(token.as_bytes()).to_vec())
+        .bind(account.to_vec())
+        .bind(expires)
+        .execute(&s.db)
+        .await?;
+    Ok(Json(SessionToken {
+        token,
+        address: ss58(&account),
+        expires_at: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }))
+}
+
+/// The signed-in account of a request, from its bearer token.
+pub struct Caller(pub [u8; 32]);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                unauthorized("sign in first: POST /auth/challenge, then /auth/verify")
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| unauthorized("expected `Authorization: Bearer <token>`"))?;
+        let account: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT address FROM sessions WHERE token_hash = $1 AND expires_at > now()",
+        )
+        .bind(dreamster_types::content_hash(token.trim().as_bytes()).to_vec())
+        .fetch_optional(&s.db)
+        .await?;
+        let account =
+            account.ok_or_else(|| unauthorized("unknown or expired session: sign in again"))?;
+        let account: [u8; 32] = account
+            .try_into()
+            .map_err(|_| unauthorized("corrupt session"))?;
+        Ok(Caller(account))
+    }
+}

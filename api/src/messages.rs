@@ -1,0 +1,168 @@
+//! Private messages between a release's artist and a holder of one of its editions —
+//! for shipping addresses, invitations, personal experiences. Only the two may read or
+//! write their thread.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{address, ss58, ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::read::{page_bounds, Page};
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Message {
+    pub id: i64,
+    pub sender: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewMessage {
+    /// 1 to 4000 characters.
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessagePaging {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Checks the caller is a party of the thread (release, fan) and that it can exist.
+async fn thread_access(
+    s: &AppState,
+    caller: &[u8; 32],
+    release: &str,
+    fan: &str,
+) -> Result<([u8; 32], [u8; 32]), ApiError> {
+    let release = address(release)?;
+    let fan = address(fan)?;
+    let artist: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT artist FROM releases WHERE address = $1")
+            .bind(release.to_vec())
+            .fetch_optional(&s.db)
+            .await?;
+    let artist = artist.ok_or_else(|| ApiError::not_found("no such release"))?;
+    if caller.as_slice() != artist.as_slice() && caller != &fan {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the artist and this holder may use this thread",
+        ));
+    }
+    let holds: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM editions WHERE release = $1 AND owner = $2)",
+    )
+    .bind(release.to_vec())
+    .bind(fan.to_vec())
+    .fetch_one(&s.db)
+    .await?;
+    if !holds {
+        return Err(ApiError::not_found(
+            "no such thread: that account holds no edition of this release",
+        ));
+    }
+    Ok((release, fan))
+}
+
+type ThreadPath = (String, String);
+
+/// A thread's messages, oldest first.
+#[utoipa::path(get, path = "/api/releases/{address}/threads/{fan}/messages",
+    params(("address" = String, Path), ("fan" = String, Path), MessagePaging),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Message>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((release, fan)): ApiPath<ThreadPath>,
+    ApiQuery(p): ApiQuery<MessagePaging>,
+) -> Result<Json<Page<Message>>, ApiError> {
+    let (release, fan) = thread_access(&s, &caller, &release, &fan).await?;
+    let (limit, offset) = page_bounds(p.limit, p.offset)?;
+    let rows = sqlx::query(
+        "SELECT id, sender, body, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+         FROM messages WHERE release = $1 AND fan = $2 ORDER BY id LIMIT $3 OFFSET $4",
+    )
+    .bind(release.to_vec())
+    .bind(fan.to_vec())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&s.db)
+    .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM messages WHERE release = $1 AND fan = $2")
+            .bind(release.to_vec())
+            .bind(fan.to_vec())
+            .fetch_one(&s.db)
+            .await?;
+    let items = rows
+        .iter()
+        .map(|r| Message {
+            id: r.get(0),
+            sender: ss58(&r.get::<Vec<u8>, _>(1)),
+            body: r.get(2),
+            sent_at: r.get(3),
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Writes to a thread as its artist or its holder.
+#[utoipa::path(post, path = "/api/releases/{address}/threads/{fan}/messages",
+    params(("address" = String, Path), ("fan" = String, Path)), request_body = NewMessage,
+    security(("bearer" = [])),
+    responses((status = 201, body = Message), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn post(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((release, fan)): ApiPath<ThreadPath>,
+    ApiJson(m): ApiJson<NewMessage>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let (release, fan) = thread_access(&s, &caller, &release, &fan).await?;
+    let body = m.body.trim();
+    if body.is_empty() || body.chars().count() > 4000 {
+        return Err(ApiError::bad_request(
+            "bad_body",
+            "a message is 1 to 4000 characters",
+        ));
+    }
+    if body.contains('\0') {
+        return Err(ApiError::bad_request(
+            "bad_body",
+            "a message cannot contain NUL characters",
+        ));
+    }
+    let row = sqlx::query(
+        "INSERT INTO messages (release, fan, sender, body) VALUES ($1, $2, $3, $4)
+         RETURNING id, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    )
+    .bind(release.to_vec())
+    .bind(fan.to_vec())
+    .bind(caller.to_vec())
+    .bind(body)
+    .fetch_one(&s.db)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Message {
+            id: row.get(0),
+            sender: ss58(&caller),
+            body: body.to_string(),
+            sent_at: row.get(1),
+        }),
+    ))
+}
