@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod dashboards;
+pub mod delivery;
 pub mod error;
 pub mod json;
 pub mod messages;
@@ -57,7 +58,9 @@ pub fn explorer_for(rpc_url: &str) -> String {
         auth::challenge,
         auth::verify,
         messages::list,
-        messages::post
+        messages::post,
+        delivery::upload,
+        delivery::fetch
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&BearerAuth)
@@ -102,6 +105,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/releases/{address}/perks", get(json::release_perks))
         .route("/api/perk-templates", get(json::templates))
         .route("/api/fans/{address}/perks", get(json::fan_perks))
+        .route(
+            "/api/releases/{address}/perks/{perk}/secret",
+            post(delivery::upload),
+        )
+        .route(
+            "/api/releases/{address}/editions/{edition}/perks/{perk}/secret",
+            get(delivery::fetch),
+        )
         .route("/auth/challenge", post(auth::challenge))
         .route("/auth/verify", post(auth::verify))
         .route(

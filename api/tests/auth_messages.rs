@@ -9,33 +9,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use subxt_signer::sr25519::{dev, Keypair};
 
-async fn post(c: &Client, url: String, token: Option<&str>, body: Value) -> (u16, Value) {
-    let mut req = c.post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("request");
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn get(c: &Client, url: String, token: Option<&str>) -> (u16, Value) {
-    let mut req = c.get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("request");
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
-}
-
-fn addr(k: &Keypair) -> String {
-    k.public_key().to_account_id().to_string()
-}
+use common::{addr, get_as as get, post_as as post, sign_in};
 
 async fn challenge(c: &Client, base: &str, who: &Keypair) -> (String, String) {
     let (status, ch) = post(
@@ -61,13 +35,6 @@ async fn verify(
 ) -> (u16, Value) {
     let body = json!({ "address": addr(who), "nonce": nonce, "signature": format!("0x{}", hex::encode(signature)) });
     post(c, format!("{base}/auth/verify"), None, body).await
-}
-
-async fn sign_in(c: &Client, base: &str, who: &Keypair) -> String {
-    let (nonce, message) = challenge(c, base, who).await;
-    let (status, session) = verify(c, base, who, &nonce, who.sign(message.as_bytes()).0).await;
-    assert_eq!(status, 200, "{session}");
-    session["token"].as_str().expect("token").to_string()
 }
 
 #[tokio::test]

@@ -242,12 +242,12 @@ pub struct PerkAddArgs {
     #[arg(long, value_enum)]
     pub delivery: Delivery,
     /// The secret of an automatic perk; only its hash is published.
-    #[arg(
-        long,
-        required_if_eq("delivery", "automatic"),
-        conflicts_with = "content_hash"
-    )]
+    #[arg(long, conflicts_with_all = ["content_hash", "codes_file"])]
     pub secret: Option<String>,
+    /// An automatic perk with one code per edition: a file of codes, one per line; their
+    /// Merkle root is published, and the API later hands each holder one code with its proof.
+    #[arg(long, value_name = "PATH", conflicts_with = "content_hash")]
+    pub codes_file: Option<PathBuf>,
     /// The hash of an automatic perk's secret, if you computed it yourself.
     #[arg(long, value_parser = hash32)]
     pub content_hash: Option<[u8; 32]>,

@@ -1,6 +1,6 @@
 //! The artist's commands (and the registry owner's `arbiter`).
 
-use anyhow::{anyhow, bail};
+use anyhow::{anyhow, bail, Context};
 use dreamster_calls::{registry, release};
 use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
@@ -139,6 +139,18 @@ pub async fn perk(s: &Session, a: &PerkCommand) -> anyhow::Result<Report> {
     }
 }
 
+/// What clap cannot say: an automatic perk needs something to commit to.
+pub fn check_flags(p: &PerkAddArgs) -> anyhow::Result<()> {
+    if matches!(p.delivery, Delivery::Automatic)
+        && p.secret.is_none()
+        && p.content_hash.is_none()
+        && p.codes_file.is_none()
+    {
+        bail!("an automatic perk needs --secret, --content-hash or --codes-file");
+    }
+    Ok(())
+}
+
 fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
     let kind = PerkKind::from_slug(&p.kind)
         .ok_or_else(|| anyhow!("unknown perk kind {:?}: see `dreamster templates`", p.kind))?;
@@ -151,11 +163,7 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
     };
     let delivery = match p.delivery {
         Delivery::Automatic => DeliveryMethod::Automatic {
-            content_hash: match (&p.secret, p.content_hash) {
-                (_, Some(h)) => h,
-                (Some(secret), None) => dreamster_types::content_hash(secret.as_bytes()),
-                (None, None) => bail!("an automatic perk needs --secret or --content-hash"),
-            },
+            content_hash: commitment(p)?,
         },
         Delivery::Physical => DeliveryMethod::Physical,
         Delivery::Event => DeliveryMethod::Event,
@@ -172,6 +180,29 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
         quantity_limit: p.quantity,
         deadline: p.deadline,
     })
+}
+
+/// The hash an automatic perk commits to: of its secret, given, or of its code pool.
+fn commitment(p: &PerkAddArgs) -> anyhow::Result<[u8; 32]> {
+    if let Some(h) = p.content_hash {
+        return Ok(h);
+    }
+    if let Some(secret) = &p.secret {
+        return Ok(dreamster_types::content_hash(secret.as_bytes()));
+    }
+    let Some(path) = &p.codes_file else {
+        bail!("an automatic perk needs --secret, --content-hash or --codes-file");
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let leaves: Vec<[u8; 32]> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
+        .collect();
+    dreamster_types::merkle::root(&leaves)
+        .with_context(|| format!("{} has no codes", path.display()))
 }
 
 pub async fn add_perk(s: &Session, rel: &AccountId32, terms: PerkTerms) -> anyhow::Result<Report> {

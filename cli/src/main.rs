@@ -37,6 +37,10 @@ async fn run(cli: Cli) -> anyhow::Result<Report> {
         Err(config::ConfigError::Missing(_)) => None,
         Err(e) => return Err(e.into()),
     };
+    // Flags that only make sense together are checked before any connection.
+    if let Command::Perk(args::PerkCommand::Add(p)) = &cli.command {
+        artist::check_flags(p)?;
+    }
     let session = || async {
         let s = Session::open(&cli.rpc_url, signer.clone(), loaded.clone()).await?;
         anyhow::Ok(s)

@@ -451,6 +451,49 @@ async fn every_command_on_a_real_node() {
     assert_eq!(artist["reputation"]["disputes_lost"], 1);
     assert_eq!(artist["reputation"]["rating_sum"], 5);
 
+    // A pool of per-fan codes: the Merkle root of the file's codes goes on chain.
+    let codes = cli.dir.path().join("codes.txt");
+    std::fs::write(&codes, "VIP-1\nVIP-2\n\nVIP-3\n").expect("codes file");
+    let codes_path = codes.to_string_lossy().to_string();
+    cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "private_chat",
+            "--title",
+            "Discord",
+            "--value",
+            "1",
+            "--escrow",
+            "5",
+            "--delivery",
+            "automatic",
+            "--codes-file",
+            &codes_path,
+            "--deadline",
+            "+7d",
+        ],
+    )
+    .ok();
+    let leaves: Vec<[u8; 32]> = ["VIP-1", "VIP-2", "VIP-3"]
+        .iter()
+        .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
+        .collect();
+    let root = dreamster_types::merkle::root(&leaves).expect("root");
+    let rel_id = dreamster_client::parse_address(r).expect("address");
+    let perks: Vec<dreamster_types::perk::Perk> = node
+        .query(&rel_id, &dreamster_calls::release::perks())
+        .await
+        .expect("perks");
+    assert_eq!(
+        perks[3].terms.delivery,
+        dreamster_types::perk::DeliveryMethod::Automatic { content_hash: root }
+    );
+
     // Script-friendly errors.
     let err = cli.run(Some(CHARLIE), &["--json", "buy", "--release", EVE_ADDR]);
     assert_eq!(err.code, 1);
@@ -557,27 +600,6 @@ fn help_everywhere_and_bad_input_is_one_usage_line() {
             ],
             "is not a time",
         ),
-        (
-            vec![
-                "perk",
-                "add",
-                "--release",
-                EVE_ADDR,
-                "--kind",
-                "x",
-                "--title",
-                "t",
-                "--value",
-                "1",
-                "--escrow",
-                "1",
-                "--delivery",
-                "automatic",
-                "--deadline",
-                "+1d",
-            ],
-            "--secret",
-        ),
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -588,6 +610,31 @@ fn help_everywhere_and_bad_input_is_one_usage_line() {
         );
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+    // An automatic perk without anything to commit to: refused before any connection.
+    let no_secret = run(&[
+        "perk",
+        "add",
+        "--release",
+        EVE_ADDR,
+        "--kind",
+        "x",
+        "--title",
+        "t",
+        "--value",
+        "1",
+        "--escrow",
+        "1",
+        "--delivery",
+        "automatic",
+        "--deadline",
+        "+1d",
+    ]);
+    assert_eq!(no_secret.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&no_secret.stderr);
+    assert_eq!(
+        err.trim(),
+        "error: an automatic perk needs --secret, --content-hash or --codes-file"
+    );
     let no_account = run(&["address"]);
     assert_eq!(no_account.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&no_account.stderr).contains("no account to sign with"));

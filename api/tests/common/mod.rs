@@ -63,3 +63,76 @@ pub async fn get(base: &str, path: &str) -> (u16, Value) {
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
+
+/// Indexes what the chain did since the last catch-up (the cursor is in the database).
+pub async fn reindex(s: &Served) {
+    let store = Store::open(s.db.url(), s.story.registry.0)
+        .await
+        .expect("store");
+    let source = ChainSource::connect(&s.node.rpc_url())
+        .await
+        .expect("source");
+    let config = FollowerConfig {
+        rpc_url: s.node.rpc_url(),
+        ..FollowerConfig::default()
+    };
+    Follower::new(config, store)
+        .catch_up(&source)
+        .await
+        .expect("indexed");
+}
+
+pub async fn post_as(
+    c: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = c.post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request");
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+pub async fn get_as(c: &reqwest::Client, url: String, token: Option<&str>) -> (u16, Value) {
+    let mut req = c.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request");
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+pub fn addr(k: &subxt_signer::sr25519::Keypair) -> String {
+    k.public_key().to_account_id().to_string()
+}
+
+/// Signs in through `/auth/challenge` and `/auth/verify`; returns the bearer token.
+pub async fn sign_in(
+    c: &reqwest::Client,
+    base: &str,
+    who: &subxt_signer::sr25519::Keypair,
+) -> String {
+    let (status, ch) = post_as(
+        c,
+        format!("{base}/auth/challenge"),
+        None,
+        serde_json::json!({ "address": addr(who) }),
+    )
+    .await;
+    assert_eq!(status, 200, "{ch}");
+    let message = ch["message"].as_str().expect("message");
+    let sig = who.sign(message.as_bytes()).0;
+    let body = serde_json::json!({ "address": addr(who), "nonce": ch["nonce"], "signature": format!("0x{}", hex::encode(sig)) });
+    let (status, session) = post_as(c, format!("{base}/auth/verify"), None, body).await;
+    assert_eq!(status, 200, "{session}");
+    session["token"].as_str().expect("token").to_string()
+}

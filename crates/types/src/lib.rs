@@ -12,6 +12,8 @@ extern crate alloc;
 pub mod entitlement;
 pub mod errors;
 pub mod events;
+#[cfg(feature = "std")]
+pub mod merkle;
 pub mod perk;
 pub mod registry_api;
 pub mod release;

@@ -19,6 +19,8 @@ use subxt_signer::sr25519::{dev, Keypair};
 use crate::{deploy, ink_id, subxt_id};
 
 pub const UNIT: u128 = 1_000_000_000_000;
+/// The secret behind the story's automatic perk; only its hash goes on chain.
+pub const UNRELEASED_SECRET: &str = "https://dreamster.invalid/night-drive/unreleased-demo";
 pub const PRICE: u128 = 10 * UNIT;
 
 pub fn now_ms() -> u64 {
@@ -156,7 +158,7 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
     let far = now_ms() + 30 * 24 * 3600 * 1000;
     let soon = now_ms() + 8_000;
     let auto = DeliveryMethod::Automatic {
-        content_hash: [0xAB; 32],
+        content_hash: dreamster_types::content_hash(UNRELEASED_SECRET.as_bytes()),
     };
     for p in [
         perk(

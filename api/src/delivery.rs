@@ -1,0 +1,284 @@
+//! Delivery automation: the artist hands over an automatic perk's secret (or a pool of
+//! per-fan codes), accepted only if it matches the hash committed on chain; once the
+//! indexer has seen a holder's unlock, that holder — and only that holder — can fetch it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use dreamster_types::merkle;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{address, ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::AppState;
+
+const MAX_POOL: usize = 100_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SecretUpload {
+    /// One secret for every holder (a link, an invite).
+    pub secret: Option<String>,
+    /// Or one code per edition, committed on chain as their Merkle root.
+    pub codes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretAccepted {
+    pub perk: i32,
+    /// `single` or `pool`.
+    pub kind: &'static str,
+    pub codes: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofStep {
+    pub sibling: String,
+    pub sibling_on_left: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PerkSecret {
+    /// The secret, or this edition's code from the pool.
+    pub secret: String,
+    /// For a pool: the proof that the code is under the committed root.
+    pub proof: Option<Vec<ProofStep>>,
+    /// The hash committed on chain (the secret's, or the pool's root).
+    pub content_hash: String,
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+fn conflict(message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "conflict", message)
+}
+
+/// The perk's committed hash, if it is an automatic perk of a release whose artist is `caller`
+/// (when given).
+async fn committed_hash(
+    s: &AppState,
+    release: &[u8; 32],
+    perk: i32,
+) -> Result<([u8; 32], Vec<u8>), ApiError> {
+    let row = sqlx::query(
+        "SELECT p.content_hash, r.artist FROM perks p JOIN releases r ON r.address = p.release
+         WHERE p.release = $1 AND p.perk = $2",
+    )
+    .bind(release.to_vec())
+    .bind(perk)
+    .fetch_optional(&s.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such perk"))?;
+    let hash: Option<Vec<u8>> = row.get(0);
+    let hash = hash
+        .and_then(|h| <[u8; 32]>::try_from(h).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("not_automatic", "this perk is not delivered automatically")
+        })?;
+    Ok((hash, row.get(1)))
+}
+
+/// The artist uploads the secret (or code pool) of an automatic perk.
+#[utoipa::path(post, path = "/api/releases/{address}/perks/{perk}/secret",
+    params(("address" = String, Path), ("perk" = i32, Path)), request_body = SecretUpload, security(("bearer" = [])),
+    responses((status = 201, body = SecretAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn upload(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((release, perk)): ApiPath<(String, i32)>,
+    ApiJson(up): ApiJson<SecretUpload>,
+) -> Result<(StatusCode, Json<SecretAccepted>), ApiError> {
+    let release = address(&release)?;
+    let (hash, artist) = committed_hash(&s, &release, perk).await?;
+    if artist.as_slice() != caller.as_slice() {
+        return Err(forbidden(
+            "only the release's artist may provide a perk's secret",
+        ));
+    }
+    let mut tx = s.db.begin().await?;
+    let accepted = match (up.secret, up.codes) {
+        (Some(secret), None) => {
+            if dreamster_types::content_hash(secret.as_bytes()) != hash {
+                return Err(ApiError::bad_request(
+                    "hash_mismatch",
+                    "this secret does not match the hash committed on chain",
+                ));
+            }
+            let done = sqlx::query("INSERT INTO perk_secrets (release, perk, secret) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(release.to_vec())
+                .bind(perk)
+                .bind(&secret)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(conflict("this perk's secret was already provided"));
+            }
+            SecretAccepted {
+                perk,
+                kind: "single",
+                codes: 1,
+            }
+        }
+        (None, Some(codes)) => {
+            if codes.is_empty()
+                || codes.len() > MAX_POOL
+                || codes.iter().any(|c| c.is_empty() || c.contains('\0'))
+            {
+                return Err(ApiError::bad_request(
+                    "bad_body",
+                    "a pool is 1 to 100000 non-empty codes",
+                ));
+            }
+            let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+            if merkle::root(&leaves) != Some(hash) {
+                return Err(ApiError::bad_request(
+                    "hash_mismatch",
+                    "these codes' Merkle root does not match the hash committed on chain",
+                ));
+            }
+            let done = sqlx::query("INSERT INTO perk_secrets (release, perk, pool_size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(release.to_vec())
+                .bind(perk)
+                .bind(codes.len() as i32)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(conflict("this perk's codes were already provided"));
+            }
+            sqlx::query(
+                "INSERT INTO perk_codes (release, perk, idx, code)
+                 SELECT $1, $2, i - 1, c FROM UNNEST($3::text[]) WITH ORDINALITY AS u(c, i)",
+            )
+            .bind(release.to_vec())
+            .bind(perk)
+            .bind(&codes)
+            .execute(&mut *tx)
+            .await?;
+            SecretAccepted {
+                perk,
+                kind: "pool",
+                codes: codes.len(),
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_body",
+                "send either `secret` or `codes`",
+            ))
+        }
+    };
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+/// The holder of an edition fetches an automatic perk's secret once they have unlocked it.
+#[utoipa::path(get, path = "/api/releases/{address}/editions/{edition}/perks/{perk}/secret",
+    params(("address" = String, Path), ("edition" = i32, Path), ("perk" = i32, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PerkSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn fetch(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((release, edition, perk)): ApiPath<(String, i32, i32)>,
+) -> Result<Json<PerkSecret>, ApiError> {
+    let release = address(&release)?;
+    let (hash, _) = committed_hash(&s, &release, perk).await?;
+    let row = sqlx::query(
+        "SELECT ed.owner, e.unlocked FROM editions ed
+         LEFT JOIN entitlements e ON e.release = ed.release AND e.edition = ed.edition AND e.perk = $3
+         WHERE ed.release = $1 AND ed.edition = $2",
+    )
+    .bind(release.to_vec())
+    .bind(edition)
+    .bind(perk)
+    .fetch_optional(&s.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such edition"))?;
+    let owner: Vec<u8> = row.get(0);
+    if owner.as_slice() != caller.as_slice() {
+        return Err(forbidden("only the edition's holder may fetch its secret"));
+    }
+    match row.get::<Option<bool>, _>(1) {
+        None => return Err(ApiError::not_found("this edition does not carry that perk")),
+        Some(false) => return Err(conflict("unlock the perk on chain first (dreamster unlock); the secret is served once the unlock is indexed")),
+        Some(true) => {}
+    }
+    let stored =
+        sqlx::query("SELECT secret, pool_size FROM perk_secrets WHERE release = $1 AND perk = $2")
+            .bind(release.to_vec())
+            .bind(perk)
+            .fetch_optional(&s.db)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found("the artist has not provided this perk's secret yet")
+            })?;
+    let content_hash = format!("0x{}", hex::encode(hash));
+    if let Some(secret) = stored.get::<Option<String>, _>(0) {
+        return Ok(Json(PerkSecret {
+            secret,
+            proof: None,
+            content_hash,
+        }));
+    }
+    let (idx, code) = assign_code(&s, &release, perk, edition).await?;
+    let codes: Vec<String> = sqlx::query_scalar(
+        "SELECT code FROM perk_codes WHERE release = $1 AND perk = $2 ORDER BY idx",
+    )
+    .bind(release.to_vec())
+    .bind(perk)
+    .fetch_all(&s.db)
+    .await?;
+    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+    let proof = merkle::proof(&leaves, idx as usize)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| ProofStep {
+            sibling: format!("0x{}", hex::encode(s.sibling)),
+            sibling_on_left: s.sibling_on_left,
+        })
+        .collect();
+    Ok(Json(PerkSecret {
+        secret: code,
+        proof: Some(proof),
+        content_hash,
+    }))
+}
+
+/// This edition's code: the one assigned before, or the next free one.
+async fn assign_code(
+    s: &AppState,
+    release: &[u8; 32],
+    perk: i32,
+    edition: i32,
+) -> Result<(i32, String), ApiError> {
+    let mut tx = s.db.begin().await?;
+    let existing = sqlx::query(
+        "SELECT idx, code FROM perk_codes WHERE release = $1 AND perk = $2 AND edition = $3",
+    )
+    .bind(release.to_vec())
+    .bind(perk)
+    .bind(edition)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = match existing {
+        Some(row) => row,
+        None => sqlx::query(
+            "UPDATE perk_codes SET edition = $3 WHERE (release, perk, idx) = (
+                SELECT release, perk, idx FROM perk_codes WHERE release = $1 AND perk = $2 AND edition IS NULL
+                ORDER BY idx LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING idx, code",
+        )
+        .bind(release.to_vec())
+        .bind(perk)
+        .bind(edition)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| conflict("the pool of codes is used up: ask the artist"))?,
+    };
+    tx.commit().await?;
+    Ok((row.get(0), row.get(1)))
+}
