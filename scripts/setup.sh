@@ -12,6 +12,8 @@ CONTRACTS_NODE_VERSION=0.42.0
 PG_PORT=${DREAMSTER_PG_PORT:-5432}
 PG_ROLE=dreamster
 PG_PASSWORD=dreamster
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV=${DREAMSTER_SCHEMATHESIS_VENV:-$HOME/.cache/dreamster/schemathesis}
 
 export PATH="$HOME/.cargo/bin:$PATH"
 CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
@@ -45,7 +47,7 @@ run_logged() {
 
 apt_packages() {
     local missing=()
-    for p in protobuf-compiler clang libclang-dev postgresql pkg-config libssl-dev curl; do
+    for p in protobuf-compiler clang libclang-dev postgresql pkg-config libssl-dev curl python3-venv; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then
@@ -148,10 +150,22 @@ postgres() {
     fi
 }
 
+# The API's OpenAPI fuzzer (PyPI), in its own virtualenv.
+schemathesis() {
+    local bin="$SCHEMATHESIS_VENV/bin/schemathesis"
+    if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+        say "schemathesis" "present ($SCHEMATHESIS_VERSION)"
+        return
+    fi
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    run_logged schemathesis "$SCHEMATHESIS_VENV/bin/pip" install "schemathesis==$SCHEMATHESIS_VERSION"
+    say "schemathesis" "installed ($SCHEMATHESIS_VERSION)"
+}
+
 main() {
     local only=${1:-all}
     case $only in
-        all) apt_packages; toolchains; postgres; cargo_contract; contracts_node ;;
+        all) apt_packages; toolchains; postgres; schemathesis; cargo_contract; contracts_node ;;
         quick) apt_packages; toolchains; postgres ;;
         *) echo "usage: setup.sh [all|quick]" >&2; exit 2 ;;
     esac

@@ -60,7 +60,7 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
 
 /// Step 1: a nonce and the message to sign with it.
 #[utoipa::path(post, path = "/auth/challenge", request_body = ChallengeRequest,
-    responses((status = 200, body = Challenge), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Challenge), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn challenge(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<ChallengeRequest>,
@@ -102,7 +102,7 @@ fn signature(text: &str) -> Result<sr25519::Signature, ApiError> {
 
 /// Step 2: the signed message for a session token. The nonce is spent either way.
 #[utoipa::path(post, path = "/auth/verify", request_body = VerifyRequest,
-    responses((status = 200, body = SessionToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SessionToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn verify(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,

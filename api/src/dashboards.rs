@@ -41,7 +41,9 @@ pub struct FanDashboard {
 pub struct BenefitFilter {
     /// Only perks in this state.
     pub state: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -408,7 +410,9 @@ pub struct LeagueRow {
 pub struct AuditFilter {
     /// Only this artist's releases.
     pub artist: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

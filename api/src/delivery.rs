@@ -85,7 +85,7 @@ async fn committed_hash(
 #[utoipa::path(post, path = "/api/releases/{address}/perks/{perk}/secret",
     params(("address" = String, Path), ("perk" = i32, Path)), request_body = SecretUpload, security(("bearer" = [])),
     responses((status = 201, body = SecretAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload(
     State(s): State<AppState>,
     Caller(caller): Caller,

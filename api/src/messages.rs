@@ -31,7 +31,9 @@ pub struct NewMessage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessagePaging {
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -125,7 +127,7 @@ pub async fn list(
     params(("address" = String, Path), ("fan" = String, Path)), request_body = NewMessage,
     security(("bearer" = [])),
     responses((status = 201, body = Message), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post(
     State(s): State<AppState>,
     Caller(caller): Caller,

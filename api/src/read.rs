@@ -71,8 +71,10 @@ pub struct ReleaseFilter {
     /// Only releases on sale now (`true`) or not (`false`).
     pub on_sale: Option<bool>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
