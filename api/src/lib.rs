@@ -8,8 +8,9 @@ pub mod json;
 pub mod messages;
 pub mod pages;
 pub mod read;
+pub mod webhooks;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -60,7 +61,9 @@ pub fn explorer_for(rpc_url: &str) -> String {
         messages::list,
         messages::post,
         delivery::upload,
-        delivery::fetch
+        delivery::fetch,
+        webhooks::set,
+        webhooks::deliveries
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&BearerAuth)
@@ -113,6 +116,8 @@ pub fn router(state: AppState) -> Router {
             "/api/releases/{address}/editions/{edition}/perks/{perk}/secret",
             get(delivery::fetch),
         )
+        .route("/api/me/webhook", put(webhooks::set))
+        .route("/api/me/webhook/deliveries", get(webhooks::deliveries))
         .route("/auth/challenge", post(auth::challenge))
         .route("/auth/verify", post(auth::verify))
         .route(

@@ -32,6 +32,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .run(&db)
         .await
         .map_err(|e| anyhow::anyhow!("migrating the API's tables: {e}"))?;
+    let _dispatcher = dreamster_api::webhooks::spawn(db.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

@@ -1,0 +1,281 @@
+//! Artists' webhooks: set one, and every unlock of your perks the indexer sees from then
+//! on is POSTed to it as JSON with `X-Dreamster-Signature: sha256=<HMAC-SHA256 of the body
+//! under your secret>`. A failed call is retried with exponential backoff (1 s doubling,
+//! at most 5 min apart, 10 attempts); every attempt's outcome is listed for the artist.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use sqlx::{PgPool, Row};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ss58, ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::read::{page_bounds, Page};
+use crate::AppState;
+
+const MAX_ATTEMPTS: i32 = 10;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WebhookRequest {
+    /// An http(s) URL that accepts POSTed JSON.
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Webhook {
+    pub url: String,
+    /// The HMAC key: verify `X-Dreamster-Signature` with it. Shown when the hook is set.
+    pub secret: String,
+    /// Unlocks after this block are notified.
+    pub from_block: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    pub release: String,
+    pub edition: i32,
+    pub perk: i32,
+    pub block: i64,
+    pub attempts: i32,
+    pub delivered: bool,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryPaging {
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+}
+
+/// Sets (or replaces) the signed-in artist's webhook and returns its new secret.
+#[utoipa::path(put, path = "/api/me/webhook", request_body = WebhookRequest, security(("bearer" = [])),
+    responses((status = 200, body = Webhook), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<WebhookRequest>,
+) -> Result<Json<Webhook>, ApiError> {
+    let url = req.url.trim();
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ApiError::bad_request("bad_url", format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || url.len() > 2000
+        || parsed.host_str().is_none()
+    {
+        return Err(ApiError::bad_request(
+            "bad_url",
+            "the webhook must be an http(s) URL of at most 2000 characters",
+        ));
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+    let secret = hex::encode(key);
+    let from_block: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(block_number), 0) FROM raw_events")
+            .fetch_one(&s.db)
+            .await?;
+    sqlx::query(
+        "INSERT INTO webhooks (artist, url, secret, from_block) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (artist) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret, from_block = EXCLUDED.from_block",
+    )
+    .bind(caller.to_vec())
+    .bind(url)
+    .bind(&secret)
+    .bind(from_block)
+    .execute(&s.db)
+    .await?;
+    Ok(Json(Webhook {
+        url: url.to_string(),
+        secret,
+        from_block,
+    }))
+}
+
+/// The signed-in artist's webhook calls, newest first, with each one's outcome.
+#[utoipa::path(get, path = "/api/me/webhook/deliveries", params(DeliveryPaging), security(("bearer" = [])),
+    responses((status = 200, body = Page<Delivery>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn deliveries(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(p): ApiQuery<DeliveryPaging>,
+) -> Result<Json<Page<Delivery>>, ApiError> {
+    let (limit, offset) = page_bounds(p.limit, p.offset)?;
+    let rows = sqlx::query(
+        "SELECT id, release, edition, perk, block_number, attempts, delivered_at IS NOT NULL, last_status, last_error,
+            CASE WHEN delivered_at IS NULL AND attempts < $4
+                 THEN to_char(next_attempt AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
+         FROM webhook_deliveries WHERE artist = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(caller.to_vec())
+    .bind(limit)
+    .bind(offset)
+    .bind(MAX_ATTEMPTS)
+    .fetch_all(&s.db)
+    .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE artist = $1")
+            .bind(caller.to_vec())
+            .fetch_one(&s.db)
+            .await?;
+    let items = rows
+        .iter()
+        .map(|r| Delivery {
+            id: r.get(0),
+            release: ss58(&r.get::<Vec<u8>, _>(1)),
+            edition: r.get(2),
+            perk: r.get(3),
+            block: r.get(4),
+            attempts: r.get(5),
+            delivered: r.get(6),
+            last_status: r.get(7),
+            last_error: r.get(8),
+            next_attempt: r.get(9),
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// `sha256=<hex>` of the body under the hook's secret.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Queues a delivery for every unlock of a hooked artist's perk not queued yet.
+async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT w.artist, c.release, c.edition, c.perk, c.actor, c.block_number, c.extrinsic_index, c.event_index, c.at
+         FROM entitlement_changes c
+         JOIN releases r ON r.address = c.release
+         JOIN webhooks w ON w.artist = r.artist
+         WHERE c.action = 'unlocked' AND c.block_number > w.from_block
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                           WHERE d.artist = w.artist AND d.block_number = c.block_number AND d.event_index = c.event_index)
+         ORDER BY c.block_number, c.event_index LIMIT 500",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut queued = 0;
+    for r in rows {
+        let release: Vec<u8> = r.get(1);
+        let payload = serde_json::json!({
+            "event": "perk.unlocked",
+            "release": ss58(&release),
+            "edition": r.get::<i32, _>(2),
+            "perk": r.get::<i32, _>(3),
+            "holder": ss58(&r.get::<Vec<u8>, _>(4)),
+            "block": r.get::<i64, _>(5),
+            "extrinsic": r.get::<Option<i32>, _>(6),
+            "at": r.get::<i64, _>(8),
+        })
+        .to_string();
+        queued += sqlx::query(
+            "INSERT INTO webhook_deliveries (artist, release, edition, perk, block_number, event_index, payload)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.get::<Vec<u8>, _>(0))
+        .bind(&release)
+        .bind(r.get::<i32, _>(2))
+        .bind(r.get::<i32, _>(3))
+        .bind(r.get::<i64, _>(5))
+        .bind(r.get::<i32, _>(7))
+        .bind(payload)
+        .execute(db)
+        .await?
+        .rows_affected();
+    }
+    Ok(queued)
+}
+
+/// Makes the calls that are due; records each outcome.
+async fn send_due(db: &PgPool, http: &reqwest::Client) -> Result<(), sqlx::Error> {
+    let due = sqlx::query(
+        "SELECT d.id, w.url, w.secret, d.payload FROM webhook_deliveries d JOIN webhooks w ON w.artist = d.artist
+         WHERE d.delivered_at IS NULL AND d.attempts < $1 AND d.next_attempt <= now() ORDER BY d.id LIMIT 50",
+    )
+    .bind(MAX_ATTEMPTS)
+    .fetch_all(db)
+    .await?;
+    for row in due {
+        let (id, url, secret, payload): (i64, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let outcome = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header(
+                "x-dreamster-signature",
+                signature(&secret, payload.as_bytes()),
+            )
+            .header("x-dreamster-delivery", id.to_string())
+            .body(payload)
+            .send()
+            .await;
+        let (status, error) = match outcome {
+            Ok(resp) if resp.status().is_success() => {
+                (Some(i32::from(resp.status().as_u16())), None)
+            }
+            Ok(resp) => (
+                Some(i32::from(resp.status().as_u16())),
+                Some(format!("answered {}", resp.status())),
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3,
+                delivered_at = CASE WHEN $3::text IS NULL THEN now() END,
+                next_attempt = now() + least(power(2, attempts), 300) * interval '1 second'
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(error)
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs the dispatcher until the process ends: queue, send, sleep.
+pub fn spawn(db: PgPool) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = match reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the webhook client; webhooks are off");
+                return;
+            }
+        };
+        loop {
+            // The read-model tables appear once the indexer has migrated; until then, wait.
+            if let Err(e) = enqueue(&db).await {
+                tracing::debug!(error = %e, "webhook queue not ready");
+            } else if let Err(e) = send_due(&db, &http).await {
+                tracing::warn!(error = %e, "webhook dispatch failed");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+}
