@@ -13,6 +13,8 @@ PG_PORT=${DREAMSTER_PG_PORT:-5432}
 PG_ROLE=dreamster
 PG_PASSWORD=dreamster
 SCHEMATHESIS_VERSION=4.32.5
+SWAGGER_UI_VERSION=5.35.0
+SWAGGER_UI_DIR=${DREAMSTER_SWAGGER_UI_DIR:-$HOME/.cache/dreamster/swagger-ui}
 SCHEMATHESIS_VENV=${DREAMSTER_SCHEMATHESIS_VENV:-$HOME/.cache/dreamster/schemathesis}
 
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -47,7 +49,7 @@ run_logged() {
 
 apt_packages() {
     local missing=()
-    for p in protobuf-compiler clang libclang-dev postgresql pkg-config libssl-dev curl python3-venv; do
+    for p in protobuf-compiler clang libclang-dev postgresql pkg-config libssl-dev curl python3-venv chromium chromium-driver fonts-noto-color-emoji; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then
@@ -162,10 +164,28 @@ schemathesis() {
     say "schemathesis" "installed ($SCHEMATHESIS_VERSION)"
 }
 
+# Swagger UI's static files (npm's swagger-ui-dist), served by the API at /docs.
+swagger_ui() {
+    if [ -f "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION/swagger-ui-bundle.js" ]; then
+        say "swagger-ui" "present ($SWAGGER_UI_VERSION)"
+        return
+    fi
+    local tmp
+    tmp=$(mktemp -d)
+    curl -sfL "https://registry.npmjs.org/swagger-ui-dist/-/swagger-ui-dist-$SWAGGER_UI_VERSION.tgz" -o "$tmp/ui.tgz"
+    tar -xzf "$tmp/ui.tgz" -C "$tmp"
+    mkdir -p "$SWAGGER_UI_DIR"
+    rm -rf "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION"
+    mv "$tmp/package" "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION"
+    ln -sfn "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION" "$SWAGGER_UI_DIR/current"
+    rm -rf "$tmp"
+    say "swagger-ui" "installed ($SWAGGER_UI_VERSION)"
+}
+
 main() {
     local only=${1:-all}
     case $only in
-        all) apt_packages; toolchains; postgres; schemathesis; cargo_contract; contracts_node ;;
+        all) apt_packages; toolchains; postgres; schemathesis; swagger_ui; cargo_contract; contracts_node ;;
         quick) apt_packages; toolchains; postgres ;;
         *) echo "usage: setup.sh [all|quick]" >&2; exit 2 ;;
     esac

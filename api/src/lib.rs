@@ -22,6 +22,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Base of the block-explorer links on the pages (a Polkadot.js Apps URL for the node).
     pub explorer: String,
+    /// Swagger UI's static files (npm's swagger-ui-dist), served at /docs when present.
+    pub swagger_ui: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -29,8 +31,21 @@ impl AppState {
         AppState {
             db,
             explorer: explorer_for("ws://127.0.0.1:9944"),
+            swagger_ui: default_swagger_ui(),
         }
     }
+}
+
+/// Where `scripts/setup.sh` puts Swagger UI: `$DREAMSTER_SWAGGER_UI_DIR`, else
+/// `~/.cache/dreamster/swagger-ui/current`.
+pub fn default_swagger_ui() -> Option<std::path::PathBuf> {
+    std::env::var_os("DREAMSTER_SWAGGER_UI_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/dreamster/swagger-ui/current"))
+        })
+        .filter(|d| d.join("swagger-ui-bundle.js").is_file())
 }
 
 /// Polkadot.js Apps pointed at a node: where the pages link blocks to.
@@ -95,7 +110,16 @@ async fn not_found() -> error::ApiError {
 }
 
 pub fn router(state: AppState) -> Router {
+    let docs_assets = match &state.swagger_ui {
+        Some(dir) => {
+            Router::new().nest_service("/docs/assets", tower_http::services::ServeDir::new(dir))
+        }
+        None => Router::new(),
+    };
     Router::new()
+        .route("/docs", get(pages::docs))
+        .route("/signin", get(pages::signin))
+        .route("/me", get(pages::me))
         .route("/", get(pages::home))
         .route("/releases/{address}", get(pages::release))
         .route("/fans/{address}", get(pages::fan))
@@ -130,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit/disputes", get(json::audit_disputes))
         .route("/api/audit/refunds", get(json::audit_refunds))
         .route("/api/audit/league", get(json::audit_league))
+        .merge(docs_assets)
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TraceLayer::new_for_http())

@@ -42,6 +42,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         dreamster_api::router(dreamster_api::AppState {
             db,
             explorer: dreamster_api::explorer_for(&args.rpc_url),
+            swagger_ui: dreamster_api::default_swagger_ui(),
         }),
     )
     .with_graceful_shutdown(async {

@@ -50,7 +50,7 @@ fn page(title: &str, body: Markup) -> Html<String> {
                     style { (CSS) }
                 }
                 body {
-                    header { a href="/" { "Dreamster" } " — perks guaranteed by escrow · " a href="/audit" { "Audit" } }
+                    header { a href="/" { "Dreamster" } " — perks guaranteed by escrow · " a href="/audit" { "Audit" } " · " a href="/me" { "My perks" } " · " a href="/docs" { "API" } }
                     main { (body) }
                 }
             }
@@ -273,6 +273,128 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
             (list("Refunds", "refunds", &refunds))
         },
     ))
+}
+
+/// Sign-In with Substrate in the browser: the wallet signs the challenge's message; the
+/// token is kept in this browser's storage for /me.
+pub async fn signin() -> Html<String> {
+    page(
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            p { "Ask for a message, sign it with your Substrate wallet (polkadot.js: “Sign message”), paste the signature." }
+            div.card {
+                p { label for="address" { "Your address" } br; input #address type="text" size="50" placeholder="5…" autocomplete="off"; }
+                button #challenge type="button" { "Get the message to sign" }
+                pre #message style="white-space:pre-wrap" {}
+                p { label for="signature" { "Signature" } br; input #signature type="text" size="50" placeholder="0x…" autocomplete="off"; }
+                button #verify type="button" { "Sign in" }
+                p #status role="status" {}
+            }
+            script { (maud::PreEscaped(SIGNIN_JS)) }
+        },
+    )
+}
+
+const SIGNIN_JS: &str = r#"
+let nonce = null;
+const $ = (id) => document.getElementById(id);
+async function call(path, body) {
+  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const j = await r.json();
+  if (!r.ok) { $('status').textContent = j.message; throw new Error(j.message); }
+  return j;
+}
+$('challenge').onclick = async () => {
+  const j = await call('/auth/challenge', { address: $('address').value.trim() });
+  nonce = j.nonce;
+  $('message').textContent = j.message;
+};
+$('verify').onclick = async () => {
+  const j = await call('/auth/verify', { address: $('address').value.trim(), nonce, signature: $('signature').value.trim() });
+  localStorage.setItem('dreamster.token', j.token);
+  localStorage.setItem('dreamster.address', j.address);
+  location.href = '/me';
+};
+"#;
+
+/// The signed-in fan's benefits, with the secrets of unlocked perks fetched on demand.
+pub async fn me() -> Html<String> {
+    page(
+        "My perks",
+        html! {
+            h1 { "My perks" }
+            p #who.muted { "Loading…" }
+            section #benefits {}
+            script { (maud::PreEscaped(ME_JS)) }
+        },
+    )
+}
+
+const ME_JS: &str = r#"
+const token = localStorage.getItem('dreamster.token');
+const me = localStorage.getItem('dreamster.address');
+const who = document.getElementById('who');
+const list = document.getElementById('benefits');
+function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+async function load() {
+  if (!token || !me) { who.textContent = ''; const a = el('a', null, 'Sign in first'); a.href = '/signin'; who.append(a); return; }
+  const r = await fetch('/api/fans/' + encodeURIComponent(me) + '/perks?limit=100');
+  const d = await r.json();
+  who.textContent = me + ' · ' + d.editions + ' edition(s)';
+  for (const b of d.benefits.items) {
+    const card = el('div', 'card perk benefit');
+    card.dataset.state = b.state;
+    card.append(el('span', 'icon', b.icon));
+    const body = el('div');
+    body.append(el('h3', null, b.title + ' — ' + b.state));
+    body.append(el('p', null, b.release_title + ' · edition ' + b.edition));
+    body.append(el('p', 'muted', b.access));
+    if (b.delivery === 'automatic' && (b.state === 'unlocked' || b.state === 'confirmed')) {
+      const btn = el('button', 'reveal', 'Get it');
+      const out = el('p', 'secret');
+      btn.onclick = async () => {
+        const s = await fetch('/api/releases/' + b.release + '/editions/' + b.edition + '/perks/' + b.perk + '/secret',
+                              { headers: { authorization: 'Bearer ' + token } });
+        const j = await s.json();
+        out.textContent = s.ok ? j.secret : j.message;
+      };
+      body.append(btn, out);
+    }
+    card.append(body);
+    list.append(card);
+  }
+}
+load();
+"#;
+
+/// Swagger UI over `/openapi.json`, from the static files setup.sh fetched.
+pub async fn docs(State(s): State<AppState>) -> Html<String> {
+    if s.swagger_ui.is_none() {
+        return page(
+            "API documentation",
+            html! { h1 { "API documentation" } p { "Swagger UI is not installed here (run scripts/setup.sh); the OpenAPI document is at "
+            a href="/openapi.json" { "/openapi.json" } "." } },
+        );
+    }
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    title { "Dreamster API" }
+                    link rel="stylesheet" href="/docs/assets/swagger-ui.css";
+                }
+                body {
+                    div #swagger-ui {}
+                    script src="/docs/assets/swagger-ui-bundle.js" {}
+                    script { (maud::PreEscaped("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });")) }
+                }
+            }
+        }
+        .into_string(),
+    )
 }
 
 #[cfg(test)]
