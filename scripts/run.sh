@@ -61,7 +61,7 @@ if [ "$(cat "$DATA_DIR/demo.done" 2>/dev/null)" != "$REGISTRY" ]; then
 fi
 
 # The read model lives in its own database, rebuilt when the registry changes.
-READ_DB=dreamster_read_model
+READ_DB=${DREAMSTER_READ_DB:-dreamster_read_model}
 READ_URL="${DATABASE_URL%/*}/$READ_DB"
 if [ "$(cat "$DATA_DIR/read-model.registry" 2>/dev/null)" != "$REGISTRY" ]; then
     psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $READ_DB WITH (FORCE)" -c "CREATE DATABASE $READ_DB"
