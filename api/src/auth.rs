@@ -48,7 +48,8 @@ pub struct SessionToken {
     pub expires_at: String,
 }
 
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes as hex: nonces, session tokens, webhook keys.
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)

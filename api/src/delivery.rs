@@ -56,8 +56,8 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", message)
 }
 
-/// The perk's committed hash, if it is an automatic perk of a release whose artist is `caller`
-/// (when given).
+/// An automatic perk's committed hash and its release's artist; 404 for no such perk,
+/// 400 for a perk that is not automatic.
 async fn committed_hash(
     s: &AppState,
     release: &[u8; 32],

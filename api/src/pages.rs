@@ -8,34 +8,15 @@ use crate::error::{ApiError, ApiPath};
 use crate::read::{self, ReleaseFilter};
 use crate::AppState;
 
-const UNIT: u128 = 1_000_000_000_000;
-
+/// A decimal string of the smallest unit → "2.5 UNIT".
 fn amount(text: &str) -> String {
-    let v: u128 = text.parse().unwrap_or(0);
-    let (whole, frac) = (v / UNIT, v % UNIT);
-    if frac == 0 {
-        format!("{whole} UNIT")
-    } else {
-        format!(
-            "{whole}.{} UNIT",
-            format!("{frac:012}").trim_end_matches('0')
-        )
-    }
+    dreamster_client::units::fmt_amount(text.parse().unwrap_or(0))
 }
 
+/// Milliseconds since the epoch → the UTC date.
 fn date(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .map_or_else(|| "—".to_string(), |t| t.format("%Y-%m-%d").to_string())
 }
 
 fn page(title: &str, body: Markup) -> Html<String> {

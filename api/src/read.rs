@@ -250,6 +250,5 @@ pub async fn perks(db: &PgPool, addr: &str) -> Result<ReleasePerks, ApiError> {
 
 pub fn icon(kind: &str) -> &'static str {
     dreamster_types::perk::PerkKind::from_slug(kind)
-        .and_then(dreamster_types::templates::PerkTemplate::for_kind)
-        .map_or("⭐", |t| t.icon)
+        .map_or("⭐", dreamster_types::templates::PerkTemplate::icon_of)
 }

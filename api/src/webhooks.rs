@@ -79,9 +79,7 @@ pub async fn set(
             "the webhook must be an http(s) URL of at most 2000 characters",
         ));
     }
-    let mut key = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
-    let secret = hex::encode(key);
+    let secret = crate::auth::random_hex(32);
     let from_block: i64 =
         sqlx::query_scalar("SELECT coalesce(max(block_number), 0) FROM raw_events")
             .fetch_one(&s.db)

@@ -16,13 +16,7 @@ use crate::report::{landed, landed_text, Report};
 use crate::units::{fmt_amount, fmt_duration, fmt_time, now_ms};
 use crate::wizard;
 
-pub fn ink_id(a: &AccountId32) -> dreamster_types::AccountId {
-    dreamster_types::AccountId::from(a.0)
-}
-
-pub fn subxt_id(a: &dreamster_types::AccountId) -> AccountId32 {
-    AccountId32(*<dreamster_types::AccountId as AsRef<[u8; 32]>>::as_ref(a))
-}
+pub use dreamster_client::{ink_id, subxt_id};
 
 pub async fn arbiter(s: &Session, a: &ArbiterArgs) -> anyhow::Result<Report> {
     let (_, done) = s

@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
-/// The dev chain's token: 12 decimals.
-pub const DECIMALS: u32 = 12;
-pub const SYMBOL: &str = "UNIT";
-pub const UNIT: u128 = 10u128.pow(DECIMALS);
+pub use dreamster_client::units::{fmt_amount, DECIMALS, UNIT};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UnitError {
@@ -51,18 +48,6 @@ pub fn parse_amount(text: &str) -> Result<u128, UnitError> {
         .checked_mul(UNIT)
         .and_then(|w| w.checked_add(frac_value))
         .ok_or_else(too_large)
-}
-
-/// The smallest unit → "2.5 UNIT".
-pub fn fmt_amount(value: u128) -> String {
-    let whole = value / UNIT;
-    let frac = value % UNIT;
-    if frac == 0 {
-        format!("{whole} {SYMBOL}")
-    } else {
-        let digits = format!("{frac:012}");
-        format!("{whole}.{} {SYMBOL}", digits.trim_end_matches('0'))
-    }
 }
 
 /// A time as milliseconds since the Unix epoch: absolute (RFC 3339 or a date, taken as

@@ -15,16 +15,12 @@ use crate::chain::Session;
 use crate::report::Report;
 use crate::units::{fmt_amount, fmt_time, now_ms, parse_amount, parse_time, UNIT};
 
-pub fn icon(kind: PerkKind) -> &'static str {
-    PerkTemplate::for_kind(kind).map_or("⭐", |t| t.icon)
-}
-
 /// One line as a fan sees a perk before buying.
 pub fn preview_line(t: &PerkTerms, price: u128) -> String {
     let escrow = price.saturating_mul(u128::from(t.escrow_bps)) / 10_000;
     format!(
         "{} {} [{}] worth {}, {} of the price held in escrow until delivered, by {} ({}){}",
-        icon(t.kind),
+        PerkTemplate::icon_of(t.kind),
         t.title,
         t.category.label(),
         fmt_amount(t.estimated_value),

@@ -4,6 +4,7 @@
 
 pub mod deploy;
 mod exec;
+pub mod units;
 
 use parity_scale_codec::Decode;
 use subxt::dynamic::Value;
@@ -52,6 +53,18 @@ impl From<subxt::Error> for ClientError {
     fn from(e: subxt::Error) -> Self {
         ClientError::Subxt(Box::new(e))
     }
+}
+
+/// An account as the contracts' types hold it (the same 32 bytes).
+pub fn ink_id(account: &AccountId32) -> dreamster_types::AccountId {
+    dreamster_types::AccountId::from(account.0)
+}
+
+/// A contracts' account as subxt holds it (the same 32 bytes).
+pub fn subxt_id(account: &dreamster_types::AccountId) -> AccountId32 {
+    AccountId32(*<dreamster_types::AccountId as AsRef<[u8; 32]>>::as_ref(
+        account,
+    ))
 }
 
 /// Reads an account address: SS58, or 32 bytes as 0x-prefixed hex.

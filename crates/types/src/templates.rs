@@ -46,6 +46,11 @@ impl PerkTemplate {
     pub fn for_kind(kind: PerkKind) -> Option<&'static PerkTemplate> {
         TEMPLATES.iter().find(|t| t.kind == kind)
     }
+
+    /// The icon pages and the CLI show for a kind (a star for `Custom`).
+    pub fn icon_of(kind: PerkKind) -> &'static str {
+        Self::for_kind(kind).map_or("⭐", |t| t.icon)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

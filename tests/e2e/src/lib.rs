@@ -22,12 +22,4 @@ pub async fn deploy(node: &Node, owner: &Keypair) -> anyhow::Result<AccountId32>
         .registry)
 }
 
-pub fn ink_id(account: &AccountId32) -> dreamster_types::AccountId {
-    dreamster_types::AccountId::from(account.0)
-}
-
-pub fn subxt_id(account: &dreamster_types::AccountId) -> AccountId32 {
-    AccountId32(*<dreamster_types::AccountId as AsRef<[u8; 32]>>::as_ref(
-        account,
-    ))
-}
+pub use dreamster_client::{ink_id, subxt_id};
