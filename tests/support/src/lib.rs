@@ -1,12 +1,15 @@
 //! Shared harness for every integration test: a real `substrate-contracts-node --dev --tmp`
 //! on free ports and a real, uniquely named PostgreSQL database, each torn down when the
-//! test ends — on success, on panic and (for the node) when the test process is killed.
+//! test ends — on success, on panic and (for the node) when the test process is killed —
+//! and, for tests that crash the database server itself, a PostgreSQL server of their own.
 
 mod node;
 mod postgres;
+mod postgres_server;
 
 pub use node::{DevNode, NodeError};
 pub use postgres::{admin_database_url, DatabaseError, TestDatabase};
+pub use postgres_server::{PostgresServer, ServerError};
 
 /// A free TCP port on the loopback interface, as the OS hands it out right now.
 pub fn free_port() -> std::io::Result<u16> {

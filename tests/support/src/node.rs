@@ -90,6 +90,20 @@ impl DevNode {
         self.wait_ready().await
     }
 
+    /// Stops the node the way an operator does (SIGTERM, its database closed cleanly;
+    /// SIGKILL after 30 s) and starts it again on the same chain and ports.
+    pub async fn restart_gracefully(&mut self) -> Result<(), NodeError> {
+        // SAFETY: kill(2) on the PID of a child this value owns and has not reaped.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.restart().await
+    }
+
     /// Stops the node; [`DevNode::restart`] brings it back.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
