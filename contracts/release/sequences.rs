@@ -26,7 +26,7 @@ enum Op {
         deadline_in: Timestamp,
     },
     Buy {
-        exact: bool,
+        value: Balance,
     },
     Transfer {
         edition: EditionId,
@@ -78,7 +78,10 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (any::<bool>(), 0u16..4_000, proptest::option::of(1u32..4), 1u64..20_000)
             .prop_map(|(automatic, bps, limit, deadline_in)| Op::AddPerk { automatic, bps, limit, deadline_in }),
-        3 => any::<bool>().prop_map(|exact| Op::Buy { exact }),
+        3 => prop_oneof![
+            4 => Just(PRICE),
+            1 => prop_oneof![Just(0), Just(1), Just(PRICE - 1), Just(PRICE + 1), Just(3 * PRICE)],
+        ].prop_map(|value| Op::Buy { value }),
         1 => (e.clone(), 0usize..6).prop_map(|(edition, to)| Op::Transfer { edition, to }),
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::Unlock { edition, perk }),
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::MarkDelivered { edition, perk }),
@@ -119,6 +122,18 @@ struct Run {
     /// Σ of every payout (withdrawals and refunds).
     paid_out: Balance,
     escrow_left: BTreeSet<(EditionId, PerkId)>,
+    tally: Tally,
+}
+
+/// What the runs did, summed over every sequence.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    sequences: u64,
+    calls: u64,
+    /// Entitlement state changes observed.
+    transitions: u64,
+    /// Withdrawals and refunds paid.
+    payouts: u64,
 }
 
 impl Run {
@@ -176,11 +191,10 @@ impl Run {
                     prop_assert!(self.r.escrow_bps_total() <= 10_000);
                 }
             }
-            Op::Buy { exact } => {
-                let value = if exact { PRICE } else { PRICE - 1 };
+            Op::Buy { value } => {
                 let result = buy_as(&mut self.r, caller, value);
                 if result.is_ok() {
-                    prop_assert!(exact);
+                    prop_assert_eq!(value, PRICE);
                     self.paid_in += value;
                 } else {
                     // The off-chain environment does not revert the value moved in.
@@ -246,6 +260,7 @@ impl Run {
                         prop_assert_eq!(amount, preview);
                         prop_assert_eq!(balance(caller), caller_before + amount);
                         self.paid_out += amount;
+                        self.tally.payouts += 1;
                     }
                     Err(Error::NotHolder)
                     | Err(Error::NoSuchEdition)
@@ -259,6 +274,7 @@ impl Run {
                     prop_assert_eq!(caller, a.alice);
                     prop_assert_eq!(balance(caller), caller_before + amount);
                     self.paid_out += amount;
+                    self.tally.payouts += 1;
                 }
             }
             Op::Advance { ms } => {
@@ -281,6 +297,11 @@ impl Run {
         );
         prop_assert_eq!(self.paid_in, held + self.paid_out);
         let after = states(r);
+        self.tally.calls += 1;
+        self.tally.transitions += after
+            .iter()
+            .filter(|(key, state)| before.get(key) != Some(state))
+            .count() as u64;
         let mut escrow_sum: Balance = 0;
         let mut owed_sum: Balance = 0;
         for (key, state) in &after {
@@ -331,30 +352,86 @@ fn cases() -> u32 {
         .unwrap_or(1_000)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
-
-    #[test]
-    fn money_balances_after_every_step(ops in proptest::collection::vec((op(), pick()), 1..80)) {
-        let mut outcome = Ok(());
-        ink::env::test::run_test::<ink::env::DefaultEnvironment, _>(|_| {
-            let mut run = Run { r: deploy(), now: 0, paid_in: 0, paid_out: 0, escrow_left: BTreeSet::new() };
-            // Start from a release with an automatic and a physical perk and two sales, so
-            // that short random sequences reach deliveries, disputes and refunds.
-            let seed = [
-                (Op::AddPerk { automatic: true, bps: 2_000, limit: None, deadline_in: 5_000 }, Pick::Rightful),
-                (Op::AddPerk { automatic: false, bps: 3_000, limit: None, deadline_in: 9_000 }, Pick::Rightful),
-                (Op::Buy { exact: true }, Pick::Anyone(1)),
-                (Op::Buy { exact: true }, Pick::Anyone(2)),
-            ];
-            for (op, pick) in seed.iter().chain(&ops) {
-                if let Err(e) = run.step(op, *pick) {
-                    outcome = Err(e);
-                    break;
-                }
+/// Plays one sequence on a fresh release, adding what it did to `tally`.
+fn play(ops: &[(Op, Pick)], tally: &mut Tally) -> Result<(), TestCaseError> {
+    let mut outcome = Ok(());
+    ink::env::test::run_test::<ink::env::DefaultEnvironment, _>(|_| {
+        let mut run = Run {
+            r: deploy(),
+            now: 0,
+            paid_in: 0,
+            paid_out: 0,
+            escrow_left: BTreeSet::new(),
+            tally: Tally::default(),
+        };
+        // Start from a release with an automatic and a physical perk and two sales, so
+        // that short random sequences reach deliveries, disputes and refunds.
+        let seed = [
+            (
+                Op::AddPerk {
+                    automatic: true,
+                    bps: 2_000,
+                    limit: None,
+                    deadline_in: 5_000,
+                },
+                Pick::Rightful,
+            ),
+            (
+                Op::AddPerk {
+                    automatic: false,
+                    bps: 3_000,
+                    limit: None,
+                    deadline_in: 9_000,
+                },
+                Pick::Rightful,
+            ),
+            (Op::Buy { value: PRICE }, Pick::Anyone(1)),
+            (Op::Buy { value: PRICE }, Pick::Anyone(2)),
+        ];
+        for (op, pick) in seed.iter().chain(ops) {
+            if let Err(e) = run.step(op, *pick) {
+                outcome = Err(e);
+                break;
             }
-            Ok(())
-        }).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-        outcome?;
+        }
+        tally.sequences += 1;
+        tally.calls += run.tally.calls;
+        tally.transitions += run.tally.transitions;
+        tally.payouts += run.tally.payouts;
+        Ok(())
+    })
+    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+    outcome
+}
+
+/// `DREAMSTER_PROPTEST_CASES` sequences (1 000 by default; `scripts/soak.sh` runs 100 000),
+/// each up to 80 random calls after the seed; a failure is shrunk to a minimal sequence.
+#[test]
+fn money_balances_after_every_step() {
+    let config = ProptestConfig {
+        cases: cases(),
+        // A runner outside the `proptest!` macro knows no source file to save failures
+        // beside; a failure prints its shrunk sequence instead.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let tally = std::cell::RefCell::new(Tally::default());
+    let started = std::time::Instant::now();
+    let strategy = proptest::collection::vec((op(), pick()), 1..80);
+    let result = runner.run(&strategy, |ops| play(&ops, &mut tally.borrow_mut()));
+    let t = tally.into_inner();
+    println!(
+        "contract sequences: {} cases ({} sequences played incl. shrinking), {} calls, \
+         {} entitlement state changes, {} payouts, in {:.1} s",
+        cases(),
+        t.sequences,
+        t.calls,
+        t.transitions,
+        t.payouts,
+        started.elapsed().as_secs_f64()
+    );
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }

@@ -143,11 +143,22 @@ impl Chain {
         value: u128,
         input: Vec<u8>,
     ) -> Result<T, ChainError> {
+        self.call_from(account(origin), contract, value, input)
+    }
+
+    /// [`Chain::call`] from any account, a contract's own included.
+    pub fn call_from<T: Decode>(
+        &mut self,
+        origin: AccountId32,
+        contract: &AccountId32,
+        value: u128,
+        input: Vec<u8>,
+    ) -> Result<T, ChainError> {
         let result = self.sandbox.call_contract(
             contract.clone(),
             value,
             input,
-            account(origin),
+            origin,
             MinimalSandbox::default_gas_limit(),
             None,
             Determinism::Enforced,
@@ -158,6 +169,50 @@ impl Chain {
         };
         let returned = result.result.map_err(ChainError::Dispatch)?;
         Ok(decode_answer::<T>(&returned.data)?)
+    }
+
+    /// Instantiates uploaded code as `origin` (any account, a contract's own included);
+    /// returns the new contract's address, which `salt` makes unique.
+    pub fn instantiate_from(
+        &mut self,
+        origin: AccountId32,
+        code_hash: [u8; 32],
+        input: Vec<u8>,
+        salt: &[u8],
+    ) -> Result<AccountId32, ChainError> {
+        let result = self
+            .sandbox
+            .instantiate_contract(
+                code_hash.to_vec(),
+                0,
+                input,
+                salt.to_vec(),
+                origin,
+                MinimalSandbox::default_gas_limit(),
+                None,
+            )
+            .result
+            .map_err(ChainError::Dispatch)?;
+        if result.result.did_revert() {
+            return Err(ChainError::Reverted);
+        }
+        Ok(result.account_id)
+    }
+
+    /// Uploads a bundle's code as the registry's owner; returns its code hash.
+    pub fn upload(&mut self, bundle: ContractBundle) -> Result<[u8; 32], ChainError> {
+        let upload = self
+            .sandbox
+            .upload_contract(bundle.wasm, account(OWNER), None, Determinism::Enforced)
+            .map_err(ChainError::Upload)?;
+        Ok(upload.code_hash.into())
+    }
+
+    pub fn mint(&mut self, who: &AccountId32, amount: u128) -> Result<(), ChainError> {
+        self.sandbox
+            .mint_into(who, amount)
+            .map(|_| ())
+            .map_err(ChainError::Dispatch)
     }
 
     pub fn balance(&mut self, who: &AccountId32) -> u128 {
