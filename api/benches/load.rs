@@ -12,13 +12,12 @@
 //! `DREAMSTER_BENCH_SECONDS` (default 15) sets each run's length, `DREAMSTER_BENCH_RPS`
 //! (default 500) the rate.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dreamster_api::{dashboards, read, router, AppState};
+use dreamster_test_support::load::{open_loop, Figures};
 use dreamster_test_support::TestDatabase;
 use subxt::utils::AccountId32;
-use tokio::sync::Mutex;
 
 const ARTISTS: i64 = 200;
 const RELEASES: i64 = 1_000;
@@ -71,67 +70,16 @@ async fn generate(db: &sqlx::PgPool) -> anyhow::Result<i64> {
         .await?)
 }
 
-struct Figures {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-    throughput: f64,
-    errors: usize,
-}
-
-/// Fires `job` at `rps` for `seconds`, open loop; latencies from each request's due time.
-async fn run<F, Fut>(rps: u64, seconds: u64, job: F) -> Figures
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
-{
-    let job = Arc::new(job);
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let start = Instant::now();
-    let total = rps * seconds;
-    let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let due = start + Duration::from_nanos(i * 1_000_000_000 / rps);
-        tokio::time::sleep_until(due.into()).await;
-        let (job, results, errors) = (job.clone(), results.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            if job(i).await {
-                results.lock().await.push(due.elapsed());
-            } else {
-                errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut lat = results.lock().await.clone();
-    lat.sort();
-    let pick = |q: f64| {
-        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Figures {
-        p50: pick(0.50),
-        p99: pick(0.99),
-        max: lat.last().copied().unwrap_or_default(),
-        throughput: lat.len() as f64 / elapsed,
-        errors: errors.load(std::sync::atomic::Ordering::Relaxed),
-    }
-}
-
 fn print(name: &str, f: &Figures) {
-    println!(
-        "{name:<34} p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms  {:>7.1} req/s  errors {}",
-        f.p50.as_secs_f64() * 1e3,
-        f.p99.as_secs_f64() * 1e3,
-        f.max.as_secs_f64() * 1e3,
-        f.throughput,
-        f.errors
-    );
+    println!("{name:<34} {f}");
+}
+
+fn ok(response: reqwest::Result<reqwest::Response>) -> Result<(), String> {
+    match response {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("status {}", r.status())),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -167,28 +115,33 @@ async fn main() -> anyhow::Result<()> {
 
     println!("{rps} req/s for {seconds} s each, open loop:");
     let (h, b) = (http.clone(), base.clone());
-    let f = run(rps, seconds, move |i| {
+    let f = open_loop(rps, Duration::from_secs(seconds), move |i| {
         let (h, url) = (h.clone(), format!("{b}/api/releases/{}/perks", release(i)));
-        async move { matches!(h.get(url).send().await, Ok(r) if r.status().is_success()) }
+        async move { ok(h.get(url).send().await) }
     })
     .await;
     print("GET /api/releases/{a}/perks", &f);
     let pool = db.pool().clone();
-    let f = run(rps, seconds, move |i| {
+    let f = open_loop(rps, Duration::from_secs(seconds), move |i| {
         let (pool, addr) = (pool.clone(), release(i));
-        async move { read::perks(&pool, &addr).await.is_ok() }
+        async move {
+            read::perks(&pool, &addr)
+                .await
+                .map(drop)
+                .map_err(|e| format!("{e:?}"))
+        }
     })
     .await;
     print("  same query, bare SQL", &f);
     let (h, b) = (http.clone(), base.clone());
-    let f = run(rps, seconds, move |i| {
+    let f = open_loop(rps, Duration::from_secs(seconds), move |i| {
         let (h, url) = (h.clone(), format!("{b}/api/fans/{}/perks", fan(i)));
-        async move { matches!(h.get(url).send().await, Ok(r) if r.status().is_success()) }
+        async move { ok(h.get(url).send().await) }
     })
     .await;
     print("GET /api/fans/{a}/perks", &f);
     let pool = db.pool().clone();
-    let f = run(rps, seconds, move |i| {
+    let f = open_loop(rps, Duration::from_secs(seconds), move |i| {
         let (pool, addr) = (pool.clone(), fan(i));
         async move {
             let filter = dashboards::BenefitFilter {
@@ -196,7 +149,10 @@ async fn main() -> anyhow::Result<()> {
                 limit: None,
                 offset: None,
             };
-            dashboards::fan(&pool, &addr, &filter).await.is_ok()
+            dashboards::fan(&pool, &addr, &filter)
+                .await
+                .map(drop)
+                .map_err(|e| format!("{e:?}"))
         }
     })
     .await;

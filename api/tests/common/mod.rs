@@ -18,7 +18,9 @@ pub struct Served {
     pub base: String,
 }
 
-pub async fn serve_story() -> Served {
+/// The story played on a fresh node and indexed by the real indexer into a fresh
+/// database, with the API's own tables migrated beside the indexer's.
+pub async fn story_read_model() -> (DevNode, TestDatabase, Story) {
     let node = DevNode::start().await.expect("node");
     let client = dreamster_client::Node::connect(&node.rpc_url())
         .await
@@ -41,7 +43,11 @@ pub async fn serve_story() -> Served {
         .run(db.pool())
         .await
         .expect("API migrations");
+    (node, db, story)
+}
 
+pub async fn serve_story() -> Served {
+    let (node, db, story) = story_read_model().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listen");

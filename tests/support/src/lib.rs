@@ -3,6 +3,7 @@
 //! test ends — on success, on panic and (for the node) when the test process is killed —
 //! and, for tests that crash the database server itself, a PostgreSQL server of their own.
 
+pub mod load;
 mod node;
 mod postgres;
 mod postgres_server;
