@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use dreamster_calls::{registry, release};
 use dreamster_types::entitlement::{Entitlement, EntitlementState, PerkStatus};
-use dreamster_types::perk::Perk;
+use dreamster_types::perk::{DeliveryMethod, Perk};
 use dreamster_types::registry_api::Reputation;
 use dreamster_types::release::SaleTerms;
 use serde_json::{json, Value};
@@ -166,9 +166,32 @@ impl ReleaseBooks {
     }
 }
 
-/// Differences between the chain and the read model for one release.
-async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Result<Vec<String>> {
-    let mut diffs = Vec::new();
+/// The chain set beside the read model: how many fields were compared, and which differ.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    pub compared: usize,
+    pub differences: Vec<String>,
+}
+
+impl Comparison {
+    fn check(&mut self, subject: &str, what: &str, chain: String, model: String) {
+        self.compared += 1;
+        if chain != model {
+            self.differences.push(format!(
+                "{subject}: {what} is {chain} on chain, {model} in the read model"
+            ));
+        }
+    }
+
+    fn extend(&mut self, other: Comparison) {
+        self.compared += other.compared;
+        self.differences.extend(other.differences);
+    }
+}
+
+/// Every field of one release the chain and the read model both hold.
+async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Result<Comparison> {
+    let mut cmp = Comparison::default();
     let key = b.address.0.to_vec();
     let row = sqlx::query(
         "SELECT editions_sold, escrow_held::text, artist_withdrawable::text, refunds_owed::text, artist
@@ -178,19 +201,15 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
     .fetch_optional(&mut *db)
     .await?;
     let Some(row) = row else {
-        return Ok(vec![format!(
+        cmp.compared += 1;
+        cmp.differences.push(format!(
             "release {} is missing from the read model",
             b.address
-        )]);
+        ));
+        return Ok(cmp);
     };
-    let mut check = |what: &str, chain: String, model: String| {
-        if chain != model {
-            diffs.push(format!(
-                "{}: {what} is {chain} on chain, {model} in the read model",
-                b.terms.title
-            ));
-        }
-    };
+    let mut check =
+        |what: &str, chain: String, model: String| cmp.check(&b.terms.title, what, chain, model);
     check(
         "editions sold",
         b.owners.len().to_string(),
@@ -217,10 +236,47 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
         hex::encode(row.get::<Vec<u8>, _>(4)),
     );
 
-    let perks = sqlx::query("SELECT perk, title, escrow_bps, deadline, granted FROM perks WHERE release = $1 ORDER BY perk")
-        .bind(&key)
-        .fetch_all(&mut *db)
-        .await?;
+    let t = &b.terms;
+    let row = sqlx::query(
+        "SELECT title, metadata_uri, price::text, max_editions, sale_start, sale_end, dispute_window
+         FROM releases WHERE address = $1",
+    )
+    .bind(&key)
+    .fetch_one(&mut *db)
+    .await?;
+    check("title", t.title.clone(), row.get(0));
+    check("metadata URI", t.metadata_uri.clone(), row.get(1));
+    check("price", t.price.to_string(), row.get(2));
+    check(
+        "edition cap",
+        opt(t.max_editions),
+        opt(row.get::<Option<i32>, _>(3)),
+    );
+    check(
+        "sale start",
+        t.sale_start.to_string(),
+        row.get::<i64, _>(4).to_string(),
+    );
+    check(
+        "sale end",
+        opt(t.sale_end),
+        opt(row.get::<Option<i64>, _>(5)),
+    );
+    check(
+        "dispute window",
+        t.dispute_window.to_string(),
+        row.get::<i64, _>(6).to_string(),
+    );
+
+    let perks = sqlx::query(
+        "SELECT perk, category, kind, title, description, metadata_uri, estimated_value::text,
+                escrow_bps, delivery, content_hash, quantity_limit, deadline, added_at_edition,
+                added_at, granted
+         FROM perks WHERE release = $1 ORDER BY perk",
+    )
+    .bind(&key)
+    .fetch_all(&mut *db)
+    .await?;
     check(
         "perk count",
         b.perks.len().to_string(),
@@ -231,26 +287,53 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
         let Some(p) = usize::try_from(id).ok().and_then(|i| b.perks.get(i)) else {
             continue;
         };
-        check(
-            &format!("perk {id} title"),
-            p.terms.title.clone(),
-            row.get(1),
-        );
-        check(
-            &format!("perk {id} escrow share"),
-            p.terms.escrow_bps.to_string(),
-            row.get::<i32, _>(2).to_string(),
-        );
-        check(
-            &format!("perk {id} deadline"),
-            p.terms.deadline.to_string(),
-            row.get::<i64, _>(3).to_string(),
-        );
-        check(
-            &format!("perk {id} granted"),
-            p.granted.to_string(),
-            row.get::<i32, _>(4).to_string(),
-        );
+        let content_hash = match p.terms.delivery {
+            DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
+            _ => None,
+        };
+        let fields: [(&str, String, String); 14] = [
+            ("category", p.terms.category.slug().into(), row.get(1)),
+            ("kind", p.terms.kind.slug().into(), row.get(2)),
+            ("title", p.terms.title.clone(), row.get(3)),
+            ("description", p.terms.description.clone(), row.get(4)),
+            ("metadata URI", p.terms.metadata_uri.clone(), row.get(5)),
+            ("value", p.terms.estimated_value.to_string(), row.get(6)),
+            (
+                "escrow share",
+                p.terms.escrow_bps.to_string(),
+                row.get::<i32, _>(7).to_string(),
+            ),
+            ("delivery", p.terms.delivery.slug().into(), row.get(8)),
+            ("content hash", opt_hex(content_hash), opt_hex(row.get(9))),
+            (
+                "quantity limit",
+                opt(p.terms.quantity_limit),
+                opt(row.get::<Option<i32>, _>(10)),
+            ),
+            (
+                "deadline",
+                p.terms.deadline.to_string(),
+                row.get::<i64, _>(11).to_string(),
+            ),
+            (
+                "added at edition",
+                p.added_at_edition.to_string(),
+                row.get::<i32, _>(12).to_string(),
+            ),
+            (
+                "added at",
+                p.added_at.to_string(),
+                row.get::<i64, _>(13).to_string(),
+            ),
+            (
+                "granted",
+                p.granted.to_string(),
+                row.get::<i32, _>(14).to_string(),
+            ),
+        ];
+        for (what, chain, model) in fields {
+            check(&format!("perk {id} {what}"), chain, model);
+        }
     }
 
     let owners: BTreeMap<i32, Vec<u8>> =
@@ -272,39 +355,102 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
         );
     }
 
-    let mut model: BTreeMap<(i32, i32), (String, String)> = sqlx::query(
-        "SELECT edition, perk, state, escrow::text FROM entitlements WHERE release = $1",
+    let mut model: BTreeMap<(i32, i32), [String; 7]> = sqlx::query(
+        "SELECT edition, perk, state, escrow::text, deadline, delivered_at, proof, evidence, rating
+         FROM entitlements WHERE release = $1",
     )
     .bind(&key)
     .fetch_all(&mut *db)
     .await?
     .into_iter()
-    .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+    .map(|r| {
+        let fields = [
+            r.get(2),
+            r.get(3),
+            r.get::<i64, _>(4).to_string(),
+            opt(r.get::<Option<i64>, _>(5)),
+            opt_hex(r.get(6)),
+            opt_hex(r.get(7)),
+            opt(r.get::<Option<i16>, _>(8)),
+        ];
+        ((r.get(0), r.get(1)), fields)
+    })
     .collect();
+    const FIELDS: [&str; 7] = [
+        "state",
+        "escrow",
+        "deadline",
+        "delivered at",
+        "proof",
+        "evidence",
+        "rating",
+    ];
     for (edition, e) in b.all() {
         let at = format!("edition {edition} perk {}", e.perk);
         match model.remove(&(edition as i32, e.perk as i32)) {
             None => check(&at, "present".into(), "missing".into()),
-            Some((state, escrow)) => {
-                check(&format!("{at} state"), e.state.slug().to_string(), state);
-                check(&format!("{at} escrow"), e.escrow.to_string(), escrow);
+            Some(fields) => {
+                let chain = [
+                    e.state.slug().to_string(),
+                    e.escrow.to_string(),
+                    e.deadline.to_string(),
+                    opt(e.delivered_at),
+                    opt_hex(e.proof.map(|p| p.to_vec())),
+                    opt_hex(e.evidence.map(|p| p.to_vec())),
+                    opt(e.rating),
+                ];
+                for ((what, chain), model) in FIELDS.iter().zip(chain).zip(fields) {
+                    check(&format!("{at} {what}"), chain, model);
+                }
             }
         }
     }
+
+    // Refunds paid, as the contract's states say and as the read model's refund events say.
+    let refunded: Vec<u128> = b
+        .all()
+        .filter(|(_, e)| e.state == EntitlementState::Refunded)
+        .map(|(_, e)| e.escrow)
+        .collect();
+    let row = sqlx::query(
+        "SELECT count(*), coalesce(sum(amount), 0)::text FROM entitlement_changes
+         WHERE release = $1 AND action = 'refunded'",
+    )
+    .bind(&key)
+    .fetch_one(&mut *db)
+    .await?;
+    check(
+        "refunds paid",
+        refunded.len().to_string(),
+        row.get::<i64, _>(0).to_string(),
+    );
+    check(
+        "refunded amount",
+        refunded.iter().sum::<u128>().to_string(),
+        row.get(1),
+    );
     for (edition, perk) in model.keys() {
-        diffs.push(format!(
+        cmp.differences.push(format!(
             "{}: edition {edition} perk {perk} is in the read model but not on chain",
             b.terms.title
         ));
     }
-    Ok(diffs)
+    Ok(cmp)
+}
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "none".into(), |v| v.to_string())
+}
+
+fn opt_hex(bytes: Option<Vec<u8>>) -> String {
+    bytes.map_or_else(|| "none".into(), hex::encode)
 }
 
 async fn compare_reputation(
     db: &mut PgConnection,
     artist: &AccountId32,
     r: &Reputation,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Comparison> {
     let row = sqlx::query(
         "SELECT delivered_on_time, delivered_late, refunded_overdue, disputes_won, disputes_lost, rating_sum, rating_count
          FROM reputation WHERE artist = $1",
@@ -325,13 +471,25 @@ async fn compare_reputation(
             i64::from(row.get::<i32, _>(6)),
         ],
     };
-    Ok(if chain == model {
-        Vec::new()
-    } else {
-        vec![format!(
-            "reputation of {artist} is {chain:?} on chain, {model:?} in the read model"
-        )]
-    })
+    let names = [
+        "delivered on time",
+        "delivered late",
+        "refunded overdue",
+        "disputes won",
+        "disputes lost",
+        "rating sum",
+        "rating count",
+    ];
+    let mut cmp = Comparison::default();
+    for ((what, chain), model) in names.iter().zip(chain).zip(model) {
+        cmp.check(
+            &format!("reputation of {artist}"),
+            what,
+            chain.to_string(),
+            model.to_string(),
+        );
+    }
+    Ok(cmp)
 }
 
 fn reputation_json(r: &Reputation) -> Value {
@@ -357,19 +515,24 @@ fn finish(
     mut text: String,
     mut json: Value,
     findings: usize,
-    diffs: Vec<String>,
-    compared: bool,
+    comparison: Option<Comparison>,
 ) -> Report {
-    if compared {
-        if diffs.is_empty() {
-            text.push_str("read model agrees with the chain on every compared field\n");
+    let mut differs = false;
+    if let Some(cmp) = comparison {
+        if cmp.differences.is_empty() {
+            text.push_str(&format!(
+                "read model agrees with the chain on all {} compared fields\n",
+                cmp.compared
+            ));
         }
-        for d in &diffs {
+        for d in &cmp.differences {
             text.push_str(&format!("≠ {d}\n"));
         }
-        json["differences"] = json!(diffs);
+        differs = !cmp.differences.is_empty();
+        json["compared_fields"] = json!(cmp.compared);
+        json["differences"] = json!(cmp.differences);
     }
-    let failed = findings > 0 || !diffs.is_empty();
+    let failed = findings > 0 || differs;
     json["ok"] = json!(!failed);
     let mut report = Report::new(text.trim_end().to_string(), json);
     report.failed = failed;
@@ -393,10 +556,11 @@ async fn audit_release(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
         )
         .await?;
     let mut db = connect(&a.database_url).await?;
-    let mut diffs = Vec::new();
+    let mut comparison = None;
     if let Some(db) = db.as_mut() {
-        diffs = compare_release(db, &books).await?;
-        diffs.extend(compare_reputation(db, &books.artist, &reputation).await?);
+        let mut cmp = compare_release(db, &books).await?;
+        cmp.extend(compare_reputation(db, &books.artist, &reputation).await?);
+        comparison = Some(cmp);
     }
     let text = format!(
         "{}  artist reputation {}\n",
@@ -405,13 +569,7 @@ async fn audit_release(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
     );
     let mut json = books.summary();
     json["reputation"] = reputation_json(&reputation);
-    Ok(finish(
-        text,
-        json,
-        books.findings().len(),
-        diffs,
-        db.is_some(),
-    ))
+    Ok(finish(text, json, books.findings().len(), comparison))
 }
 
 async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
@@ -433,7 +591,7 @@ async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
     );
     let mut releases = Vec::new();
     let mut findings = 0;
-    let mut diffs = Vec::new();
+    let mut comparison = db.as_ref().map(|_| Comparison::default());
     for rel in all_releases(s).await? {
         let artist: Option<dreamster_types::AccountId> = s
             .query(&registry, registry::artist_of_release(ink_id(&rel)))
@@ -444,14 +602,14 @@ async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
         let books = ReleaseBooks::read(s, &rel).await?;
         findings += books.findings().len();
         text.push_str(&books.text());
-        if let Some(db) = db.as_mut() {
-            diffs.extend(compare_release(db, &books).await?);
+        if let (Some(db), Some(cmp)) = (db.as_mut(), comparison.as_mut()) {
+            cmp.extend(compare_release(db, &books).await?);
         }
         releases.push(books.summary());
     }
-    if let Some(db) = db.as_mut() {
-        diffs.extend(compare_reputation(db, &a.address, &reputation).await?);
+    if let (Some(db), Some(cmp)) = (db.as_mut(), comparison.as_mut()) {
+        cmp.extend(compare_reputation(db, &a.address, &reputation).await?);
     }
     let json = json!({ "artist": a.address.to_string(), "name": profile.name, "reputation": reputation_json(&reputation), "releases": releases });
-    Ok(finish(text, json, findings, diffs, db.is_some()))
+    Ok(finish(text, json, findings, comparison))
 }
