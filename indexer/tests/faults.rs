@@ -1,4 +1,5 @@
-//! The indexer under every fault in one run. Over one chain, the indexer binary is
+//! The indexer under every fault in one run. Over one chain (the story, then a block per
+//! sale of a second release), the indexer binary is
 //! SIGKILLed at random points of its backfill (≥ 20 times), its PostgreSQL server is
 //! crashed in the middle of a write transaction and restarted (twice), and the node is
 //! restarted under it while it follows the head, after which new sales happen and it is
@@ -14,12 +15,15 @@ use std::time::{Duration, Instant};
 
 use dreamster_calls::release;
 use dreamster_client::Node;
-use dreamster_e2e::scenario::{self, release_call, PRICE};
+use dreamster_e2e::scenario::{self, now_ms, open_sale, perk, registry_call, release_call, PRICE};
+use dreamster_e2e::subxt_id;
 use dreamster_indexer::source::ChainSource;
 use dreamster_indexer::store::TABLES;
 use dreamster_test_support::{DevNode, PostgresServer, TestDatabase};
+use dreamster_types::perk::{DeliveryMethod, PerkKind};
 use rand::Rng;
 use sqlx::{PgPool, Row};
+use subxt::utils::AccountId32;
 use subxt_signer::sr25519::dev;
 
 /// How long any one step may take to make progress before the test fails.
@@ -186,6 +190,34 @@ async fn crash_database_mid_batch(
     Ok(())
 }
 
+/// An open release of the story's artist with two perks, for the busy blocks.
+async fn busy_release(node: &Node, registry: &AccountId32) -> anyhow::Result<AccountId32> {
+    let artist = dev::bob();
+    let id: dreamster_types::AccountId = registry_call(
+        node,
+        &artist,
+        registry,
+        dreamster_calls::registry::create_release(open_sale("Busy Signal")),
+    )
+    .await?;
+    let busy = subxt_id(&id);
+    let far = now_ms() + 30 * 24 * 3600 * 1000;
+    for (kind, title, delivery) in [
+        (PerkKind::LimitedVinyl, "Vinyl", DeliveryMethod::Physical),
+        (PerkKind::MeetAndGreet, "Meet", DeliveryMethod::Event),
+    ] {
+        release_call::<u32>(
+            node,
+            &artist,
+            &busy,
+            0,
+            release::add_perk(perk(kind, title, 2_000, delivery, far)),
+        )
+        .await?;
+    }
+    Ok(busy)
+}
+
 async fn finalized(rpc: &str, node: &Node) -> anyhow::Result<i64> {
     let last = node.api().blocks().at_latest().await?.number() as u64;
     let source = ChainSource::connect(rpc).await?;
@@ -206,9 +238,11 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
     let mut dev_node = DevNode::start().await?;
     let rpc = dev_node.rpc_url();
     let node = Node::connect(&rpc).await?;
-    // Empty blocks first, so a backfill takes long enough to be killed many times.
-    scenario::empty_blocks(&node, &dev::ferdie(), 40 + 14 * before_restart as u64).await?;
     let story = scenario::play(&node).await?;
+    // Then a block per sale of a second release, so a backfill takes long enough to be
+    // killed many times, and most kills land in a batch that writes events.
+    let busy = busy_release(&node, &story.registry).await?;
+    scenario::buying_blocks(&node, &dev::dave(), &busy, 40 + 14 * before_restart as u64).await?;
     let head = finalized(&rpc, &node).await?;
     let registry = format!("0x{}", hex(&story.registry.0));
 
@@ -256,7 +290,7 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
     survivor.wait()?;
 
     // 4. More chain, and more kills while a fresh process catches up with it.
-    scenario::empty_blocks(&node, &dev::ferdie(), 30 * after_restart as u64).await?;
+    scenario::buying_blocks(&node, &dev::ferdie(), &busy, 30 * after_restart as u64).await?;
     release_call::<u32>(&node, &dev::eve(), &story.release, PRICE, release::buy()).await?;
     let last = finalized(&rpc, &node).await?;
     landed += kill_repeatedly(&run, &pool, last, after_restart).await?;

@@ -249,17 +249,23 @@ impl Node {
             "Contracts",
             [Value::named_variant(
                 "call",
-                [
-                    (
-                        "dest",
-                        Value::unnamed_variant("Id", [Value::from_bytes(contract.0)]),
-                    ),
-                    ("value", Value::u128(value)),
-                    ("gas_limit", dry.gas_limit_value()),
-                    ("storage_deposit_limit", dry.storage_limit_value()),
-                    ("data", Value::from_bytes(input)),
-                ],
+                call_fields(contract, value, input, dry),
             )],
+        )
+    }
+
+    /// A contract call as a transaction of its own, to sign with an explicit nonce and
+    /// submit without waiting; limits from `dry` as for [`Node::batched_call`].
+    pub fn call_tx(
+        contract: &AccountId32,
+        value: u128,
+        input: Vec<u8>,
+        dry: &DryRun,
+    ) -> subxt::tx::DynamicPayload {
+        subxt::dynamic::tx(
+            "Contracts",
+            "call",
+            subxt::ext::scale_value::Composite::named(call_fields(contract, value, input, dry)),
         )
     }
 
@@ -284,4 +290,22 @@ impl Node {
     ) -> Result<exec::Included, ClientError> {
         exec::submit(&self.api, signer, tx).await
     }
+}
+
+fn call_fields(
+    contract: &AccountId32,
+    value: u128,
+    input: Vec<u8>,
+    dry: &DryRun,
+) -> [(&'static str, Value); 5] {
+    [
+        (
+            "dest",
+            Value::unnamed_variant("Id", [Value::from_bytes(contract.0)]),
+        ),
+        ("value", Value::u128(value)),
+        ("gas_limit", dry.gas_limit_value()),
+        ("storage_deposit_limit", dry.storage_limit_value()),
+        ("data", Value::from_bytes(input)),
+    ]
 }

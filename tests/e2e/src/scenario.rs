@@ -236,6 +236,39 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
 /// Submits `n` remarks without waiting, so the dev node seals `n` blocks with no contract
 /// events (a long stretch for a backfill to cover); returns the number of the last one.
 pub async fn empty_blocks(node: &Node, who: &Keypair, n: u64) -> anyhow::Result<u64> {
+    let remarks = (0..n).map(|i| {
+        subxt::dynamic::tx(
+            "System",
+            "remark",
+            vec![Value::from_bytes(format!("noise {i}"))],
+        )
+    });
+    block_per_tx(node, who, remarks.collect()).await
+}
+
+/// Submits `n` buys of `release` by `who` without waiting: `n` blocks, each with a sale's
+/// events; returns the number of the last one.
+pub async fn buying_blocks(
+    node: &Node,
+    who: &Keypair,
+    release: &AccountId32,
+    n: u64,
+) -> anyhow::Result<u64> {
+    let origin = who.public_key().to_account_id();
+    let dry = node
+        .dry_run(&origin, release, PRICE, &release::buy())
+        .await?;
+    let buys = (0..n).map(|_| Node::call_tx(release, PRICE, release::buy(), &dry));
+    block_per_tx(node, who, buys.collect()).await
+}
+
+/// Signs and submits each transaction without waiting (the dev node seals a block for
+/// each), then waits for the last block; returns its number.
+async fn block_per_tx(
+    node: &Node,
+    who: &Keypair,
+    txs: Vec<subxt::tx::DynamicPayload>,
+) -> anyhow::Result<u64> {
     let api = node.api();
     let start = api.blocks().at_latest().await?.number() as u64;
     // Nonces counted here: asking the node for each would race the blocks being sealed.
@@ -243,23 +276,18 @@ pub async fn empty_blocks(node: &Node, who: &Keypair, n: u64) -> anyhow::Result<
         .tx()
         .account_nonce(&who.public_key().to_account_id())
         .await?;
-    for i in 0..n {
-        let remark = subxt::dynamic::tx(
-            "System",
-            "remark",
-            vec![Value::from_bytes(format!("noise {i}"))],
-        );
+    for tx in &txs {
         let params = subxt::config::polkadot::PolkadotExtrinsicParamsBuilder::new()
             .nonce(nonce)
             .build();
         api.tx()
-            .create_signed(&remark, who, params)
+            .create_signed(tx, who, params)
             .await?
             .submit()
             .await?;
         nonce += 1;
     }
-    let target = start + n;
+    let target = start + txs.len() as u64;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while (api.blocks().at_latest().await?.number() as u64) < target {
         if std::time::Instant::now() > deadline {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The long hardening runs, at full size: 100 000 random contract call sequences, the
+# indexer fault run with 60 SIGKILLs, and a 10-minute API soak. `scripts/test.sh` (and so
+# CI) runs the very same tests at their short default sizes (1 000 sequences, 24 kills,
+# 30 s); `--short` runs those sizes here. Sizes can be set one by one:
+#   DREAMSTER_PROPTEST_CASES, DREAMSTER_FAULT_KILLS, DREAMSTER_SOAK_SECS, DREAMSTER_SOAK_RPS.
+# Ends with the figure of each run, as docs/reliability.md reports them.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+if [ "${1:-}" = "--short" ]; then
+    : "${DREAMSTER_PROPTEST_CASES:=1000}" "${DREAMSTER_FAULT_KILLS:=24}" "${DREAMSTER_SOAK_SECS:=30}"
+elif [ -n "${1:-}" ]; then
+    die "usage: scripts/soak.sh [--short]"
+fi
+export DREAMSTER_PROPTEST_CASES="${DREAMSTER_PROPTEST_CASES:-100000}"
+export DREAMSTER_FAULT_KILLS="${DREAMSTER_FAULT_KILLS:-60}"
+export DREAMSTER_SOAK_SECS="${DREAMSTER_SOAK_SECS:-600}"
+export DREAMSTER_SOAK_RPS="${DREAMSTER_SOAK_RPS:-200}"
+
+"$ROOT/scripts/setup.sh"
+pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL does not answer at $DATABASE_URL"
+"$ROOT/scripts/build-contracts.sh"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# Release mode for the contract sequences: the same test, about 30× faster than debug.
+cargo test --release --locked -p dreamster-release money_balances_after_every_step -- --nocapture 2>&1 | tee -a "$log"
+cargo test --locked -p dreamster-indexer --test faults -- --nocapture 2>&1 | tee -a "$log"
+cargo test --locked -p dreamster-api --test soak -- --nocapture 2>&1 | tee -a "$log"
+
+echo
+echo "soak figures:"
+grep -E '^(contract sequences|faults|api soak):' "$log" | sed 's/^/  /'
