@@ -9,10 +9,6 @@ use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
 
-const PRICE: u128 = 10 * UNIT;
-const START: u64 = 1_750_000_000_000;
-const DAY: u64 = 24 * 60 * 60 * 1000;
-
 fn perk(kind: PerkKind, bps: u16, delivery: DeliveryMethod) -> PerkTerms {
     PerkTerms {
         category: kind.category().unwrap_or(PerkCategory::Community),

@@ -50,6 +50,15 @@ pub fn load_bundle(contract: &str) -> Result<ContractBundle, ChainError> {
 }
 
 pub const UNIT: u128 = 1_000_000_000_000;
+/// The price of an edition in the tests' releases.
+pub const PRICE: u128 = 10 * UNIT;
+pub const HOUR: u64 = 60 * 60 * 1000;
+pub const DAY: u64 = 24 * HOUR;
+/// The sandbox clock when a test's release opens (mid-2025).
+pub const START: u64 = 1_750_000_000_000;
+
+/// A release message's answer.
+pub type R<T> = Result<T, dreamster_types::errors::ReleaseError>;
 /// Every named account starts with this much.
 pub const START_BALANCE: u128 = 1_000_000 * UNIT;
 

@@ -12,12 +12,6 @@ use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
 use parity_scale_codec::Encode;
 
-type R<T> = Result<T, ReleaseError>;
-
-const PRICE: u128 = 10 * UNIT;
-const HOUR: u64 = 60 * 60 * 1000;
-const START: u64 = 1_750_000_000_000;
-
 fn terms() -> SaleTerms {
     SaleTerms {
         title: "Night Drive".into(),

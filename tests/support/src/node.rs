@@ -1,4 +1,3 @@
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -198,15 +197,6 @@ fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the node
-    // when the thread that spawned it dies, so a killed test leaves no node behind.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    crate::die_with_parent(&mut command);
     command.spawn().map_err(NodeError::Spawn)
 }

@@ -153,16 +153,7 @@ impl PostgresServer {
             ))
             .stdout(Stdio::null())
             .stderr(log);
-        // SAFETY: prctl is async-signal-safe. It runs after the uid change (std switches
-        // user before pre_exec hooks), so the kernel keeps it: a killed test leaves no server.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        crate::die_with_parent(&mut command);
         self.child = Some(
             command
                 .spawn()
