@@ -192,16 +192,15 @@ pub struct Artist {
     pub registered: Origin,
 }
 
-async fn reputation(db: &PgPool, key: &[u8]) -> Result<Reputation, ApiError> {
-    let row = sqlx::query(
-        "SELECT delivered_on_time, delivered_late, refunded_overdue, disputes_won, disputes_lost, rating_sum,
-            rating_count, block_number, extrinsic_index FROM reputation WHERE artist = $1",
-    )
-    .bind(key)
-    .fetch_optional(db)
-    .await?;
-    Ok(match row {
-        None => Reputation {
+/// The reputation columns of table alias `p`, in the order [`reputation_at`] reads them.
+const REPUTATION_COLUMNS: &str = "p.delivered_on_time, p.delivered_late, p.refunded_overdue,
+    p.disputes_won, p.disputes_lost, p.rating_sum, p.rating_count, p.block_number, p.extrinsic_index";
+
+/// A reputation read from [`REPUTATION_COLUMNS`] starting at column `at`; all zeros when
+/// they are NULL (an artist with no outcome yet, through a LEFT JOIN).
+fn reputation_at(r: &sqlx::postgres::PgRow, at: usize) -> Reputation {
+    let Some(on) = r.get::<Option<i32>, _>(at) else {
+        return Reputation {
             delivered_on_time: 0,
             delivered_late: 0,
             refunded_overdue: 0,
@@ -212,28 +211,36 @@ async fn reputation(db: &PgPool, key: &[u8]) -> Result<Reputation, ApiError> {
             on_time_percent: None,
             average_rating: None,
             updated: None,
-        },
-        Some(r) => {
-            let (on, late, sum, count): (i32, i32, i64, i32) =
-                (r.get(0), r.get(1), r.get(5), r.get(6));
-            Reputation {
-                delivered_on_time: on,
-                delivered_late: late,
-                refunded_overdue: r.get(2),
-                disputes_won: r.get(3),
-                disputes_lost: r.get(4),
-                rating_sum: sum,
-                rating_count: count,
-                on_time_percent: (on + late > 0)
-                    .then(|| 100.0 * f64::from(on) / f64::from(on + late)),
-                average_rating: (count > 0).then(|| sum as f64 / f64::from(count)),
-                updated: Some(Origin {
-                    block: r.get(7),
-                    extrinsic: r.get(8),
-                }),
-            }
-        }
-    })
+        };
+    };
+    let (late, sum, count): (i32, i64, i32) = (r.get(at + 1), r.get(at + 5), r.get(at + 6));
+    Reputation {
+        delivered_on_time: on,
+        delivered_late: late,
+        refunded_overdue: r.get(at + 2),
+        disputes_won: r.get(at + 3),
+        disputes_lost: r.get(at + 4),
+        rating_sum: sum,
+        rating_count: count,
+        on_time_percent: (on + late > 0).then(|| 100.0 * f64::from(on) / f64::from(on + late)),
+        average_rating: (count > 0).then(|| sum as f64 / f64::from(count)),
+        updated: Some(Origin {
+            block: r.get(at + 7),
+            extrinsic: r.get(at + 8),
+        }),
+    }
+}
+
+async fn reputation(db: &PgPool, key: &[u8]) -> Result<Reputation, ApiError> {
+    // A LEFT JOIN from a one-row VALUES, so the row exists (with NULLs) for a new artist.
+    let row = sqlx::query(&format!(
+        "SELECT {REPUTATION_COLUMNS} FROM (VALUES ($1::bytea)) k (artist)
+         LEFT JOIN reputation p ON p.artist = k.artist"
+    ))
+    .bind(key)
+    .fetch_one(db)
+    .await?;
+    Ok(reputation_at(&row, 0))
 }
 
 pub async fn artist(db: &PgPool, artist: &str) -> Result<Artist, ApiError> {
@@ -497,12 +504,14 @@ pub async fn league(
     offset: Option<i64>,
 ) -> Result<Page<LeagueRow>, ApiError> {
     let (limit, offset) = page_bounds(limit, offset)?;
-    let rows = sqlx::query(
-        "SELECT a.address, a.name FROM artists a LEFT JOIN reputation p ON p.artist = a.address
+    // One query for the page, reputations joined in.
+    let rows = sqlx::query(&format!(
+        "SELECT a.address, a.name, {REPUTATION_COLUMNS}
+         FROM artists a LEFT JOIN reputation p ON p.artist = a.address
          ORDER BY (p.delivered_on_time::float8 / NULLIF(p.delivered_on_time + p.delivered_late, 0)) DESC NULLS LAST,
             (p.rating_sum::float8 / NULLIF(p.rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name
-         LIMIT $1 OFFSET $2",
-    )
+         LIMIT $1 OFFSET $2"
+    ))
     .bind(limit)
     .bind(offset)
     .fetch_all(db)
@@ -510,15 +519,14 @@ pub async fn league(
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM artists")
         .fetch_one(db)
         .await?;
-    let mut items = Vec::new();
-    for r in rows {
-        let key: Vec<u8> = r.get(0);
-        items.push(LeagueRow {
-            artist: ss58(&key),
+    let items = rows
+        .iter()
+        .map(|r| LeagueRow {
+            artist: ss58(&r.get::<Vec<u8>, _>(0)),
             name: r.get(1),
-            reputation: reputation(db, &key).await?,
-        });
-    }
+            reputation: reputation_at(r, 2),
+        })
+        .collect();
     Ok(Page {
         items,
         total,

@@ -86,7 +86,8 @@ pub async fn set(
             .await?;
     sqlx::query(
         "INSERT INTO webhooks (artist, url, secret, from_block) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (artist) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret, from_block = EXCLUDED.from_block",
+         ON CONFLICT (artist) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret,
+             from_block = EXCLUDED.from_block, queued_through = NULL",
     )
     .bind(caller.to_vec())
     .bind(url)
@@ -161,17 +162,29 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 /// Queues a delivery for every unlock of a hooked artist's perk not queued yet.
 async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // The indexer commits each block whole with its cursor, so every block up to the
+    // cursor can be queued whole and never looked at again.
+    let head: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_cursor")
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(head) = head else {
+        return Ok(0);
+    };
     let rows = sqlx::query(
         "SELECT w.artist, c.release, c.edition, c.perk, c.actor, c.block_number, c.extrinsic_index, c.event_index, c.at
-         FROM entitlement_changes c
-         JOIN releases r ON r.address = c.release
-         JOIN webhooks w ON w.artist = r.artist
-         WHERE c.action = 'unlocked' AND c.block_number > w.from_block
-           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
-                           WHERE d.artist = w.artist AND d.block_number = c.block_number AND d.event_index = c.event_index)
-         ORDER BY c.block_number, c.event_index LIMIT 500",
+         FROM webhooks w
+         JOIN releases r ON r.artist = w.artist
+         JOIN entitlement_changes c ON c.release = r.address
+         WHERE c.action = 'unlocked' AND c.block_number <= $1
+           -- GREATEST skips a NULL: a hook not queued yet starts after the block it was set at.
+           AND c.block_number > GREATEST(w.from_block, w.queued_through)
+           -- The same bound as a constant, so the scan is a range of the primary key.
+           AND c.block_number > (SELECT min(GREATEST(from_block, queued_through)) FROM webhooks)
+         ORDER BY c.block_number, c.event_index",
     )
-    .fetch_all(db)
+    .bind(head)
+    .fetch_all(&mut *tx)
     .await?;
     let mut queued = 0;
     for r in rows {
@@ -198,10 +211,18 @@ async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
         .bind(r.get::<i64, _>(5))
         .bind(r.get::<i32, _>(7))
         .bind(payload)
-        .execute(db)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     }
+    sqlx::query(
+        "UPDATE webhooks SET queued_through = $1
+         WHERE queued_through IS NULL OR queued_through < $1",
+    )
+    .bind(head)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(queued)
 }
 

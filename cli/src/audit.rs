@@ -34,6 +34,8 @@ pub struct ReleaseBooks {
     pub artist_withdrawable: u128,
     pub refunds_owed: u128,
     pub balance: u128,
+    /// Inconsistencies within the chain's own numbers, found once when read.
+    pub findings: Vec<String>,
 }
 
 impl ReleaseBooks {
@@ -54,7 +56,7 @@ impl ReleaseBooks {
             );
             entitlements.push(s.query(rel, release::entitlements_of(edition)).await?);
         }
-        Ok(ReleaseBooks {
+        let mut books = ReleaseBooks {
             address: rel.clone(),
             artist: subxt_id(&artist),
             escrow_held: s.query(rel, release::escrow_held()).await?,
@@ -65,7 +67,10 @@ impl ReleaseBooks {
             perks,
             owners,
             entitlements,
-        })
+            findings: Vec::new(),
+        };
+        books.findings = books.inconsistencies();
+        Ok(books)
     }
 
     fn all(&self) -> impl Iterator<Item = (u32, &Entitlement)> {
@@ -82,8 +87,7 @@ impl ReleaseBooks {
             .sum()
     }
 
-    /// Inconsistencies within the chain's own numbers.
-    pub fn findings(&self) -> Vec<String> {
+    fn inconsistencies(&self) -> Vec<String> {
         let mut out = Vec::new();
         let held = self.sum(|e| e.state.holds_escrow());
         if held != self.escrow_held {
@@ -137,7 +141,7 @@ impl ReleaseBooks {
             "refunds_owed": self.refunds_owed.to_string(), "balance": self.balance.to_string(),
             "refunded": self.sum(|e| e.state == EntitlementState::Refunded).to_string(),
             "refunded_count": self.all().filter(|(_, e)| e.state == EntitlementState::Refunded).count(),
-            "statuses": by_status, "overdue": overdue, "open_disputes": disputes, "findings": self.findings(),
+            "statuses": by_status, "overdue": overdue, "open_disputes": disputes, "findings": self.findings,
         })
     }
 
@@ -159,7 +163,7 @@ impl ReleaseBooks {
             fmt_amount(self.balance), refunded, fmt_amount(self.sum(|e| e.state == EntitlementState::Refunded)),
             overdue, v["open_disputes"].as_array().map_or(0, Vec::len), v["statuses"],
         );
-        for f in self.findings() {
+        for f in &self.findings {
             t.push_str(&format!("  ✗ {f}\n"));
         }
         t
@@ -569,7 +573,7 @@ async fn audit_release(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
     );
     let mut json = books.summary();
     json["reputation"] = reputation_json(&reputation);
-    Ok(finish(text, json, books.findings().len(), comparison))
+    Ok(finish(text, json, books.findings.len(), comparison))
 }
 
 async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
@@ -600,7 +604,7 @@ async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
             continue;
         }
         let books = ReleaseBooks::read(s, &rel).await?;
-        findings += books.findings().len();
+        findings += books.findings.len();
         text.push_str(&books.text());
         if let (Some(db), Some(cmp)) = (db.as_mut(), comparison.as_mut()) {
             cmp.extend(compare_release(db, &books).await?);

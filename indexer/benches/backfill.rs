@@ -234,10 +234,7 @@ async fn main() -> anyhow::Result<()> {
     while start < blocks.len() {
         let mut end = start;
         let mut events = 0;
-        while end < blocks.len()
-            && ((end - start) as u64) < config.batch_blocks
-            && events < config.batch_events
-        {
+        while end < blocks.len() && !config.batch_full((end - start) as u64, events) {
             events += blocks[end].events.len() as u64;
             end += 1;
         }

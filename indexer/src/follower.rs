@@ -29,6 +29,14 @@ pub struct FollowerConfig {
     pub max_backoff: Duration,
 }
 
+impl FollowerConfig {
+    /// Whether a batch of `blocks` blocks holding `events` events is full: it is written
+    /// and a new one begins.
+    pub fn batch_full(&self, blocks: u64, events: u64) -> bool {
+        blocks >= self.batch_blocks || events >= self.batch_events
+    }
+}
+
 impl Default for FollowerConfig {
     fn default() -> Self {
         FollowerConfig {
@@ -55,15 +63,24 @@ pub struct Follower {
     config: FollowerConfig,
     store: Store,
     pub totals: Totals,
+    last_log: Option<Instant>,
 }
+
+/// A catch-up this long is a backfill: its end gets a log line of its own.
+const BACKFILL_BLOCKS: u64 = 1_000;
 
 enum Progress {
     Bar(ProgressBar),
-    Log { last: Instant },
+    /// Without a terminal: a line every 5 s while backfilling, and once a minute at most
+    /// while following the head (a line per block would drown a real chain's logs).
+    Log {
+        last: Option<Instant>,
+        backfill: bool,
+    },
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(last_log: Option<Instant>, blocks: u64) -> Self {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
             bar.set_style(
@@ -75,7 +92,8 @@ impl Progress {
             Progress::Bar(bar)
         } else {
             Progress::Log {
-                last: Instant::now(),
+                last: last_log,
+                backfill: blocks >= BACKFILL_BLOCKS,
             }
         }
     }
@@ -88,8 +106,11 @@ impl Progress {
                 bar.set_position(at);
                 bar.set_message(format!("{} events, {rate:.0} events/s", totals.events));
             }
-            Progress::Log { last } => {
-                if last.elapsed() >= Duration::from_secs(5) || at == head {
+            Progress::Log { last, backfill } => {
+                let every = Duration::from_secs(if *backfill { 5 } else { 60 });
+                // The first catch-up always ends with a line: the operator sees it started.
+                let due = last.map_or(at == head, |l| l.elapsed() >= every);
+                if due || (*backfill && at == head) {
                     tracing::info!(
                         block = at,
                         head,
@@ -97,7 +118,7 @@ impl Progress {
                         events_per_s = rate as u64,
                         "indexed"
                     );
-                    *last = Instant::now();
+                    *last = Some(Instant::now());
                 }
             }
         }
@@ -110,6 +131,7 @@ impl Follower {
             config,
             store,
             totals: Totals::default(),
+            last_log: None,
         }
     }
 
@@ -143,7 +165,7 @@ impl Follower {
             sender,
         ));
         let started = Instant::now();
-        let mut progress = Progress::new();
+        let mut progress = Progress::new(self.last_log, head + 1 - first);
         let mut batch = Vec::new();
         let mut batch_events = 0u64;
         let mut expected = first;
@@ -159,8 +181,7 @@ impl Follower {
                 Some(Err(e)) => break Err(e),
                 None => {}
             }
-            let full = batch.len() as u64 >= self.config.batch_blocks
-                || batch_events >= self.config.batch_events;
+            let full = self.config.batch_full(batch.len() as u64, batch_events);
             if (full || done) && !batch.is_empty() {
                 let last = batch.last().map_or(head, |b| b.number);
                 match self.store.write_batch(&batch).await {
@@ -181,8 +202,9 @@ impl Follower {
             }
         };
         fetcher.abort();
-        if let Progress::Bar(bar) = progress {
-            bar.finish_and_clear();
+        match progress {
+            Progress::Bar(bar) => bar.finish_and_clear(),
+            Progress::Log { last, .. } => self.last_log = last,
         }
         outcome
     }

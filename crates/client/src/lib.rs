@@ -4,6 +4,7 @@
 
 pub mod deploy;
 mod exec;
+pub mod service;
 pub mod units;
 
 use parity_scale_codec::Decode;
