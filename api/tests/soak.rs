@@ -81,13 +81,15 @@ async fn steady_traffic_without_errors_or_memory_growth() -> anyhow::Result<()> 
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let log = tempfile::NamedTempFile::new()?;
-    let api = Api(Command::new(env!("CARGO_BIN_EXE_dreamster-api"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dreamster-api"));
+    command
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", db.url(), "--rpc-url", &node.rpc_url()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(log.reopen()?)
-        .spawn()?);
+        .stderr(log.reopen()?);
+    dreamster_test_support::die_with_parent(&mut command);
+    let api = Api(command.spawn()?);
     let pid = api.0.id();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)

@@ -88,6 +88,8 @@ impl Run<'_> {
             .args(["--batch-blocks", &batch_blocks.to_string()])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null());
+        // A failing test must not leave an indexer retrying against a vanished database.
+        dreamster_test_support::die_with_parent(&mut command);
         command
     }
 

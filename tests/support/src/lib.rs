@@ -19,8 +19,8 @@ pub fn free_port() -> std::io::Result<u16> {
 }
 
 /// Has the kernel SIGKILL the child `command` starts when the thread that spawned it dies,
-/// so a killed test leaves no node or server behind.
-pub(crate) fn die_with_parent(command: &mut std::process::Command) {
+/// so a test that fails or is killed leaves no process of its own behind.
+pub fn die_with_parent(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe. std runs pre_exec hooks after it switches user
     // (`Command::uid`), and a later credential change would clear the setting.
