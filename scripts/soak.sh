@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The long hardening runs, at full size: 100 000 random contract call sequences, the
-# indexer fault run with 60 SIGKILLs, and a 10-minute API soak. `scripts/test.sh` (and so
-# CI) runs the very same tests at their short default sizes (1 000 sequences, 24 kills,
-# 30 s); `--short` runs those sizes here. Sizes can be set one by one:
+# indexer fault run with 60 SIGKILLs, and a 10-minute API soak. `--short` runs them at
+# CI's sizes (1 000 sequences, 24 kills, 30 s): `scripts/test.sh` (and so CI) calls it
+# that way. Sizes can be set one by one:
 #   DREAMSTER_PROPTEST_CASES, DREAMSTER_FAULT_KILLS, DREAMSTER_SOAK_SECS, DREAMSTER_SOAK_RPS.
 # Ends with the figure of each run, as docs/reliability.md reports them.
 set -euo pipefail
@@ -25,11 +25,13 @@ pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL does not answer at $DATABASE
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+status=0
 # Release mode for the contract sequences: the same test, about 30× faster than debug.
-cargo test --release --locked -p dreamster-release money_balances_after_every_step -- --nocapture 2>&1 | tee -a "$log"
-cargo test --locked -p dreamster-indexer --test faults -- --nocapture 2>&1 | tee -a "$log"
-cargo test --locked -p dreamster-api --test soak -- --nocapture 2>&1 | tee -a "$log"
+cargo test --release --locked -p dreamster-release money_balances_after_every_step -- --nocapture 2>&1 | tee -a "$log" || status=1
+cargo test --locked -p dreamster-indexer --test faults -- --nocapture 2>&1 | tee -a "$log" || status=1
+cargo test --locked -p dreamster-api --test soak -- --nocapture 2>&1 | tee -a "$log" || status=1
 
 echo
 echo "soak figures:"
-grep -E '^(contract sequences|faults|api soak):' "$log" | sed 's/^/  /'
+grep -E '^(contract sequences|faults|api soak):' "$log" | sed 's/^/  /' || true
+exit "$status"
