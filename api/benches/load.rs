@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use dreamster_api::{dashboards, read, router, AppState};
 use dreamster_test_support::load::{open_loop, Figures};
-use dreamster_test_support::TestDatabase;
+use dreamster_test_support::{env_or, TestDatabase};
 use subxt::utils::AccountId32;
 
 const ARTISTS: i64 = 200;
@@ -84,14 +84,8 @@ fn ok(response: reqwest::Result<reqwest::Response>) -> Result<(), String> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = std::env::var("DREAMSTER_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(15);
-    let rps: u64 = std::env::var("DREAMSTER_BENCH_RPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+    let seconds: u64 = env_or("DREAMSTER_BENCH_SECONDS", 15);
+    let rps: u64 = env_or("DREAMSTER_BENCH_RPS", 500);
     let db = TestDatabase::create().await?;
     dreamster_indexer::store::migrator().run(db.pool()).await?;
     dreamster_api::migrator().run(db.pool()).await?;

@@ -15,20 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{addr, sign_in, story_read_model};
-use dreamster_test_support::free_port;
 use dreamster_test_support::load::open_loop;
+use dreamster_test_support::{env_or, free_port};
 use serde_json::json;
 use subxt_signer::sr25519::dev;
 use tokio::sync::Mutex;
 
 const MIB: f64 = 1024.0 * 1024.0;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The API process, killed when the test ends however it ends.
 struct Api(Child);
@@ -74,8 +67,8 @@ fn probe(path: String, expect: u16) -> Probe {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_traffic_without_errors_or_memory_growth() -> anyhow::Result<()> {
-    let seconds = setting("DREAMSTER_SOAK_SECS", 30);
-    let rps = setting("DREAMSTER_SOAK_RPS", 200);
+    let seconds: u64 = env_or("DREAMSTER_SOAK_SECS", 30);
+    let rps: u64 = env_or("DREAMSTER_SOAK_RPS", 200);
     let (node, db, story) = story_read_model().await;
 
     let port = free_port()?;

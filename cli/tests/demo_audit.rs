@@ -7,9 +7,6 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::Cli;
-use dreamster_indexer::source::ChainSource;
-use dreamster_indexer::store::Store;
-use dreamster_indexer::{Follower, FollowerConfig};
 use dreamster_test_support::TestDatabase;
 
 #[tokio::test]
@@ -45,16 +42,7 @@ async fn demo_then_audit_against_the_read_model() {
     let registry =
         dreamster_client::parse_address(deployed["registry"].as_str().expect("registry"))
             .expect("address");
-    let store = Store::open(db.url(), registry.0).await.expect("store");
-    let source = ChainSource::connect(&cli.node.rpc_url())
-        .await
-        .expect("source");
-    let config = FollowerConfig {
-        rpc_url: cli.node.rpc_url(),
-        ..FollowerConfig::default()
-    };
-    Follower::new(config, store)
-        .catch_up(&source)
+    dreamster_indexer::index_once(&cli.node.rpc_url(), db.url(), registry.0)
         .await
         .expect("indexed");
 

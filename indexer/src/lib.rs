@@ -37,3 +37,19 @@ pub enum IndexerError {
 
 /// A 32-byte account or hash in the read model.
 pub type Bytes32 = [u8; 32];
+
+/// Indexes `registry`'s events into `database_url` up to the node's finalized head as of
+/// now, with the default settings (what `dreamster-indexer --once` does); returns that head.
+pub async fn index_once(
+    rpc_url: &str,
+    database_url: &str,
+    registry: Bytes32,
+) -> Result<u64, IndexerError> {
+    let store = store::Store::open(database_url, registry).await?;
+    let source = source::ChainSource::connect(rpc_url).await?;
+    let config = FollowerConfig {
+        rpc_url: rpc_url.into(),
+        ..FollowerConfig::default()
+    };
+    Follower::new(config, store).catch_up(&source).await
+}

@@ -30,10 +30,7 @@ use subxt_signer::sr25519::dev;
 const PATIENCE: Duration = Duration::from_secs(90);
 
 fn kills_wanted() -> usize {
-    std::env::var("DREAMSTER_FAULT_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
+    dreamster_test_support::env_or("DREAMSTER_FAULT_KILLS", 24)
 }
 
 /// Every table, every row, as text, in a stable order.
@@ -246,7 +243,6 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
     let busy = busy_release(&node, &story.registry).await?;
     scenario::buying_blocks(&node, &dev::dave(), &busy, 40 + 14 * before_restart as u64).await?;
     let head = finalized(&rpc, &node).await?;
-    let registry = format!("0x{}", hex(&story.registry.0));
 
     let mut server = PostgresServer::start().await?;
     let pool = server.create_database("faulted").await?;
@@ -256,7 +252,7 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
     let log = log_dir.path().join("indexer.log");
     let run = Run {
         rpc: rpc.clone(),
-        registry: registry.clone(),
+        registry: story.registry.to_string(),
         database: server.url("faulted"),
         log: &log,
     };
@@ -334,8 +330,4 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
 
 fn run_once(run: &Run<'_>, database: &str) -> std::io::Result<std::process::Output> {
     run.command(database, 200).arg("--once").output()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -5,9 +5,6 @@
 
 use dreamster_api::{router, AppState};
 use dreamster_e2e::scenario::{play, Story};
-use dreamster_indexer::source::ChainSource;
-use dreamster_indexer::store::Store;
-use dreamster_indexer::{Follower, FollowerConfig};
 use dreamster_test_support::{DevNode, TestDatabase};
 use serde_json::Value;
 
@@ -27,16 +24,7 @@ pub async fn story_read_model() -> (DevNode, TestDatabase, Story) {
         .expect("client");
     let story = play(&client).await.expect("story");
     let db = TestDatabase::create().await.expect("db");
-    let store = Store::open(db.url(), story.registry.0)
-        .await
-        .expect("store");
-    let source = ChainSource::connect(&node.rpc_url()).await.expect("source");
-    let config = FollowerConfig {
-        rpc_url: node.rpc_url(),
-        ..FollowerConfig::default()
-    };
-    Follower::new(config, store)
-        .catch_up(&source)
+    dreamster_indexer::index_once(&node.rpc_url(), db.url(), story.registry.0)
         .await
         .expect("indexed");
     dreamster_api::migrator()
@@ -72,18 +60,7 @@ pub async fn get(base: &str, path: &str) -> (u16, Value) {
 
 /// Indexes what the chain did since the last catch-up (the cursor is in the database).
 pub async fn reindex(s: &Served) {
-    let store = Store::open(s.db.url(), s.story.registry.0)
-        .await
-        .expect("store");
-    let source = ChainSource::connect(&s.node.rpc_url())
-        .await
-        .expect("source");
-    let config = FollowerConfig {
-        rpc_url: s.node.rpc_url(),
-        ..FollowerConfig::default()
-    };
-    Follower::new(config, store)
-        .catch_up(&source)
+    dreamster_indexer::index_once(&s.node.rpc_url(), s.db.url(), s.story.registry.0)
         .await
         .expect("indexed");
 }

@@ -12,6 +12,15 @@ pub use node::{DevNode, NodeError};
 pub use postgres::{admin_database_url, DatabaseError, TestDatabase};
 pub use postgres_server::{PostgresServer, ServerError};
 
+/// A size or rate a long test or bench takes from the environment: `name`'s value when it
+/// parses, else `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A free TCP port on the loopback interface, as the OS hands it out right now.
 pub fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
