@@ -82,7 +82,7 @@ async fn steady_traffic_without_errors_or_memory_growth() -> anyhow::Result<()> 
         .stdout(Stdio::null())
         .stderr(log.reopen()?);
     dreamster_test_support::die_with_parent(&mut command);
-    let api = Api(command.spawn()?);
+    let mut api = Api(command.spawn()?);
     let pid = api.0.id();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -194,7 +194,6 @@ async fn steady_traffic_without_errors_or_memory_growth() -> anyhow::Result<()> 
     .await;
     sampler.abort();
     let samples = samples.lock().await.clone();
-    let mut api = api;
     anyhow::ensure!(
         api.0.try_wait()?.is_none(),
         "the API exited during the soak; its log:\n{}",
