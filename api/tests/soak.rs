@@ -203,12 +203,17 @@ async fn steady_traffic_without_errors_or_memory_growth() -> anyhow::Result<()> 
     // Memory after warm-up (a tenth of the run, at least 5 s: pools and caches filled)
     // against memory at the end.
     let warm_up = (seconds as f64 / 10.0).max(5.0);
+    // Comparing with a sample taken before the warm-up ended would blame start-up on a leak.
     let start = samples
         .iter()
         .find(|(t, _)| *t >= warm_up)
-        .or(samples.first())
         .map(|s| s.1)
-        .ok_or_else(|| anyhow::anyhow!("no memory samples"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no memory sample after the {warm_up:.0} s warm-up: a {seconds} s run is too \
+                 short to judge memory (DREAMSTER_SOAK_SECS must be at least 10)"
+            )
+        })?;
     let end = samples.last().map_or(start, |s| s.1);
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(end);
     let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
