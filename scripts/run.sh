@@ -69,7 +69,7 @@ if [ "$(cat "$DATA_DIR/read-model.registry" 2>/dev/null)" != "$REGISTRY" ]; then
 fi
 "$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" >"$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
-"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" >"$DATA_DIR/api.log" 2>&1 &
+"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" --dev-wallet >"$DATA_DIR/api.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 30); do
     curl -sf "http://127.0.0.1:$API_PORT/health" >/dev/null && break

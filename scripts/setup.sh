@@ -18,6 +18,7 @@ SWAGGER_UI_DIR=${DREAMSTER_SWAGGER_UI_DIR:-$HOME/.cache/dreamster/swagger-ui}
 SCHEMATHESIS_VENV=${DREAMSTER_SCHEMATHESIS_VENV:-$HOME/.cache/dreamster/schemathesis}
 
 export PATH="$HOME/.cargo/bin:$PATH"
+ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
 CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
 LOG_DIR=${DREAMSTER_SETUP_LOG_DIR:-$HOME/.cache/dreamster/setup-logs}
 mkdir -p "$LOG_DIR"
@@ -165,6 +166,29 @@ schemathesis() {
 }
 
 # Swagger UI's static files (npm's swagger-ui-dist), served by the API at /docs.
+# The pages' browser packages (api/web/package-lock.json: the polkadot.js libraries the dev
+# wallet is bundled from, esbuild, eslint, axe-core) and the dev wallet bundle.
+web_packages() {
+    local web="$ROOT_DIR/api/web"
+    if ! command -v npm >/dev/null; then
+        as_root apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+        [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        say "web packages" "installed (npm ci)"
+    else
+        say "web packages" "present"
+    fi
+    local bundle="$web/dist/devwallet.js"
+    if [ ! -f "$bundle" ] || [ -n "$(find "$web/src/devwallet" "$web/package-lock.json" -newer "$bundle" 2>/dev/null)" ]; then
+        (cd "$web" && npm run --silent build >/dev/null 2>&1) || { echo "FAILED: building $bundle" >&2; return 1; }
+        say "dev wallet bundle" "built ($(du -k "$bundle" | cut -f1) KiB)"
+    else
+        say "dev wallet bundle" "present"
+    fi
+}
+
 swagger_ui() {
     if [ -f "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION/swagger-ui-bundle.js" ]; then
         say "swagger-ui" "present ($SWAGGER_UI_VERSION)"
@@ -185,7 +209,7 @@ swagger_ui() {
 main() {
     local only=${1:-all}
     case $only in
-        all) apt_packages; toolchains; postgres; schemathesis; swagger_ui; cargo_contract; contracts_node ;;
+        all) apt_packages; toolchains; postgres; schemathesis; swagger_ui; web_packages; cargo_contract; contracts_node ;;
         quick) apt_packages; toolchains; postgres ;;
         *) echo "usage: setup.sh [all|quick]" >&2; exit 2 ;;
     esac

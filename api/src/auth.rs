@@ -1,10 +1,13 @@
-//! Sign-In with Substrate: the API hands out a nonce inside a message, the wallet signs it
-//! (sr25519; polkadot.js wraps raw messages in `<Bytes>…</Bytes>`, accepted too), and a
-//! valid signature over an unused, unexpired nonce buys a bearer token.
+//! Sign-In with Substrate: the API hands out a nonce inside a message in the format of
+//! Talisman's SIWS (EIP-4361-shaped: domain, address, statement, URI, version, chain id =
+//! the chain's genesis hash, nonce, issued-at, expiration), the wallet signs it with
+//! `signer.signRaw` (sr25519; extensions wrap raw messages in `<Bytes>…</Bytes>`, accepted
+//! too), and a valid signature over an unused, unexpired nonce buys a bearer token, which
+//! `POST /auth/logout` revokes.
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{Duration, SecondsFormat, Utc};
 use rand::RngCore;
@@ -16,6 +19,7 @@ use crate::error::{address, ss58, ApiError, ApiJson, ErrorBody};
 use crate::AppState;
 
 const NONCE_LIFETIME_MINUTES: i64 = 5;
+const SIWS_STATEMENT: &str = "Sign in to Dreamster to read your perks' secrets and your messages.";
 const SESSION_LIFETIME_HOURS: i64 = 24;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,6 +52,42 @@ pub struct SessionToken {
     pub expires_at: String,
 }
 
+/// What a SIWS message says.
+pub struct SiwsFields<'a> {
+    pub domain: &'a str,
+    pub address: &'a str,
+    pub uri: &'a str,
+    pub chain_id: Option<&'a str>,
+    pub nonce: &'a str,
+    pub issued_at: chrono::DateTime<Utc>,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// The message in Talisman's SIWS text format (what `SiwsMessage.prepareMessage` writes),
+/// so SIWS-aware wallets show it as a sign-in request.
+pub fn siws_message(f: &SiwsFields) -> String {
+    let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut lines = vec![
+        format!(
+            "{} wants you to sign in with your Substrate account:",
+            f.domain
+        ),
+        f.address.to_string(),
+        String::new(),
+        SIWS_STATEMENT.to_string(),
+        String::new(),
+        format!("URI: {}", f.uri),
+        "Version: 1.0.0".to_string(),
+    ];
+    if let Some(chain) = f.chain_id {
+        lines.push(format!("Chain ID: {chain}"));
+    }
+    lines.push(format!("Nonce: {}", f.nonce));
+    lines.push(format!("Issued At: {}", time(f.issued_at)));
+    lines.push(format!("Expiration Time: {}", time(f.expires_at)));
+    lines.join("\n")
+}
+
 /// `bytes` random bytes as hex: nonces, session tokens, webhook keys.
 pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -64,18 +104,31 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
     responses((status = 200, body = Challenge), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn challenge(
     State(s): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<ChallengeRequest>,
 ) -> Result<Json<Challenge>, ApiError> {
     let account = address(&req.address)?;
     let nonce = random_hex(16);
     let now = Utc::now();
     let expires = now + Duration::minutes(NONCE_LIFETIME_MINUTES);
-    let message = format!(
-        "Dreamster wants you to sign in with your Substrate account:\n{}\n\nNonce: {nonce}\nIssued At: {}\nExpiration Time: {}",
-        ss58(&account),
-        now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        expires.to_rfc3339_opts(SecondsFormat::Secs, true),
-    );
+    // The domain the browser is on, so the wallet shows the user who asks; the chain id
+    // binds the session to this chain. Without a node the message simply has no chain id.
+    let domain = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("localhost")
+        .to_string();
+    let chain_id = s.chain.genesis_hash().await.ok();
+    let message = siws_message(&SiwsFields {
+        domain: &domain,
+        address: &ss58(&account),
+        uri: &format!("http://{domain}"),
+        chain_id: chain_id.as_deref(),
+        nonce: &nonce,
+        issued_at: now,
+        expires_at: expires,
+    });
     sqlx::query(
         "INSERT INTO auth_nonces (nonce, address, message, expires_at) VALUES ($1, $2, $3, $4)",
     )
@@ -144,27 +197,66 @@ pub async fn verify(
     }))
 }
 
+fn bearer(parts: &Parts) -> Result<String, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("sign in first: POST /auth/challenge, then /auth/verify"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| unauthorized("expected `Authorization: Bearer <token>`"))?;
+    Ok(token.trim().to_string())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedOut {
+    pub revoked: bool,
+}
+
+/// Revokes the session of the bearer token: it is refused from now on.
+#[utoipa::path(post, path = "/auth/logout",
+    responses((status = 200, body = LoggedOut), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<LoggedOut>, ApiError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(caller.token_hash.to_vec())
+    .execute(&s.db)
+    .await?;
+    Ok(Json(LoggedOut {
+        revoked: done.rows_affected() == 1,
+    }))
+}
+
 /// The signed-in account of a request, from its bearer token.
-pub struct Caller(pub [u8; 32]);
+pub struct Caller(pub [u8; 32], pub CallerToken);
+
+/// The hash of the caller's session token (what logout revokes).
+pub struct CallerToken {
+    token_hash: [u8; 32],
+}
+
+impl std::ops::Deref for Caller {
+    type Target = CallerToken;
+    fn deref(&self) -> &CallerToken {
+        &self.1
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                unauthorized("sign in first: POST /auth/challenge, then /auth/verify")
-            })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| unauthorized("expected `Authorization: Bearer <token>`"))?;
+        let token_hash = dreamster_types::content_hash(bearer(parts)?.as_bytes());
         let account: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT address FROM sessions WHERE token_hash = $1 AND expires_at > now()",
+            "SELECT address FROM sessions WHERE token_hash = $1 AND expires_at > now() AND revoked_at IS NULL",
         )
-        .bind(dreamster_types::content_hash(token.trim().as_bytes()).to_vec())
+        .bind(token_hash.to_vec())
         .fetch_optional(&s.db)
         .await?;
         let account =
@@ -172,6 +264,6 @@ impl FromRequestParts<AppState> for Caller {
         let account: [u8; 32] = account
             .try_into()
             .map_err(|_| unauthorized("corrupt session"))?;
-        Ok(Caller(account))
+        Ok(Caller(account, CallerToken { token_hash }))
     }
 }

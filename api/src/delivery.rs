@@ -88,7 +88,7 @@ async fn committed_hash(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiPath((release, perk)): ApiPath<(String, i32)>,
     ApiJson(up): ApiJson<SecretUpload>,
 ) -> Result<(StatusCode, Json<SecretAccepted>), ApiError> {
@@ -182,7 +182,7 @@ pub async fn upload(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn fetch(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiPath((release, edition, perk)): ApiPath<(String, i32, i32)>,
 ) -> Result<Json<PerkSecret>, ApiError> {
     let release = address(&release)?;

@@ -55,22 +55,25 @@ pub struct Template {
 /// The perk templates the CLI's wizard offers (defined once, in the shared types crate).
 #[utoipa::path(get, path = "/api/perk-templates", responses((status = 200, body = Vec<Template>)))]
 pub async fn templates() -> Json<Vec<Template>> {
-    Json(
-        dreamster_types::templates::TEMPLATES
-            .iter()
-            .map(|t| Template {
-                kind: t.kind.slug(),
-                category: t.category().slug(),
-                icon: t.icon,
-                title: t.title,
-                description: t.description,
-                delivery: t.delivery.slug(),
-                deadline_days: t.deadline_days,
-                value_units: t.value_units,
-                escrow_bps: t.escrow_bps,
-            })
-            .collect(),
-    )
+    Json(template_list())
+}
+
+/// The perk templates as the API and the web wizard give them.
+pub fn template_list() -> Vec<Template> {
+    dreamster_types::templates::TEMPLATES
+        .iter()
+        .map(|t| Template {
+            kind: t.kind.slug(),
+            category: t.category().slug(),
+            icon: t.icon,
+            title: t.title,
+            description: t.description,
+            delivery: t.delivery.slug(),
+            deadline_days: t.deadline_days,
+            value_units: t.value_units,
+            escrow_bps: t.escrow_bps,
+        })
+        .collect()
 }
 
 use crate::dashboards::{

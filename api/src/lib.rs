@@ -1,13 +1,16 @@
 //! The API and pages over the indexer's read model.
 
 pub mod auth;
+pub mod chain;
 pub mod dashboards;
 pub mod delivery;
 pub mod error;
+pub mod forms;
 pub mod json;
 pub mod messages;
 pub mod pages;
 pub mod read;
+pub mod transactions;
 pub mod webhooks;
 
 use axum::routing::{get, post, put};
@@ -24,16 +27,36 @@ pub struct AppState {
     pub explorer: String,
     /// Swagger UI's static files (npm's swagger-ui-dist), served at /docs when present.
     pub swagger_ui: Option<std::path::PathBuf>,
+    /// The node that transactions go to and sign-in messages name (by genesis hash).
+    pub chain: chain::ChainLink,
+    /// Offer the dev wallet (dev keys in the page) — honoured only on the dev chain.
+    pub dev_wallet: bool,
+    /// The pages' browser code: `web/src` (ours) and `web/dist` (bundled from npm).
+    pub web: std::path::PathBuf,
 }
 
 impl AppState {
     pub fn new(db: PgPool) -> Self {
+        Self::for_node(db, "ws://127.0.0.1:9944")
+    }
+
+    pub fn for_node(db: PgPool, rpc_url: &str) -> Self {
         AppState {
             db,
-            explorer: explorer_for("ws://127.0.0.1:9944"),
+            explorer: explorer_for(rpc_url),
             swagger_ui: default_swagger_ui(),
+            chain: chain::ChainLink::new(rpc_url),
+            dev_wallet: false,
+            web: default_web_dir(),
         }
     }
+}
+
+/// The browser code: `$DREAMSTER_WEB_DIR`, else `web/` beside this crate's sources.
+pub fn default_web_dir() -> std::path::PathBuf {
+    std::env::var_os("DREAMSTER_WEB_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"))
 }
 
 /// Where `scripts/setup.sh` puts Swagger UI: `$DREAMSTER_SWAGGER_UI_DIR`, else
@@ -73,6 +96,10 @@ pub fn explorer_for(rpc_url: &str) -> String {
         json::audit_league,
         auth::challenge,
         auth::verify,
+        auth::logout,
+        chain::info,
+        transactions::prepare,
+        transactions::submit,
         messages::list,
         messages::post,
         delivery::upload,
@@ -116,6 +143,12 @@ pub fn router(state: AppState) -> Router {
         }
         None => Router::new(),
     };
+    let assets = Router::new()
+        .nest_service(
+            "/assets/js",
+            tower_http::services::ServeDir::new(state.web.join("src")),
+        )
+        .route("/assets/devwallet.js", get(pages::dev_wallet_script));
     Router::new()
         .route("/docs", get(pages::docs))
         .route("/signin", get(pages::signin))
@@ -144,6 +177,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me/webhook/deliveries", get(webhooks::deliveries))
         .route("/auth/challenge", post(auth::challenge))
         .route("/auth/verify", post(auth::verify))
+        .route("/auth/logout", post(auth::logout))
+        .route("/api/chain", get(chain::info))
+        .route("/api/tx/prepare", post(transactions::prepare))
+        .route("/api/tx/submit", post(transactions::submit))
         .route(
             "/api/releases/{address}/threads/{fan}/messages",
             get(messages::list).post(messages::post),
@@ -155,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit/refunds", get(json::audit_refunds))
         .route("/api/audit/league", get(json::audit_league))
         .merge(docs_assets)
+        .merge(assets)
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TraceLayer::new_for_http())

@@ -16,9 +16,17 @@ struct Args {
     /// The indexer's read model.
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
-    /// The node the pages' block links open in Polkadot.js Apps.
+    /// The node that wallet-signed transactions go to (and the pages' block links open
+    /// in Polkadot.js Apps).
     #[arg(long, env = "DREAMSTER_RPC_URL", default_value = "ws://127.0.0.1:9944")]
     rpc_url: String,
+    /// Offer the built-in dev wallet (the well-known dev accounts) in the pages. Honoured
+    /// only when the node is the local dev chain (its genesis hash is checked).
+    #[arg(long)]
+    dev_wallet: bool,
+    /// The pages' browser code (`src/` and the npm bundle in `dist/`).
+    #[arg(long, env = "DREAMSTER_WEB_DIR")]
+    web_dir: Option<std::path::PathBuf>,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -37,18 +45,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, "serving");
-    axum::serve(
-        listener,
-        dreamster_api::router(dreamster_api::AppState {
-            db,
-            explorer: dreamster_api::explorer_for(&args.rpc_url),
-            swagger_ui: dreamster_api::default_swagger_ui(),
-        }),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let mut state = dreamster_api::AppState::for_node(db, &args.rpc_url);
+    if let Some(dir) = args.web_dir {
+        state.web = dir;
+    }
+    if args.dev_wallet {
+        state.dev_wallet = true;
+        if dreamster_api::chain::dev_wallet_allowed(&state).await {
+            tracing::info!("offering the dev wallet (local dev chain)");
+        } else {
+            tracing::warn!("--dev-wallet ignored: the node is not the local dev chain (or cannot be reached yet)");
+        }
+    }
+    axum::serve(listener, dreamster_api::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
 

@@ -83,7 +83,7 @@ type ThreadPath = (String, String);
     responses((status = 200, body = Page<Message>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiPath((release, fan)): ApiPath<ThreadPath>,
     ApiQuery(p): ApiQuery<MessagePaging>,
 ) -> Result<Json<Page<Message>>, ApiError> {
@@ -130,7 +130,7 @@ pub async fn list(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiPath((release, fan)): ApiPath<ThreadPath>,
     ApiJson(m): ApiJson<NewMessage>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {

@@ -5,6 +5,7 @@ use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::error::{ApiError, ApiPath};
+use crate::forms::{action, entitlement, field};
 use crate::read::{self, ReleaseFilter};
 use crate::AppState;
 
@@ -31,8 +32,13 @@ fn page(title: &str, body: Markup) -> Html<String> {
                     style { (CSS) }
                 }
                 body {
-                    header { a href="/" { "Dreamster" } " — perks guaranteed by escrow · " a href="/audit" { "Audit" } " · " a href="/me" { "My perks" } " · " a href="/docs" { "API" } }
+                    header {
+                        nav aria-label="Site" { a href="/" { "Dreamster" } " — perks guaranteed by escrow · " a href="/audit" { "Audit" } " · " a href="/me" { "My perks" } " · " a href="/docs" { "API" } }
+                        div #wallet aria-live="polite" {}
+                    }
+                    p #tx-status role="status" aria-live="polite" {}
                     main { (body) }
+                    script type="module" src="/assets/js/app.js" {}
                 }
             }
         }
@@ -42,10 +48,19 @@ fn page(title: &str, body: Markup) -> Html<String> {
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#faf8f5;color:#222}
 header{padding:1rem;background:#2b1d3a;color:#fff}header a{color:#fff;font-weight:bold;text-decoration:none}
-main{max-width:46rem;margin:auto;padding:1rem}.card{background:#fff;border-radius:.6rem;padding:1rem;margin:.8rem 0;
+main{max-width:46rem;margin:auto;padding:1rem;overflow-wrap:anywhere}.card{background:#fff;border-radius:.6rem;padding:1rem;margin:.8rem 0;
 box-shadow:0 1px 3px #0002}.perk{display:flex;gap:.8rem;align-items:flex-start}.icon{font-size:2rem}
 button{font-size:1.1rem;padding:.6rem 1.2rem;border:0;border-radius:.5rem;background:#6b3fa0;color:#fff}
-.muted{color:#666;font-size:.9rem}.total{font-weight:bold;font-size:1.1rem}";
+.muted{color:#595959;font-size:.9rem}.total{font-weight:bold;font-size:1.1rem}
+#wallet{margin-top:.5rem;font-size:.95rem}#wallet select{max-width:100%;font-size:1rem}#wallet a{font-weight:normal}
+button.small{font-size:.9rem;padding:.3rem .7rem;margin-left:.4rem;background:#fff;color:#2b1d3a}
+#tx-status{margin:0;padding:0 1rem}#tx-status:not(:empty){padding:.6rem 1rem;background:#efe7f7}
+#tx-status[data-kind=refused]{background:#fdecea;color:#8a1c1c}#tx-status[data-kind=done]{background:#e8f5e9;color:#1b5e20}
+form.action{margin:.5rem 0}form.action button{margin-top:.3rem}input,select,textarea{font-size:1rem;max-width:100%}
+textarea{width:100%}.field{margin:.4rem 0}.past{background:#8a1c1c;color:#fff;border-radius:.3rem;padding:.1rem .4rem;font-size:.85rem}
+table{border-collapse:collapse;width:100%}td,th{padding:.3rem .4rem;border-bottom:1px solid #ddd;text-align:left;font-size:.9rem}
+details{margin:.8rem 0}summary{cursor:pointer;font-weight:bold}dialog{max-width:30rem}.secret{word-break:break-all}
+@media (max-width:30rem){main{padding:.5rem}button{width:100%}}";
 
 pub async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
     let filter = ReleaseFilter {
@@ -60,6 +75,24 @@ pub async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
         "Releases",
         html! {
             h1 { "Releases" }
+            details #artist-start {
+                summary { "For artists: register, create a release" }
+                div.card {
+                    h2 { "Become an artist" }
+                    (action("register_artist", &[], html! {
+                        (field("Artist name (1–64 characters)", html! { input name="name" required maxlength="64" autocomplete="off"; }))
+                    }, "Register"))
+                }
+                div.card {
+                    h2 { "Create a release" }
+                    (action("create_release", &[], html! {
+                        (field("Title", html! { input name="title" required maxlength="96"; }))
+                        (field("Price (UNIT)", html! { input name="price" required inputmode="decimal" pattern="[0-9]*[.]?[0-9]*" value="5"; }))
+                        (field("Editions (empty: open edition)", html! { input name="max_editions" type="number" min="1"; }))
+                        (field("Days a holder may dispute a delivery", html! { input name="dispute_days" type="number" min="1" max="365" value="7" required; }))
+                    }, "Create release"))
+                }
+            }
             @if releases.items.is_empty() { p { "No releases indexed yet." } }
             @for r in &releases.items {
                 div.card {
@@ -77,7 +110,10 @@ pub async fn release(
     ApiPath(address): ApiPath<String>,
 ) -> Result<Html<String>, ApiError> {
     let rp = read::perks(&s.db, &address).await?;
+    let due = read::deliveries_due(&s.db, &address).await?;
     let r = &rp.release;
+    let now = read::now_ms();
+    let templates = serde_json::to_string(&crate::json::template_list()).unwrap_or_default();
     Ok(page(
         &r.title,
         html! {
@@ -94,10 +130,10 @@ pub async fn release(
             }
             section #perks hidden {
                 @for p in &rp.perks {
-                    div.card.perk {
-                        span.icon { (p.icon) }
+                    div.card.perk data-perk=(p.perk) {
+                        span.icon aria-hidden="true" { (p.icon) }
                         div {
-                            h3 { (p.title) }
+                            h3 { (p.title) " " @if p.deadline < now { span.past { "deadline passed" } } }
                             p { (p.description) }
                             p.muted { (p.category.replace('_', " ")) " · worth " (amount(&p.estimated_value))
                                 " · " (amount(&p.escrow_amount)) " in escrow · by " (date(p.deadline))
@@ -106,6 +142,81 @@ pub async fn release(
                     }
                 }
                 p.total #total-value { "Total perk value: " (amount(&r.total_perk_value)) }
+                div.card #buy {
+                    h2 { "Buy an edition" }
+                    p { "The price, " strong { (amount(&r.price)) } ", buys an edition and these promises, each backed by its escrowed share:" }
+                    ul #price-buys {
+                        @for p in &rp.perks {
+                            li { (p.icon) " " (p.title) ": " (amount(&p.escrow_amount)) " held in escrow until delivery, due by " (date(p.deadline))
+                                @if p.deadline < now { " — " strong { "its deadline has passed" } } }
+                        }
+                        li { "the rest goes to the artist for the music itself" }
+                    }
+                    (action("buy", &[("release", r.address.clone())], html! {}, &format!("Buy for {}", amount(&r.price))))
+                }
+            }
+            details #artist-tools {
+                summary { "Artist tools for this release" }
+                div.card {
+                    h2 { "Add a perk" }
+                    script #perk-templates type="application/json" { (maud::PreEscaped(templates.replace("</", "<\\/"))) }
+                    form.action.wizard data-kind="add_perk" {
+                        input type="hidden" name="release" value=(r.address);
+                        fieldset data-step="1" {
+                            legend { "Step 1 of 3: pick a template" }
+                            (field("Kind", html! { select name="kind" {
+                                @for t in dreamster_types::templates::TEMPLATES.iter() {
+                                    option value=(t.kind.slug()) { (t.icon) " " (t.title) }
+                                }
+                                option value="custom" { "✨ Custom perk" }
+                            } }))
+                            button type="button" data-goto="2" { "Next" }
+                        }
+                        fieldset data-step="2" hidden {
+                            legend { "Step 2 of 3: the details (every field editable)" }
+                            (field("Category", html! { select name="category" {
+                                @for c in ["event_access", "exclusive_content", "physical_merchandise", "creative_collaboration", "community"] {
+                                    option value=(c) { (c.replace('_', " ")) }
+                                }
+                            } }))
+                            (field("Title", html! { input name="title" required maxlength="96"; }))
+                            (field("Description", html! { textarea name="description" maxlength="600" rows="3" {} }))
+                            (field("Estimated value (UNIT)", html! { input name="value" required inputmode="decimal" pattern="[0-9]*[.]?[0-9]*"; }))
+                            (field("Escrow share (basis points of the price, 100 = 1 %)", html! { input name="escrow_bps" type="number" min="0" max="10000" required; }))
+                            (field("Delivery", html! { select name="delivery" {
+                                option value="automatic" { "automatic (digital: a link, an invite, a code)" }
+                                option value="physical" { "physical (you ship it)" }
+                                option value="event" { "event or session" }
+                            } }))
+                            (field("The secret holders get on unlock (automatic delivery; its hash goes on chain)", html! { input name="secret" autocomplete="off"; }))
+                            (field("Only the first N editions (empty: all)", html! { input name="quantity_limit" type="number" min="1"; }))
+                            (field("Deadline, in days from now", html! { input name="deadline" type="number" min="1" max="3650" required data-time="days-from-now"; }))
+                            button type="button" data-goto="1" { "Back" } " "
+                            button type="button" data-goto="3" { "Next" }
+                        }
+                        fieldset data-step="3" hidden {
+                            legend { "Step 3 of 3: preview, as fans will see it" }
+                            div.card.perk.preview { span.icon aria-hidden="true" {} div { h3 {} p.description {} p.muted.terms {} } }
+                            button type="button" data-goto="2" { "Back" } " "
+                            button type="submit" data-action="add_perk" { "Sign and add the perk" }
+                        }
+                    }
+                }
+                div.card #deliveries {
+                    h2 { "Deliveries to mark" }
+                    @if due.is_empty() { p.muted { "No physical or event perk is waiting for delivery." } }
+                    @for d in &due {
+                        (action("mark_delivered", &entitlement(&r.address, d.edition, d.perk), html! {
+                            p { (d.icon) " " (d.title) " · edition " (d.edition) " · due " (date(d.deadline)) }
+                            (field("How it was delivered (a tracking number, the event's date and place): its hash goes on chain", html! { input name="proof" required; }))
+                        }, "Mark delivered"))
+                    }
+                }
+                div.card {
+                    h2 { "Withdraw" }
+                    p.muted { "What the release owes you: the music's share of every sale, and every perk share once delivered and past its dispute window." }
+                    (action("withdraw", &[("release", r.address.clone())], html! {}, "Withdraw"))
+                }
             }
         },
     ))
@@ -143,18 +254,76 @@ pub async fn fan(
             p.muted { (d.fan) " · " (d.editions) " edition(s)" }
             @if d.benefits.items.is_empty() { p { "No editions held yet." } }
             @for b in &d.benefits.items {
-                div.card.perk.benefit data-state=(b.state) {
-                    span.icon { (b.icon) }
+                div.card.perk.benefit data-state=(b.state) data-release=(b.release) data-edition=(b.edition) data-perk=(b.perk) {
+                    span.icon aria-hidden="true" { (b.icon) }
                     div {
                         h3 { (b.title) " " (state_badge(&b.state)) }
                         p { a href={ "/releases/" (b.release) } { (b.release_title) } " · edition " (b.edition)
                             " · " (amount(&b.escrow)) " in escrow · due " (date(b.deadline)) }
                         p.muted { (b.access) " · " (origin_link(&s.explorer, &b.last_change)) }
+                        (benefit_actions(b))
+                    }
+                }
+            }
+            @let editions = held_editions(&d.benefits.items);
+            @if !editions.is_empty() {
+                h2 { "Give an edition away" }
+                p.muted { "The perks follow the edition: the new holder gets everything not yet delivered." }
+                @for (release, title, edition) in &editions {
+                    div.card {
+                        (action("transfer", &[("release", release.clone()), ("edition", edition.to_string())], html! {
+                            (field(&format!("{title}, edition {edition}: to (SS58 address)"), html! { input name="to" required autocomplete="off"; }))
+                        }, "Transfer"))
                     }
                 }
             }
         },
     ))
+}
+
+/// The editions behind a fan's benefits, each once: (release, title, edition).
+fn held_editions(items: &[crate::dashboards::Benefit]) -> Vec<(String, String, i32)> {
+    let mut out: Vec<(String, String, i32)> = Vec::new();
+    for b in items {
+        if !out
+            .iter()
+            .any(|(r, _, e)| *r == b.release && *e == b.edition)
+        {
+            out.push((b.release.clone(), b.release_title.clone(), b.edition));
+        }
+    }
+    out
+}
+
+/// What the holder can do with a perk in its state. The contract has the last word: a
+/// button the contract would refuse is explained in a sentence before any signature.
+fn benefit_actions(b: &crate::dashboards::Benefit) -> Markup {
+    let at = entitlement(&b.release, b.edition, b.perk);
+    html! {
+        @match (b.state.as_str(), b.delivery.as_str()) {
+            ("pending", "automatic") => (action("unlock", &at, html! {}, "Unlock")),
+            ("overdue" | "refundable", _) => (action("claim_refund", &at, html! {}, &format!("Claim refund of {}", amount(&b.escrow)))),
+            ("unlocked" | "confirmed", "automatic") => {
+                button.reveal type="button" data-release=(b.release) data-edition=(b.edition) data-perk=(b.perk) { "Reveal" }
+                p.secret aria-live="polite" {}
+            }
+            _ => {}
+        }
+        @if matches!(b.state.as_str(), "delivered" | "unlocked") {
+            (action("confirm", &at, html! {}, "Confirm delivery"))
+            details.dispute {
+                summary { "Dispute this delivery" }
+                (action("dispute", &at, html! {
+                    (field("What went wrong (kept by Dreamster for the arbiter; its hash goes on chain)", html! { textarea name="evidence" required maxlength="4000" rows="3" {} }))
+                }, "Open a dispute"))
+            }
+        }
+        @if matches!(b.state.as_str(), "delivered" | "unlocked" | "confirmed") && b.rating.is_none() {
+            (action("rate", &at, html! {
+                (field("Your rating", html! { select name="stars" { @for n in (1..=5).rev() { option value=(n) { (n) " ★" } } } }))
+            }, "Rate"))
+        }
+    }
 }
 
 /// Sales per day as an inline SVG bar chart.
@@ -225,6 +394,7 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
     let disputes = crate::dashboards::audit_items(&s.db, "disputes", &all).await?;
     let refunds = crate::dashboards::audit_items(&s.db, "refunds", &all).await?;
     let league = crate::dashboards::league(&s.db, Some(100), Some(0)).await?;
+    let cases = crate::dashboards::dispute_queue(&s.db).await?;
     let list = |title: &str, id: &str, items: &crate::read::Page<crate::dashboards::AuditItem>| {
         html! {
             h2 { (title) " (" (items.total) ")" }
@@ -251,6 +421,21 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
             }
             (list("Overdue perks", "overdue", &overdue))
             (list("Open disputes", "disputes", &disputes))
+            h2 { "Arbiter's queue" }
+            p.muted { "Arbiters of the registry rule on open disputes: refund the holder, or let the delivery stand." }
+            @if cases.is_empty() { p #no-disputes { "No dispute is waiting for a ruling." } }
+            @for c in &cases {
+                div.card.case data-release=(c.release) data-edition=(c.edition) data-perk=(c.perk) {
+                    h3 { (c.perk_title) " · " a href={ "/releases/" (c.release) } { (c.release_title) } " · edition " (c.edition) }
+                    p { (amount(&c.escrow)) " in escrow" }
+                    @match &c.evidence {
+                        Some(text) => { blockquote.evidence { (text) } }
+                        None => { p.muted { "The holder's evidence is not stored here; its hash on chain: " (c.evidence_hash.clone().unwrap_or_default()) } }
+                    }
+                    (action("resolve", &[("release", c.release.clone()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "true".into())], html! {}, "Rule for the holder: refund"))
+                    (action("resolve", &[("release", c.release.clone()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "false".into())], html! {}, "Rule for the artist: the delivery stands"))
+                }
+            }
             (list("Refunds", "refunds", &refunds))
         },
     ))
@@ -263,7 +448,8 @@ pub async fn signin() -> Html<String> {
         "Sign in",
         html! {
             h1 { "Sign in" }
-            p { "Ask for a message, sign it with your Substrate wallet (polkadot.js: “Sign message”), paste the signature." }
+            p { "With a wallet extension, pick your account at the top of the page and press " strong { "Sign in" } ". "
+                "Without one, ask for the message here, sign it with any Substrate signer, and paste the signature." }
             div.card {
                 p { label for="address" { "Your address" } br; input #address type="text" size="50" placeholder="5…" autocomplete="off"; }
                 button #challenge type="button" { "Get the message to sign" }
@@ -272,32 +458,10 @@ pub async fn signin() -> Html<String> {
                 button #verify type="button" { "Sign in" }
                 p #status role="status" {}
             }
-            script { (maud::PreEscaped(SIGNIN_JS)) }
+            script type="module" src="/assets/js/signin-manual.js" {}
         },
     )
 }
-
-const SIGNIN_JS: &str = r#"
-let nonce = null;
-const $ = (id) => document.getElementById(id);
-async function call(path, body) {
-  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const j = await r.json();
-  if (!r.ok) { $('status').textContent = j.message; throw new Error(j.message); }
-  return j;
-}
-$('challenge').onclick = async () => {
-  const j = await call('/auth/challenge', { address: $('address').value.trim() });
-  nonce = j.nonce;
-  $('message').textContent = j.message;
-};
-$('verify').onclick = async () => {
-  const j = await call('/auth/verify', { address: $('address').value.trim(), nonce, signature: $('signature').value.trim() });
-  localStorage.setItem('dreamster.token', j.token);
-  localStorage.setItem('dreamster.address', j.address);
-  location.href = '/me';
-};
-"#;
 
 /// The signed-in fan's benefits, with the secrets of unlocked perks fetched on demand.
 pub async fn me() -> Html<String> {
@@ -307,47 +471,36 @@ pub async fn me() -> Html<String> {
             h1 { "My perks" }
             p #who.muted { "Loading…" }
             section #benefits {}
-            script { (maud::PreEscaped(ME_JS)) }
+            script type="module" src="/assets/js/me.js" {}
         },
     )
 }
 
-const ME_JS: &str = r#"
-const token = localStorage.getItem('dreamster.token');
-const me = localStorage.getItem('dreamster.address');
-const who = document.getElementById('who');
-const list = document.getElementById('benefits');
-function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
-async function load() {
-  if (!token || !me) { who.textContent = ''; const a = el('a', null, 'Sign in first'); a.href = '/signin'; who.append(a); return; }
-  const r = await fetch('/api/fans/' + encodeURIComponent(me) + '/perks?limit=100');
-  const d = await r.json();
-  who.textContent = me + ' · ' + d.editions + ' edition(s)';
-  for (const b of d.benefits.items) {
-    const card = el('div', 'card perk benefit');
-    card.dataset.state = b.state;
-    card.append(el('span', 'icon', b.icon));
-    const body = el('div');
-    body.append(el('h3', null, b.title + ' — ' + b.state));
-    body.append(el('p', null, b.release_title + ' · edition ' + b.edition));
-    body.append(el('p', 'muted', b.access));
-    if (b.delivery === 'automatic' && (b.state === 'unlocked' || b.state === 'confirmed')) {
-      const btn = el('button', 'reveal', 'Get it');
-      const out = el('p', 'secret');
-      btn.onclick = async () => {
-        const s = await fetch('/api/releases/' + b.release + '/editions/' + b.edition + '/perks/' + b.perk + '/secret',
-                              { headers: { authorization: 'Bearer ' + token } });
-        const j = await s.json();
-        out.textContent = s.ok ? j.secret : j.message;
-      };
-      body.append(btn, out);
+/// The dev wallet's bundle, served only where it may be used: the API was started with
+/// `--dev-wallet` and the chain is the local dev chain (genesis hash checked).
+pub async fn dev_wallet_script(
+    State(s): State<AppState>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    if !crate::chain::dev_wallet_allowed(&s).await {
+        return Err(ApiError::not_found(
+            "the dev wallet is offered on the local dev chain only",
+        ));
     }
-    card.append(body);
-    list.append(card);
-  }
+    let path = s.web.join("dist/devwallet.js");
+    let body = tokio::fs::read(&path).await.map_err(|_| {
+        ApiError::not_found(format!(
+            "{} is missing: run scripts/setup.sh",
+            path.display()
+        ))
+    })?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        body,
+    ))
 }
-load();
-"#;
 
 /// Swagger UI over `/openapi.json`, from the static files setup.sh fetched.
 pub async fn docs(State(s): State<AppState>) -> Html<String> {

@@ -252,3 +252,37 @@ pub fn icon(kind: &str) -> &'static str {
     dreamster_types::perk::PerkKind::from_slug(kind)
         .map_or("⭐", dreamster_types::templates::PerkTemplate::icon_of)
 }
+
+/// A physical or event perk of an edition still waiting for the artist's delivery.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct DueDelivery {
+    pub edition: i32,
+    pub perk: i32,
+    pub icon: String,
+    pub title: String,
+    pub deadline: i64,
+}
+
+/// The release's perks the artist still has to deliver by hand, soonest first.
+pub async fn deliveries_due(db: &PgPool, addr: &str) -> Result<Vec<DueDelivery>, ApiError> {
+    let key = address(addr)?.to_vec();
+    let rows: Vec<(i32, i32, String, String, i64)> = sqlx::query_as(
+        "SELECT e.edition, e.perk, p.kind, p.title, e.deadline
+         FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         WHERE e.release = $1 AND e.state = 'pending' AND p.delivery <> 'automatic'
+         ORDER BY e.deadline, e.edition, e.perk LIMIT 200",
+    )
+    .bind(key)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(edition, perk, kind, title, deadline)| DueDelivery {
+            edition,
+            perk,
+            icon: icon(&kind).to_string(),
+            title,
+            deadline,
+        })
+        .collect())
+}

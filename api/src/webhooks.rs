@@ -64,7 +64,7 @@ pub struct DeliveryPaging {
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> Result<Json<Webhook>, ApiError> {
     let url = req.url.trim();
@@ -107,7 +107,7 @@ pub async fn set(
     responses((status = 200, body = Page<Delivery>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn deliveries(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiQuery(p): ApiQuery<DeliveryPaging>,
 ) -> Result<Json<Page<Delivery>>, ApiError> {
     let (limit, offset) = page_bounds(p.limit, p.offset)?;

@@ -10,8 +10,8 @@ use subxt::utils::AccountId32;
 use subxt_signer::sr25519::Keypair;
 
 use crate::config::Config;
-use crate::explain;
 use crate::units::now_ms;
+use dreamster_client::explain;
 
 /// A call the contract refused: nothing was submitted and no fee was paid.
 #[derive(Debug, thiserror::Error)]
@@ -126,13 +126,7 @@ impl Session {
             "remark",
             vec![Value::from_bytes(b"dreamster: clock")],
         );
-        self.node
-            .api()
-            .tx()
-            .sign_and_submit_then_watch_default(&remark, self.signer()?)
-            .await?
-            .wait_for_finalized_success()
-            .await?;
+        self.node.submit(self.signer()?, &remark).await?;
         Ok(())
     }
 }

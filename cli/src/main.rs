@@ -10,7 +10,6 @@ mod chain;
 mod config;
 mod demo;
 mod deploy;
-mod explain;
 mod fan;
 mod report;
 mod units;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
+
 use dreamster_api::{router, AppState};
 use dreamster_e2e::scenario::{play, Story};
 use dreamster_test_support::{DevNode, TestDatabase};
@@ -40,7 +42,7 @@ pub async fn serve_story() -> Served {
         .await
         .expect("listen");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(AppState::new(db.pool().clone()));
+    let app = router(AppState::for_node(db.pool().clone(), &node.rpc_url()));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Served {
         node,

@@ -48,7 +48,10 @@ impl Run {
 
 impl Cli {
     pub async fn start() -> Cli {
-        let node = DevNode::start().await.expect("dev node");
+        Self::on(DevNode::start().await.expect("dev node"))
+    }
+
+    pub fn on(node: DevNode) -> Cli {
         Cli {
             node,
             dir: tempfile::tempdir().expect("temp dir"),

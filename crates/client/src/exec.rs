@@ -124,13 +124,17 @@ fn read_head(api: &Api, bytes: &mut &[u8]) -> Result<(ResultHead, bool), ClientE
     Ok((head, ok))
 }
 
-/// Calls a `ContractsApi` runtime function at the newest block and reads the result's
-/// head and its `ExecReturnValue` (flags, output).
-async fn contracts_api(api: &Api, function: &str, args: &[u8]) -> Result<DryRun, ClientError> {
+/// Calls a `ContractsApi` runtime function at block `at` and reads the result's head and
+/// its `ExecReturnValue` (flags, output).
+async fn contracts_api(
+    api: &Api,
+    at: H256,
+    function: &str,
+    args: &[u8],
+) -> Result<DryRun, ClientError> {
     let RawAnswer(bytes) = api
         .runtime_api()
-        .at_latest()
-        .await?
+        .at(at)
         .call_raw(function, Some(args))
         .await?;
     let mut rest = &bytes[..];
@@ -155,6 +159,7 @@ fn dry_run_from(head: ResultHead, flags: u32, data: Vec<u8>) -> DryRun {
 
 pub(crate) async fn dry_run_call(
     api: &Api,
+    at: H256,
     origin: &AccountId32,
     contract: &AccountId32,
     value: u128,
@@ -169,7 +174,7 @@ pub(crate) async fn dry_run_call(
         input,
     )
         .encode();
-    contracts_api(api, "ContractsApi_call", &args).await
+    contracts_api(api, at, "ContractsApi_call", &args).await
 }
 
 #[derive(Encode)]
@@ -181,6 +186,7 @@ enum Code {
 
 pub(crate) async fn dry_run_instantiate(
     api: &Api,
+    at: H256,
     origin: &AccountId32,
     code_hash: [u8; 32],
     input: &[u8],
@@ -198,7 +204,7 @@ pub(crate) async fn dry_run_instantiate(
         .encode();
     // The instantiate answer continues with the new account after the output, which the
     // dry run does not need.
-    let dry = contracts_api(api, "ContractsApi_instantiate", &args).await?;
+    let dry = contracts_api(api, at, "ContractsApi_instantiate", &args).await?;
     if dry.reverted {
         return Err(ClientError::Dispatch(format!(
             "constructor reverted: 0x{}",
@@ -292,12 +298,23 @@ impl From<Included> for Submitted {
 
 pub(crate) async fn submit<Call: subxt::tx::Payload>(
     api: &Api,
+    rpc: &crate::Rpc,
     signer: &Keypair,
     tx: &Call,
 ) -> Result<Included, ClientError> {
+    // The next nonce as the node sees it (best block and pool), not subxt's default (the
+    // finalized block's): a second transaction sent before the first is final would
+    // otherwise reuse its nonce and be refused as outdated.
+    let nonce = rpc
+        .system_account_next_index(&signer.public_key().to_account_id())
+        .await?;
+    let params =
+        subxt::config::polkadot::PolkadotExtrinsicParamsBuilder::<subxt::PolkadotConfig>::new()
+            .nonce(nonce)
+            .build();
     let progress = api
         .tx()
-        .sign_and_submit_then_watch_default(tx, signer)
+        .sign_and_submit_then_watch(tx, signer, params)
         .await?;
     let in_block = progress.wait_for_finalized().await?;
     let block_hash = in_block.block_hash();

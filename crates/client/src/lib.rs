@@ -4,8 +4,10 @@
 
 pub mod deploy;
 mod exec;
+pub mod explain;
 pub mod service;
 pub mod units;
+pub mod wallet;
 
 use parity_scale_codec::Decode;
 use subxt::dynamic::Value;
@@ -42,6 +44,8 @@ pub enum ClientError {
     Trapped,
     #[error("no {0} event in the transaction's events")]
     MissingEvent(&'static str),
+    #[error(transparent)]
+    Wallet(#[from] wallet::SignedPayloadError),
 }
 
 impl From<subxt::ext::subxt_core::Error> for ClientError {
@@ -86,10 +90,14 @@ pub fn parse_address(s: &str) -> Result<AccountId32, String> {
         .map_err(|e| format!("{s:?} is not an SS58 address: {e}"))
 }
 
+/// The node's own RPC methods (best block, account nonces), beside subxt's client.
+pub type Rpc = subxt::backend::legacy::LegacyRpcMethods<PolkadotConfig>;
+
 /// A connected node.
 #[derive(Clone)]
 pub struct Node {
     api: Api,
+    rpc: Rpc,
 }
 
 /// What a submitted call left behind.
@@ -102,23 +110,47 @@ pub struct Submitted {
 
 impl Node {
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
-        let api = Api::from_insecure_url(url)
+        let connect_error = |reason| ClientError::Connect {
+            url: url.to_string(),
+            reason: Box::new(reason),
+        };
+        let client = subxt::backend::rpc::RpcClient::from_insecure_url(url)
             .await
-            .map_err(|reason| ClientError::Connect {
-                url: url.to_string(),
-                reason: Box::new(reason),
-            })?;
-        Ok(Node { api })
+            .map_err(connect_error)?;
+        let api = Api::from_rpc_client(client.clone())
+            .await
+            .map_err(connect_error)?;
+        Ok(Node {
+            api,
+            rpc: Rpc::new(client),
+        })
     }
 
     pub fn api(&self) -> &Api {
         &self.api
     }
 
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
+    /// The newest block the node has imported (its best block), which is the state the
+    /// next transaction executes on. Reads and dry runs happen here, not at the latest
+    /// *finalized* block: finality trails (several blocks on a live network), and a dry
+    /// run there would not see an account funded, or an edition bought, a moment ago.
+    pub async fn best_block(&self) -> Result<subxt::utils::H256, ClientError> {
+        self.rpc
+            .chain_get_block_hash(None)
+            .await?
+            .ok_or(ClientError::Dispatch(
+                "the node reports no best block".into(),
+            ))
+    }
+
     /// Free balance of an account, in the chain's smallest unit.
     pub async fn free_balance(&self, who: &AccountId32) -> Result<u128, ClientError> {
         let query = subxt::dynamic::storage("System", "Account", vec![Value::from_bytes(who.0)]);
-        let storage = self.api.storage().at_latest().await?;
+        let storage = self.api.storage().at(self.best_block().await?);
         let Some(info) = storage.fetch(&query).await? else {
             return Ok(0);
         };
@@ -149,7 +181,7 @@ impl Node {
                 Value::unnamed_variant("Enforced", []),
             ],
         );
-        match self.submit(signer, &tx).await {
+        match self.submit_included(signer, &tx).await {
             Ok(_) => Ok(hash),
             // Uploading identical code again is refused as a duplicate: it is there already.
             Err(ClientError::Dispatch(e)) if e.contains("CodeAlreadyExists") => Ok(hash),
@@ -166,7 +198,9 @@ impl Node {
         salt: Vec<u8>,
     ) -> Result<AccountId32, ClientError> {
         let origin = signer.public_key().to_account_id();
-        let dry = exec::dry_run_instantiate(&self.api, &origin, code_hash, &input, &salt).await?;
+        let at = self.best_block().await?;
+        let dry =
+            exec::dry_run_instantiate(&self.api, at, &origin, code_hash, &input, &salt).await?;
         let tx = subxt::dynamic::tx(
             "Contracts",
             "instantiate",
@@ -179,7 +213,7 @@ impl Node {
                 Value::from_bytes(salt),
             ],
         );
-        let submitted = self.submit(signer, &tx).await?;
+        let submitted = self.submit_included(signer, &tx).await?;
         submitted
             .instantiated
             .ok_or(ClientError::MissingEvent("Contracts.Instantiated"))
@@ -193,7 +227,8 @@ impl Node {
         value: u128,
         input: &[u8],
     ) -> Result<DryRun, ClientError> {
-        exec::dry_run_call(&self.api, origin, contract, value, input).await
+        let at = self.best_block().await?;
+        exec::dry_run_call(&self.api, at, origin, contract, value, input).await
     }
 
     /// Reads a getter's answer.
@@ -235,7 +270,7 @@ impl Node {
             ],
         );
         let submitted = self.submit(signer, &tx).await?;
-        Ok(Ok((value_out, submitted.into())))
+        Ok(Ok((value_out, submitted)))
     }
 
     /// A contract call as a runtime call, for [`Node::submit_batch`]: the weight and
@@ -281,15 +316,25 @@ impl Node {
             "batch_all",
             vec![Value::unnamed_composite(calls)],
         );
-        Ok(self.submit(signer, &tx).await?.into())
+        self.submit(signer, &tx).await
     }
 
-    async fn submit<Call: subxt::tx::Payload>(
+    /// Signs `tx` with the account's next nonce (counting its transactions still pending)
+    /// and follows it to finality.
+    pub async fn submit<Call: subxt::tx::Payload>(
+        &self,
+        signer: &Keypair,
+        tx: &Call,
+    ) -> Result<Submitted, ClientError> {
+        Ok(self.submit_included(signer, tx).await?.into())
+    }
+
+    async fn submit_included<Call: subxt::tx::Payload>(
         &self,
         signer: &Keypair,
         tx: &Call,
     ) -> Result<exec::Included, ClientError> {
-        exec::submit(&self.api, signer, tx).await
+        exec::submit(&self.api, &self.rpc, signer, tx).await
     }
 }
 

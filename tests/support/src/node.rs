@@ -29,6 +29,7 @@ pub enum NodeError {
 /// The dev node seals a block for every transaction (and none without), finalizing it
 /// about a second later.
 pub struct DevNode {
+    finality_delay: Option<u32>,
     child: Child,
     rpc_port: u16,
     p2p_port: u16,
@@ -66,12 +67,20 @@ impl DevNode {
     /// The chain lives in a temporary directory removed with this value (what `--tmp`
     /// does, but kept across [`DevNode::restart`]).
     pub async fn start() -> Result<Self, NodeError> {
+        Self::start_with_finality_delay(None).await
+    }
+
+    /// Like [`DevNode::start`], with blocks finalized `secs` seconds after they are sealed
+    /// (the node's default is 1 s): a chain whose finality trails its best block, as on a
+    /// live network.
+    pub async fn start_with_finality_delay(secs: Option<u32>) -> Result<Self, NodeError> {
         let dir = tempfile::tempdir().map_err(NodeError::Spawn)?;
         let log_path = dir.path().join("node.log");
         let rpc_port = crate::free_port().map_err(NodeError::Spawn)?;
         let p2p_port = crate::free_port().map_err(NodeError::Spawn)?;
-        let child = spawn(&dir, &log_path, rpc_port, p2p_port)?;
+        let child = spawn(&dir, &log_path, rpc_port, p2p_port, secs)?;
         let mut node = DevNode {
+            finality_delay: secs,
             child,
             rpc_port,
             p2p_port,
@@ -85,7 +94,13 @@ impl DevNode {
     /// Stops the node (SIGKILL) and starts it again on the same chain and ports.
     pub async fn restart(&mut self) -> Result<(), NodeError> {
         self.stop();
-        self.child = spawn(&self._dir, &self.log_path, self.rpc_port, self.p2p_port)?;
+        self.child = spawn(
+            &self._dir,
+            &self.log_path,
+            self.rpc_port,
+            self.p2p_port,
+            self.finality_delay,
+        )?;
         self.wait_ready().await
     }
 
@@ -168,6 +183,7 @@ fn spawn(
     log_path: &std::path::Path,
     rpc_port: u16,
     p2p_port: u16,
+    finality_delay: Option<u32>,
 ) -> Result<Child, NodeError> {
     let binary = DevNode::binary()?;
     let log = std::fs::OpenOptions::new()
@@ -192,6 +208,11 @@ fn spawn(
             "--port",
             &p2p_port.to_string(),
         ])
+        .args(
+            finality_delay
+                .map(|s| vec!["--finalize-delay-sec".to_string(), s.to_string()])
+                .unwrap_or_default(),
+        )
         .arg("--base-path")
         .arg(dir.path().join("chain"))
         .stdin(Stdio::null())

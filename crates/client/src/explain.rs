@@ -1,4 +1,5 @@
-//! Every refusal of the contracts as one sentence a person can act on.
+//! Every refusal of the contracts as one sentence a person can act on — the one definition
+//! the CLI prints and the pages show before a wallet is asked to sign.
 
 use dreamster_types::entitlement::EntitlementState;
 use dreamster_types::errors::ReleaseError;

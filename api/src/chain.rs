@@ -1,0 +1,116 @@
+//! The API's link to the node, for the transactions the pages send and for what the pages
+//! need to know about the chain (its genesis hash, whether the dev wallet may be offered).
+//! Connected on first use, so the read-only pages work while the node is away.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use dreamster_client::Node;
+use serde::Serialize;
+use tokio::sync::OnceCell;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+
+/// The genesis hash of `substrate-contracts-node` 0.42.0's `--dev` chain (the chain
+/// `scripts/run.sh` and the tests start; the same for every start of that binary). The dev
+/// wallet, which holds the well-known dev keys, is offered on this chain and no other.
+pub const DEV_CHAIN_GENESIS: &str =
+    "0x350783c3a0be3291c03faed9810ac4a28bd38f088c4934f1654c279c7e45ba5c";
+
+#[derive(Clone)]
+pub struct ChainLink {
+    url: String,
+    node: Arc<OnceCell<Node>>,
+}
+
+impl ChainLink {
+    pub fn new(url: impl Into<String>) -> Self {
+        ChainLink {
+            url: url.into(),
+            node: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The connected node; a 503 the pages can show when it cannot be reached.
+    pub async fn node(&self) -> Result<&Node, ApiError> {
+        self.node
+            .get_or_try_init(|| Node::connect(&self.url))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "node_unavailable",
+                    format!("the chain cannot be reached right now: {e}"),
+                )
+            })
+    }
+
+    /// The chain's genesis hash as 0x hex.
+    pub async fn genesis_hash(&self) -> Result<String, ApiError> {
+        Ok(format!(
+            "0x{}",
+            hex::encode(self.node().await?.api().genesis_hash().0)
+        ))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainInfo {
+    /// The chain's genesis hash: the SIWS chain id, and what a wallet checks it signs for.
+    pub genesis_hash: String,
+    /// True only on the local dev chain (genesis checked) when the API was started with
+    /// `--dev-wallet`: the pages then offer the built-in wallet of dev accounts.
+    pub dev_wallet: bool,
+    pub token_symbol: String,
+    pub token_decimals: u32,
+    pub ss58_prefix: u16,
+}
+
+/// Whether the dev wallet may be offered: asked for, and the chain is the dev chain.
+pub async fn dev_wallet_allowed(s: &AppState) -> bool {
+    s.dev_wallet && matches!(s.chain.genesis_hash().await, Ok(g) if g == DEV_CHAIN_GENESIS)
+}
+
+/// What the pages need to know about the chain.
+#[utoipa::path(get, path = "/api/chain",
+    responses((status = 200, body = ChainInfo), (status = 503, body = ErrorBody)))]
+pub async fn info(State(s): State<AppState>) -> Result<Json<ChainInfo>, ApiError> {
+    let genesis_hash = s.chain.genesis_hash().await?;
+    Ok(Json(ChainInfo {
+        dev_wallet: s.dev_wallet && genesis_hash == DEV_CHAIN_GENESIS,
+        genesis_hash,
+        token_symbol: dreamster_client::units::SYMBOL.into(),
+        token_decimals: dreamster_client::units::DECIMALS,
+        ss58_prefix: 42,
+    }))
+}
+
+/// The registry the read model follows (the indexer's cursor names it).
+pub async fn registry(db: &sqlx::PgPool) -> Result<subxt::utils::AccountId32, ApiError> {
+    let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT registry FROM indexer_cursor")
+        .fetch_optional(db)
+        .await?;
+    let bytes = bytes.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_indexed",
+            "the indexer has not started on this database yet",
+        )
+    })?;
+    let array: [u8; 32] = bytes.try_into().map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "corrupt",
+            "bad registry in the cursor",
+        )
+    })?;
+    Ok(subxt::utils::AccountId32(array))
+}

@@ -1,0 +1,656 @@
+//! The whole story by clicking, in headless Chromium, against the real node, the real
+//! compiled contracts, the real indexer on a real PostgreSQL and the real `dreamster-api`
+//! binary. The wallet is the dev wallet the API offers on the dev chain: it is injected as
+//! `window.injectedWeb3["dreamster-dev"]` — the interface polkadot.js, Talisman and
+//! SubWallet inject — and signs with real sr25519 keys (polkadot.js' own payload encoding),
+//! asking before every signature as an extension's popup does; the test answers the prompt.
+//!
+//! An artist registers, creates a release and adds perks with the web wizard; a fan buys
+//! from View Perks, unlocks and reveals the secret; a second fan disputes a delivery, the
+//! arbiter rules for the fan and the fan claims the refund; the artist withdraws. Every
+//! step is checked on chain. Refusals: a non-holder's unlock is refused before signing
+//! (balance unchanged); a declined signature leaves no trace. axe-core runs on every page;
+//! screenshots of every step (and of the pages at 390 px) land in the test artifacts.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::chromium::{self, screenshot, serious_violations, text_of, wait_for};
+use dreamster_calls::{registry, release};
+use dreamster_client::units::UNIT;
+use dreamster_client::{ink_id, Node};
+use dreamster_indexer::{store::Store, Follower, FollowerConfig};
+use dreamster_test_support::{free_port, DevNode, TestDatabase};
+use dreamster_types::entitlement::{Entitlement, EntitlementState};
+use dreamster_types::perk::{DeliveryMethod, Perk};
+use fantoccini::{Client, Locator};
+use subxt::utils::AccountId32;
+use subxt_signer::sr25519::{dev, Keypair};
+
+struct Api(std::process::Child);
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn id(k: &Keypair) -> AccountId32 {
+    k.public_key().to_account_id()
+}
+
+/// Picks a dev account in the page's wallet bar (by its name, e.g. "Bob").
+async fn pick(b: &Client, name: &str) {
+    wait_for(b, "#account", 20).await;
+    let picked = b
+        .execute(
+            "const s = document.getElementById('account');
+             const o = [...s.options].find(o => o.text.startsWith(arguments[0] + ' (dev)'));
+             if (!o) return false;
+             s.value = o.value; s.dispatchEvent(new Event('change')); return true;",
+            vec![serde_json::json!(name)],
+        )
+        .await
+        .expect("pick");
+    assert_eq!(picked, true, "no dev account {name} in the wallet bar");
+    // The bar redraws with the choice.
+    wait_for(b, "#sign-in, #sign-out", 10).await;
+}
+
+async fn clear_status(b: &Client) {
+    b.execute(
+        "const s = document.getElementById('tx-status'); s.textContent = ''; delete s.dataset.kind; return true;",
+        vec![],
+    )
+    .await
+    .expect("clear status");
+}
+
+/// Answers the dev wallet's prompt: sign, or reject.
+async fn answer_wallet(b: &Client, sign: bool) {
+    let button = if sign {
+        "#dev-wallet-sign"
+    } else {
+        "#dev-wallet-reject"
+    };
+    wait_for(b, button, 30)
+        .await
+        .click()
+        .await
+        .expect("answer the wallet");
+}
+
+/// Submits the form `form` (its submit button), answers the wallet and waits for the
+/// page's verdict; returns (kind, text) of the status line.
+async fn act(b: &Client, form: &str, sign: bool) -> (String, String) {
+    clear_status(b).await;
+    let button = wait_for(b, &format!("{form} button[type=submit]"), 10).await;
+    button.click().await.expect("click");
+    answer_wallet(b, sign).await;
+    settle(b).await
+}
+
+/// Waits for the status line to reach `done` or `refused`.
+async fn settle(b: &Client) -> (String, String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let kind = b
+            .execute(
+                "return document.getElementById('tx-status').dataset.kind || '';",
+                vec![],
+            )
+            .await
+            .expect("status kind");
+        let kind = kind.as_str().unwrap_or_default().to_string();
+        if kind == "done" || kind == "refused" {
+            return (kind, text_of(b, "#tx-status").await);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no verdict within 90 s; status: {:?}",
+            text_of(b, "#tx-status").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn done(b: &Client, form: &str, step: &str) {
+    let (kind, text) = act(b, form, true).await;
+    assert_eq!(kind, "done", "{step}: {text}");
+    screenshot(b, &format!("wallet-{step}")).await;
+}
+
+async fn accessible(b: &Client, page: &str) {
+    let v = serious_violations(b).await;
+    assert!(v.is_empty(), "{page}: axe-core found {v:#?}");
+}
+
+async fn entitlement(node: &Node, rel: &AccountId32, edition: u32, perk: u32) -> Entitlement {
+    let e: Option<Entitlement> = node
+        .query(rel, &release::entitlement(edition, perk))
+        .await
+        .expect("entitlement getter");
+    e.expect("entitlement exists")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_story_by_clicking_with_a_browser_wallet() {
+    // The chain, the contracts (deployed by //Alice, //Ferdie an arbiter), the indexer.
+    let chain = DevNode::start().await.expect("node");
+    let node = Node::connect(&chain.rpc_url()).await.expect("client");
+    let registry_addr = dreamster_e2e::deploy(&node, &dev::alice())
+        .await
+        .expect("deploy");
+    dreamster_e2e::scenario::registry_call::<()>(
+        &node,
+        &dev::alice(),
+        &registry_addr,
+        registry::add_arbiter(ink_id(&id(&dev::ferdie()))),
+    )
+    .await
+    .expect("arbiter added");
+    let db = TestDatabase::create().await.expect("db");
+    let store = Store::open(db.url(), registry_addr.0).await.expect("store");
+    let (stop_indexer, stopped) = tokio::sync::oneshot::channel::<()>();
+    let indexer = tokio::spawn({
+        let config = FollowerConfig {
+            rpc_url: chain.rpc_url(),
+            ..FollowerConfig::default()
+        };
+        async move {
+            Follower::new(config, store)
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        }
+    });
+
+    // The real API binary, offering the dev wallet (the chain is the dev chain).
+    let port = free_port().expect("port");
+    let base = format!("http://127.0.0.1:{port}");
+    let log = tempfile::NamedTempFile::new().expect("log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dreamster-api"));
+    command
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            db.url(),
+            "--rpc-url",
+            &chain.rpc_url(),
+            "--dev-wallet",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log.reopen().expect("log"));
+    dreamster_test_support::die_with_parent(&mut command);
+    let _api = Api(command.spawn().expect("API starts"));
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !matches!(http.get(format!("{base}/api/chain")).send().await, Ok(r) if r.status().is_success())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the API never answered /api/chain"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let chain_info: serde_json::Value = http
+        .get(format!("{base}/api/chain"))
+        .send()
+        .await
+        .expect("chain")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(chain_info["dev_wallet"], true, "{chain_info}");
+
+    let (_driver, b) = chromium::launch(1280, 900).await;
+
+    // The artist registers and creates a release, from the home page.
+    let (bob, eve, dave, charlie) = (dev::bob(), dev::eve(), dev::dave(), dev::charlie());
+    b.goto(&base).await.expect("home");
+    pick(&b, "Bob").await;
+    accessible(&b, "home").await;
+    screenshot(&b, "wallet-0-home").await;
+    b.find(Locator::Css("#artist-start summary"))
+        .await
+        .expect("artist section")
+        .click()
+        .await
+        .expect("open");
+    b.find(Locator::Css(
+        "form[data-kind=register_artist] input[name=name]",
+    ))
+    .await
+    .expect("name")
+    .send_keys("Nova Web")
+    .await
+    .expect("type");
+    done(&b, "form[data-kind=register_artist]", "1-register").await;
+    let profile: Option<dreamster_types::registry_api::ArtistProfile> = node
+        .query(&registry_addr, &registry::artist(ink_id(&id(&bob))))
+        .await
+        .expect("artist getter");
+    assert_eq!(profile.expect("registered on chain").name, "Nova Web");
+
+    let form = "form[data-kind=create_release]";
+    b.find(Locator::Css(&format!("{form} input[name=title]")))
+        .await
+        .expect("title")
+        .send_keys("Web Light")
+        .await
+        .expect("type");
+    let price = b
+        .find(Locator::Css(&format!("{form} input[name=price]")))
+        .await
+        .expect("price");
+    price.clear().await.expect("clear");
+    price.send_keys("4").await.expect("type");
+    let window = b
+        .find(Locator::Css(&format!("{form} input[name=dispute_days]")))
+        .await
+        .expect("window");
+    window.clear().await.expect("clear");
+    window.send_keys("1").await.expect("type");
+    done(&b, form, "2-create-release").await;
+    let releases: serde_json::Value = http
+        .get(format!("{base}/api/releases?artist={}", id(&bob)))
+        .send()
+        .await
+        .expect("releases")
+        .json()
+        .await
+        .expect("json");
+    let rel_text = releases["items"][0]["address"]
+        .as_str()
+        .expect("the new release is indexed")
+        .to_string();
+    let rel = dreamster_client::parse_address(&rel_text).expect("address");
+    let terms: dreamster_types::release::SaleTerms = node
+        .query(&rel, &release::sale_terms())
+        .await
+        .expect("terms");
+    assert_eq!((terms.title.as_str(), terms.price), ("Web Light", 4 * UNIT));
+
+    // The web wizard: a template, its fields, the preview, signed; the secret uploaded.
+    let secret = "https://dl.invalid/web-light-demo-4f9c2a7e1b";
+    b.goto(&format!("{base}/releases/{rel_text}"))
+        .await
+        .expect("release page");
+    b.find(Locator::Css("#artist-tools summary"))
+        .await
+        .expect("tools")
+        .click()
+        .await
+        .expect("open");
+    accessible(&b, "release page with artist tools").await;
+    let wizard = "form.wizard";
+    b.execute(
+        "const k = document.querySelector('form.wizard select[name=kind]'); k.value = 'unreleased_music'; k.dispatchEvent(new Event('change')); return true;",
+        vec![],
+    )
+    .await
+    .expect("template");
+    b.find(Locator::Css(&format!(
+        "{wizard} [data-step='1'] button[data-goto='2']"
+    )))
+    .await
+    .expect("next")
+    .click()
+    .await
+    .expect("next");
+    b.find(Locator::Css(&format!("{wizard} input[name=secret]")))
+        .await
+        .expect("secret")
+        .send_keys(secret)
+        .await
+        .expect("type");
+    b.find(Locator::Css(&format!(
+        "{wizard} [data-step='2'] button[data-goto='3']"
+    )))
+    .await
+    .expect("next")
+    .click()
+    .await
+    .expect("next");
+    let preview = text_of(&b, &format!("{wizard} .preview")).await;
+    assert!(
+        preview.contains("UNIT") && preview.contains("automatic"),
+        "preview: {preview:?}"
+    );
+    screenshot(&b, "wallet-3-wizard-preview").await;
+    clear_status(&b).await;
+    b.find(Locator::Css(&format!("{wizard} button[type=submit]")))
+        .await
+        .expect("sign")
+        .click()
+        .await
+        .expect("click");
+    answer_wallet(&b, true).await; // add_perk
+    answer_wallet(&b, true).await; // sign-in (signRaw) to upload the secret
+    let (kind, text) = settle(&b).await;
+    assert_eq!(kind, "done", "wizard: {text}");
+    screenshot(&b, "wallet-3-wizard-done").await;
+    let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
+    assert_eq!(perks.len(), 1);
+    assert_eq!(
+        perks[0].terms.delivery,
+        DeliveryMethod::Automatic {
+            content_hash: dreamster_types::content_hash(secret.as_bytes())
+        }
+    );
+
+    // A second perk, shipped by the artist (the one the second fan will dispute). The
+    // artist tools stay open across the page's redraw.
+    b.execute(
+        "const k = document.querySelector('form.wizard select[name=kind]'); k.value = 'signed_merch'; k.dispatchEvent(new Event('change')); return true;",
+        vec![],
+    )
+    .await
+    .expect("template");
+    b.find(Locator::Css(&format!(
+        "{wizard} [data-step='1'] button[data-goto='2']"
+    )))
+    .await
+    .expect("next")
+    .click()
+    .await
+    .expect("next");
+    b.find(Locator::Css(&format!(
+        "{wizard} [data-step='2'] button[data-goto='3']"
+    )))
+    .await
+    .expect("next")
+    .click()
+    .await
+    .expect("next");
+    done(&b, wizard, "4-second-perk").await;
+    let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
+    assert_eq!(perks.len(), 2);
+    assert_eq!(perks[1].terms.delivery, DeliveryMethod::Physical);
+
+    // A fan buys from View Perks: what the price buys is listed first.
+    pick(&b, "Eve").await;
+    b.find(Locator::Css("#view-perks"))
+        .await
+        .expect("view perks")
+        .click()
+        .await
+        .expect("click");
+    let buys = text_of(&b, "#price-buys").await;
+    assert!(
+        buys.contains("held in escrow") && buys.contains("due by"),
+        "{buys:?}"
+    );
+    accessible(&b, "release page, perks shown").await;
+    let eve_before = node.free_balance(&id(&eve)).await.expect("balance");
+    done(&b, "form[data-kind=buy]", "5-buy").await;
+    let owner: Option<dreamster_types::AccountId> = node
+        .query(&rel, &release::owner_of(0))
+        .await
+        .expect("owner");
+    assert_eq!(owner, Some(ink_id(&id(&eve))));
+    let eve_after = node.free_balance(&id(&eve)).await.expect("balance");
+    assert!(
+        eve_before - eve_after >= 4 * UNIT,
+        "the price left Eve's account"
+    );
+
+    // A stranger's unlock of Eve's perk is refused before any signature, for free.
+    pick(&b, "Charlie").await;
+    b.goto(&format!("{base}/fans/{}", id(&eve)))
+        .await
+        .expect("eve's page");
+    wait_for(&b, "#account", 20).await;
+    let charlie_before = node.free_balance(&id(&charlie)).await.expect("balance");
+    clear_status(&b).await;
+    b.find(Locator::Css(
+        ".benefit[data-perk='0'] form[data-kind=unlock] button",
+    ))
+    .await
+    .expect("unlock")
+    .click()
+    .await
+    .expect("click");
+    let (kind, text) = settle(&b).await;
+    assert_eq!(
+        (kind.as_str(), text.as_str()),
+        ("refused", "you do not hold this edition")
+    );
+    assert!(
+        b.find(Locator::Css("#dev-wallet-prompt")).await.is_err(),
+        "the wallet was asked to sign a refused call"
+    );
+    assert_eq!(
+        node.free_balance(&id(&charlie)).await.expect("balance"),
+        charlie_before
+    );
+    screenshot(&b, "wallet-6-refused-before-signing").await;
+
+    // Eve unlocks, then reveals the secret (signing in with her wallet).
+    pick(&b, "Eve").await;
+    accessible(&b, "fan dashboard").await;
+    done(
+        &b,
+        ".benefit[data-perk='0'] form[data-kind=unlock]",
+        "7-unlock",
+    )
+    .await;
+    assert_eq!(
+        entitlement(&node, &rel, 0, 0).await.state,
+        EntitlementState::Delivered
+    );
+    b.find(Locator::Css(".benefit[data-perk='0'] button.reveal"))
+        .await
+        .expect("reveal")
+        .click()
+        .await
+        .expect("click");
+    answer_wallet(&b, true).await; // SIWS signRaw
+    let shown = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//p[contains(@class,'secret') and text()='{secret}']"
+        )))
+        .await;
+    assert!(
+        shown.is_ok(),
+        "the secret was not revealed: {:?}",
+        text_of(&b, ".secret").await
+    );
+    screenshot(&b, "wallet-8-secret-revealed").await;
+
+    // A second fan buys; the artist ships and marks the poster delivered.
+    pick(&b, "Dave").await;
+    b.goto(&format!("{base}/releases/{rel_text}"))
+        .await
+        .expect("release");
+    wait_for(&b, "#account", 20).await;
+    b.find(Locator::Css("#view-perks"))
+        .await
+        .expect("view perks")
+        .click()
+        .await
+        .expect("click");
+    done(&b, "form[data-kind=buy]", "9-second-buy").await;
+    pick(&b, "Bob").await;
+    b.find(Locator::Css("#artist-tools summary"))
+        .await
+        .expect("tools")
+        .click()
+        .await
+        .expect("open");
+    let deliver = "#deliveries form[data-kind=mark_delivered]:has(input[name=edition][value='1'])";
+    b.find(Locator::Css(&format!("{deliver} input[name=proof]")))
+        .await
+        .expect("proof")
+        .send_keys("parcel NL-123 posted")
+        .await
+        .expect("type");
+    done(&b, deliver, "10-mark-delivered").await;
+    assert_eq!(
+        entitlement(&node, &rel, 1, 1).await.state,
+        EntitlementState::Delivered
+    );
+
+    // Dave declines to sign a confirmation: nothing happens on chain.
+    pick(&b, "Dave").await;
+    b.goto(&format!("{base}/fans/{}", id(&dave)))
+        .await
+        .expect("dave's page");
+    wait_for(&b, "#account", 20).await;
+    let nonce_before = node
+        .rpc()
+        .system_account_next_index(&id(&dave))
+        .await
+        .expect("nonce");
+    let (kind, text) = act(&b, ".benefit[data-perk='1'] form[data-kind=confirm]", false).await;
+    assert_eq!(kind, "refused", "{text}");
+    assert!(text.contains("declined"), "{text}");
+    assert_eq!(
+        node.rpc()
+            .system_account_next_index(&id(&dave))
+            .await
+            .expect("nonce"),
+        nonce_before
+    );
+    assert_eq!(
+        entitlement(&node, &rel, 1, 1).await.state,
+        EntitlementState::Delivered
+    );
+    screenshot(&b, "wallet-11-declined").await;
+
+    // Dave disputes with evidence; the arbiter reads it and rules for him.
+    let evidence = "The poster arrived torn in half and unsigned.";
+    b.find(Locator::Css(
+        ".benefit[data-perk='1'] details.dispute summary",
+    ))
+    .await
+    .expect("dispute")
+    .click()
+    .await
+    .expect("open");
+    b.find(Locator::Css(
+        ".benefit[data-perk='1'] form[data-kind=dispute] textarea",
+    ))
+    .await
+    .expect("evidence")
+    .send_keys(evidence)
+    .await
+    .expect("type");
+    done(
+        &b,
+        ".benefit[data-perk='1'] form[data-kind=dispute]",
+        "12-dispute",
+    )
+    .await;
+    let disputed = entitlement(&node, &rel, 1, 1).await;
+    assert_eq!(disputed.state, EntitlementState::Disputed);
+    pick(&b, "Ferdie").await;
+    b.goto(&format!("{base}/audit")).await.expect("audit");
+    wait_for(&b, "#account", 20).await;
+    let case = text_of(&b, ".case").await;
+    assert!(
+        case.contains(evidence),
+        "the arbiter does not see the evidence: {case:?}"
+    );
+    accessible(&b, "audit / arbiter queue").await;
+    done(
+        &b,
+        ".case form[data-kind=resolve]:has(input[name=refund][value=true])",
+        "13-ruling",
+    )
+    .await;
+    assert_eq!(
+        entitlement(&node, &rel, 1, 1).await.state,
+        EntitlementState::RefundOwed
+    );
+
+    // Dave claims the refund he was shown.
+    pick(&b, "Dave").await;
+    b.goto(&format!("{base}/fans/{}", id(&dave)))
+        .await
+        .expect("dave's page");
+    wait_for(&b, "#account", 20).await;
+    let claim = ".benefit[data-perk='1'] form[data-kind=claim_refund]";
+    let label = text_of(&b, &format!("{claim} button")).await;
+    let escrow = disputed.escrow;
+    assert_eq!(
+        label,
+        format!(
+            "Claim refund of {}",
+            dreamster_client::units::fmt_amount(escrow)
+        )
+    );
+    let dave_before = node.free_balance(&id(&dave)).await.expect("balance");
+    done(&b, claim, "14-refund").await;
+    assert_eq!(
+        entitlement(&node, &rel, 1, 1).await.state,
+        EntitlementState::Refunded
+    );
+    let dave_after = node.free_balance(&id(&dave)).await.expect("balance");
+    assert!(
+        dave_after > dave_before && dave_after - dave_before <= escrow,
+        "refund paid: {dave_before} → {dave_after}"
+    );
+
+    // The artist withdraws what the release owes.
+    pick(&b, "Bob").await;
+    b.goto(&format!("{base}/releases/{rel_text}"))
+        .await
+        .expect("release");
+    wait_for(&b, "#account", 20).await;
+    b.find(Locator::Css("#artist-tools summary"))
+        .await
+        .expect("tools")
+        .click()
+        .await
+        .expect("open");
+    let owed: u128 = node
+        .query(&rel, &release::artist_withdrawable())
+        .await
+        .expect("withdrawable");
+    assert!(owed > 0);
+    let bob_before = node.free_balance(&id(&bob)).await.expect("balance");
+    done(&b, "form[data-kind=withdraw]", "15-withdraw").await;
+    let left: u128 = node
+        .query(&rel, &release::artist_withdrawable())
+        .await
+        .expect("withdrawable");
+    assert_eq!(left, 0);
+    assert!(node.free_balance(&id(&bob)).await.expect("balance") > bob_before);
+
+    // Phones: every page legible at 390 px.
+    b.set_window_size(390, 844).await.expect("phone size");
+    for (name, path) in [
+        ("home", String::new()),
+        ("release", format!("/releases/{rel_text}")),
+        ("fan", format!("/fans/{}", id(&eve))),
+        ("artist", format!("/artists/{}", id(&bob))),
+        ("audit", "/audit".to_string()),
+    ] {
+        b.goto(&format!("{base}{path}")).await.expect("page");
+        wait_for(&b, "#account", 20).await;
+        let overflow = b
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .expect("overflow");
+        assert_eq!(overflow, false, "{name} scrolls sideways at 390 px");
+        accessible(&b, name).await;
+        screenshot(&b, &format!("phone-{name}")).await;
+    }
+    b.close().await.expect("close");
+    let _ = stop_indexer.send(());
+    indexer
+        .await
+        .expect("indexer task")
+        .expect("indexer ran without error");
+}

@@ -1,0 +1,133 @@
+// Every page: the wallet bar (connect, pick an account, sign in and out), the action
+// forms, revealing an unlocked perk's secret, and the perk wizard's template prefill.
+
+import { accounts, choice, choose, extensionName, extensions, session, signIn, signOut, token } from './wallet.js';
+import { run } from './actions.js';
+import { bindWizard } from './wizard.js';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+function status(text, kind = 'progress') {
+  const out = $('#tx-status');
+  out.textContent = text;
+  out.dataset.kind = kind;
+}
+
+/** Redraws the page's main content from the server (the read model), keeping the bar. */
+async function redraw() {
+  const html = await (await fetch(location.href, { cache: 'no-store' })).text();
+  const fresh = new DOMParser().parseFromString(html, 'text/html');
+  // What the user had opened stays open.
+  const open = [...document.querySelectorAll('main details[open][id]')].map((d) => d.id);
+  $('main').replaceWith(fresh.querySelector('main'));
+  for (const id of open) {
+    const d = document.getElementById(id);
+    if (d) d.open = true;
+  }
+  bindMain();
+}
+
+const INSTALL = 'No wallet extension found. To buy and manage perks, install polkadot{.js} extension, Talisman or SubWallet, then reload; everything here stays readable without one.';
+
+async function drawWallet() {
+  const bar = $('#wallet');
+  bar.replaceChildren(el('span', {}, 'Looking for wallets…'));
+  const sources = await extensions();
+  if (sources.length === 0) {
+    bar.replaceChildren(el('span', { id: 'no-wallet' }, INSTALL));
+    return;
+  }
+  const list = await accounts(sources);
+  if (list.length === 0) {
+    bar.replaceChildren(el('span', {}, `Found ${sources.map(extensionName).join(', ')}, but no account was shared with Dreamster.`));
+    return;
+  }
+  const current = choice();
+  const picked = list.find((a) => current && a.address === current.address && a.source === current.source);
+  const select = el('select', { id: 'account', 'aria-label': 'Wallet account' },
+    el('option', { value: '' }, 'Pick an account…'),
+    ...list.map((a, i) => {
+      const o = el('option', { value: String(i) }, `${a.name} (${extensionName(a.source)}) ${a.address.slice(0, 6)}…`);
+      if (a === picked) o.selected = true;
+      return o;
+    }));
+  select.addEventListener('change', () => {
+    const a = list[Number(select.value)];
+    if (a) {
+      choose(a);
+      drawWallet();
+    }
+  });
+  const parts = [el('label', { for: 'account' }, 'Account '), select];
+  if (picked) {
+    const s = session();
+    if (s && s.address === picked.address) {
+      parts.push(el('a', { href: `/fans/${picked.address}` }, ' My perks '),
+        el('button', { type: 'button', id: 'sign-out', class: 'small', onclick: async () => { await signOut(); drawWallet(); } }, 'Sign out'));
+    } else {
+      parts.push(el('a', { href: `/fans/${picked.address}` }, ' My perks '),
+        el('button', { type: 'button', id: 'sign-in', class: 'small', onclick: async () => {
+          try {
+            await signIn();
+            status('Signed in.', 'done');
+          } catch (e) {
+            status(`Sign-in failed: ${e.message}`, 'refused');
+          }
+          drawWallet();
+        } }, 'Sign in'));
+    }
+  }
+  bar.replaceChildren(...parts);
+}
+
+/** An unlocked automatic perk's secret, for its holder only (signs in when needed). */
+async function reveal(button) {
+  const { release, edition, perk } = button.dataset;
+  const out = button.parentElement.querySelector('.secret');
+  try {
+    const r = await fetch(`/api/releases/${release}/editions/${edition}/perks/${perk}/secret`, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
+    const j = await r.json();
+    out.textContent = r.ok ? j.secret : j.message;
+  } catch (e) {
+    out.textContent = e.message;
+  }
+}
+
+function bindMain() {
+  for (const form of document.querySelectorAll('form.action')) {
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      run(form, $('#tx-status'), redraw);
+    });
+  }
+  for (const b of document.querySelectorAll('button.reveal')) b.addEventListener('click', () => reveal(b));
+  for (const b of document.querySelectorAll('button[data-toggle]')) {
+    b.addEventListener('click', () => {
+      const target = document.getElementById(b.dataset.toggle);
+      target.hidden = !target.hidden;
+      b.setAttribute('aria-expanded', String(!target.hidden));
+      if (b.dataset.label) b.textContent = target.hidden ? b.dataset.label : b.dataset.labelOpen;
+    });
+  }
+  bindWizard();
+}
+
+// `/me` is the picked account's own dashboard.
+if (location.pathname === '/me') {
+  const c = choice();
+  if (c) location.replace(`/fans/${c.address}`);
+}
+bindMain();
+drawWallet();
