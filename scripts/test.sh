@@ -23,6 +23,13 @@ cargo run --quiet --locked -p dreamster-contract-bench
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# The pages' JavaScript (api/web/src) is linted like the Rust code is compiled.
+if (cd "$ROOT/api/web" && npx --no-install eslint src); then
+    echo "eslint: api/web/src clean"
+else
+    echo "eslint: api/web/src has problems (above)"
+    status=1
+fi
 # The long hardening tests run once, through scripts/soak.sh at CI's short size, so the
 # script that runs them at full size is exercised too; the workspace run leaves them out.
 long_tests=(

@@ -58,12 +58,30 @@ const STATES: [&str; 8] = [
     "refundable",
 ];
 
-/// The fan-facing state, computed from the stored one and the clock.
-const STATE_SQL: &str = "CASE
+/// A perk's state as the pages show it, computed in SQL so the dashboard can filter and
+/// page by it. It must say what `Entitlement::status` (crates/types, the one definition the
+/// CLI prints) says, read against the same clock and the release's dispute window — a
+/// delivery nobody disputed in time is confirmed — with one refinement, `unlocked` for a
+/// delivered automatic perk. `tests/state_agreement.rs` checks the two agree over every
+/// stored state and clock position. `$2` is now (ms); `e` an entitlement, `r` its release.
+pub const STATE_SQL: &str = "CASE
     WHEN e.state = 'pending' AND e.deadline < $2 THEN 'overdue'
     WHEN e.state = 'refund_owed' THEN 'refundable'
+    WHEN e.state = 'delivered' AND e.delivered_at IS NOT NULL AND e.delivered_at + r.dispute_window < $2 THEN 'confirmed'
     WHEN e.state = 'delivered' AND e.unlocked THEN 'unlocked'
     ELSE e.state END";
+
+/// The state the pages show for a status of the shared definition.
+pub fn shown_state(
+    status: dreamster_types::entitlement::PerkStatus,
+    unlocked: bool,
+) -> &'static str {
+    use dreamster_types::entitlement::PerkStatus;
+    match status {
+        PerkStatus::Delivered if unlocked => "unlocked",
+        other => other.slug(),
+    }
+}
 
 fn access(state: &str, delivery: &str) -> String {
     match (state, delivery) {

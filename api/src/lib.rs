@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod chain;
+pub mod charts;
 pub mod dashboards;
 pub mod delivery;
 pub mod error;
@@ -100,6 +101,7 @@ pub fn explorer_for(rpc_url: &str) -> String {
         chain::info,
         transactions::prepare,
         transactions::submit,
+        messages::threads,
         messages::list,
         messages::post,
         delivery::upload,
@@ -181,6 +183,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/chain", get(chain::info))
         .route("/api/tx/prepare", post(transactions::prepare))
         .route("/api/tx/submit", post(transactions::submit))
+        .route("/api/releases/{address}/threads", get(messages::threads))
+        .route("/releases/{address}/messages", get(pages::messages))
         .route(
             "/api/releases/{address}/threads/{fan}/messages",
             get(messages::list).post(messages::post),

@@ -76,6 +76,59 @@ async fn thread_access(
 
 type ThreadPath = (String, String);
 
+/// One holder's thread, as the artist's inbox lists it.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ThreadSummary {
+    #[sqlx(skip)]
+    pub fan: String,
+    pub messages: i64,
+    /// When the last message was sent (UTC), if any.
+    pub last_at: Option<String>,
+    #[serde(skip)]
+    fan_key: Vec<u8>,
+}
+
+/// The artist's inbox for a release: every holder, with their thread's size.
+#[utoipa::path(get, path = "/api/releases/{address}/threads",
+    params(("address" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<ThreadSummary>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn threads(
+    State(s): State<AppState>,
+    Caller(caller, _): Caller,
+    ApiPath(release): ApiPath<String>,
+) -> Result<Json<Vec<ThreadSummary>>, ApiError> {
+    let release = address(&release)?;
+    let artist: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT artist FROM releases WHERE address = $1")
+            .bind(release.to_vec())
+            .fetch_optional(&s.db)
+            .await?;
+    let artist = artist.ok_or_else(|| ApiError::not_found("no such release"))?;
+    if caller.as_slice() != artist.as_slice() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the release's artist has an inbox for it",
+        ));
+    }
+    let mut rows: Vec<ThreadSummary> = sqlx::query_as(
+        "SELECT h.owner AS fan_key, count(m.id) AS messages,
+                to_char(max(m.sent_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_at
+         FROM (SELECT DISTINCT owner FROM editions WHERE release = $1) h
+         LEFT JOIN messages m ON m.release = $1 AND m.fan = h.owner
+         GROUP BY h.owner ORDER BY max(m.sent_at) DESC NULLS LAST, h.owner LIMIT 500",
+    )
+    .bind(release.to_vec())
+    .fetch_all(&s.db)
+    .await?;
+    for r in &mut rows {
+        r.fan = ss58(&r.fan_key);
+    }
+    Ok(Json(rows))
+}
+
 /// A thread's messages, oldest first.
 #[utoipa::path(get, path = "/api/releases/{address}/threads/{fan}/messages",
     params(("address" = String, Path), ("fan" = String, Path), MessagePaging),

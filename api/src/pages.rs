@@ -58,7 +58,8 @@ button.small{font-size:.9rem;padding:.3rem .7rem;margin-left:.4rem;background:#f
 #tx-status[data-kind=refused]{background:#fdecea;color:#8a1c1c}#tx-status[data-kind=done]{background:#e8f5e9;color:#1b5e20}
 form.action{margin:.5rem 0}form.action button{margin-top:.3rem}input,select,textarea{font-size:1rem;max-width:100%}
 textarea{width:100%}.field{margin:.4rem 0}.past{background:#8a1c1c;color:#fff;border-radius:.3rem;padding:.1rem .4rem;font-size:.85rem}
-table{border-collapse:collapse;width:100%}td,th{padding:.3rem .4rem;border-bottom:1px solid #ddd;text-align:left;font-size:.9rem}
+table{border-collapse:collapse;width:100%}.table-wrap{overflow-x:auto}#perk-stats td,#perk-stats th{font-size:.8rem;padding:.25rem}
+figure.chart{margin:.8rem 0}figure.chart svg{max-width:100%;height:auto;display:block}figcaption{font-weight:bold;margin-bottom:.3rem}td,th{padding:.3rem .4rem;border-bottom:1px solid #ddd;text-align:left;font-size:.9rem}
 details{margin:.8rem 0}summary{cursor:pointer;font-weight:bold}dialog{max-width:30rem}.secret{word-break:break-all}
 @media (max-width:30rem){main{padding:.5rem}button{width:100%}}";
 
@@ -118,7 +119,8 @@ pub async fn release(
         &r.title,
         html! {
             h1 { (r.title) }
-            p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) } }
+            p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) }
+                " · " a #messages-link href={ "/releases/" (r.address) "/messages" } { "Messages (artist and holders)" } }
             div.card {
                 p { "Price " strong { (amount(&r.price)) } " · " (r.editions_sold) " sold"
                     @if let Some(m) = r.max_editions { " of " (m) } }
@@ -260,7 +262,8 @@ pub async fn fan(
                         h3 { (b.title) " " (state_badge(&b.state)) }
                         p { a href={ "/releases/" (b.release) } { (b.release_title) } " · edition " (b.edition)
                             " · " (amount(&b.escrow)) " in escrow · due " (date(b.deadline)) }
-                        p.muted { (b.access) " · " (origin_link(&s.explorer, &b.last_change)) }
+                        p.muted { (b.access) " · " (origin_link(&s.explorer, &b.last_change))
+                            " · " a href={ "/releases/" (b.release) "/messages" } { "message the artist" } }
                         (benefit_actions(b))
                     }
                 }
@@ -326,21 +329,6 @@ fn benefit_actions(b: &crate::dashboards::Benefit) -> Markup {
     }
 }
 
-/// Sales per day as an inline SVG bar chart.
-fn sales_chart(days: &[crate::dashboards::DayFigures]) -> Markup {
-    let max = days.iter().map(|d| d.sales).max().unwrap_or(1).max(1);
-    let width = (days.len().max(1) * 40) as i64;
-    html! {
-        svg #sales-chart viewBox={ "0 0 " (width) " 120" } width="100%" height="140" role="img" aria-label="editions sold per day" {
-            @for (i, d) in days.iter().enumerate() {
-                @let h = d.sales * 100 / max;
-                rect x=((i * 40 + 8) as i64) y=(105 - h) width="24" height=(h) fill="#6b3fa0" { title { (d.day) ": " (d.sales) " sold" } }
-                text x=((i * 40 + 20) as i64) y="118" font-size="8" text-anchor="middle" { (d.day.get(5..).unwrap_or(&d.day)) }
-            }
-        }
-    }
-}
-
 fn pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.0} %"))
 }
@@ -361,10 +349,21 @@ pub async fn artist(
                     strong { (r.average_rating.map_or("—".into(), |v| format!("{v:.1} ★"))) } " (" (r.rating_count) ")"
                     " · refunded overdue " (r.refunded_overdue) " · disputes won " (r.disputes_won) " / lost " (r.disputes_lost) }
                 p { (stats.sales) " editions sold · revenue " (amount(&stats.revenue)) }
-                (sales_chart(&stats.by_day))
+                (crate::charts::sales_per_day(&stats.by_day.iter().map(|d| (d.day.clone(), d.sales)).collect::<Vec<_>>()))
             }
-            h2 { "Perks" }
-            div style="overflow-x:auto" {
+            h2 { "Which perks drive sales, engagement and satisfaction" }
+            div.card.charts {
+                (crate::charts::bars("perk-sales", "Sales: editions sold after the perk was added", "editions", None,
+                    &stats.perks.iter().map(|p| crate::charts::Bar { label: format!("{} {}", p.icon, p.title), value: Some(p.sales_after as f64) }).collect::<Vec<_>>()))
+                (crate::charts::bars("perk-engagement", "Engagement: holders who got the perk (delivered or unlocked)", "% of holders", Some(100.0),
+                    &stats.perks.iter().map(|p| crate::charts::Bar { label: format!("{} {}", p.icon, p.title), value: p.delivery_rate }).collect::<Vec<_>>()))
+                (crate::charts::bars("perk-rating", "Satisfaction: average rating", "stars (1–5)", Some(5.0),
+                    &stats.perks.iter().map(|p| crate::charts::Bar { label: format!("{} {}", p.icon, p.title), value: p.average_rating }).collect::<Vec<_>>()))
+                (crate::charts::bars("perk-trouble", "Trouble: disputes and refunds", "disputes + refunds", None,
+                    &stats.perks.iter().map(|p| crate::charts::Bar { label: format!("{} {}", p.icon, p.title), value: Some((p.disputes + p.refunds) as f64) }).collect::<Vec<_>>()))
+            }
+            h2 { "Perks in figures" }
+            div.table-wrap {
                 table #perk-stats {
                     tr { th { "Perk" } th { "Granted" } th { "Delivered" } th { "On time" } th { "Hours to deliver" }
                          th { "Confirmed" } th { "Rating" } th { "Disputes" } th { "Refunds" } th { "Sales before / after" } }
@@ -376,6 +375,20 @@ pub async fn artist(
                     }
                 }
             }
+            details #webhook {
+                summary { "Webhook: unlock notifications for your own automation" }
+                div.card {
+                    p.muted { "Each unlock of your perks is POSTed to this URL, signed with an HMAC key; failed sends are retried. Signing in with your wallet is asked first." }
+                    form #webhook-form {
+                        (field("Webhook URL", html! { input name="url" type="url" required placeholder="https://…"; }))
+                        button type="submit" { "Save webhook" } " "
+                        button #webhook-refresh type="button" { "Show deliveries" }
+                    }
+                    p #webhook-result.secret aria-live="polite" {}
+                    ul #webhook-deliveries {}
+                }
+            }
+            script type="module" src="/assets/js/webhook.js" {}
             h2 { "Releases" }
             @for rel in &a.releases {
                 p { a href={ "/releases/" (rel.address) } { (rel.title) } " · " (rel.editions_sold) " sold" }
@@ -474,6 +487,25 @@ pub async fn me() -> Html<String> {
             script type="module" src="/assets/js/me.js" {}
         },
     )
+}
+
+/// Private messages of a release: the artist's inbox, or a holder's thread with the
+/// artist. The page signs in with the wallet; the threads come from the API, which lets
+/// only the two parties read them.
+pub async fn messages(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let r = read::release(&s.db, &address).await?;
+    Ok(page(
+        &format!("Messages · {}", r.title),
+        html! {
+            h1 { "Messages · " a href={ "/releases/" (r.address) } { (r.title) } }
+            p.muted { "Private between the artist and each holder: shipping addresses, invitations, personal experiences." }
+            section #inbox data-release=(r.address) data-artist=(r.artist) { "Loading…" }
+            script type="module" src="/assets/js/messages.js" {}
+        },
+    ))
 }
 
 /// The dev wallet's bundle, served only where it may be used: the API was started with

@@ -575,6 +575,7 @@ pub async fn submit(
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let node = s.chain.node().await?.clone();
+    only_contract_calls(&node, &req.payload)?;
     let progress = node
         .submit_signed(&req.payload, &req.signature)
         .await
@@ -615,6 +616,25 @@ pub async fn submit(
         Some((Ok(event), rx))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The API relays what its own `prepare` builds — `Contracts.call` — and nothing else: it
+/// is not an open relay for any extrinsic a wallet might sign.
+fn only_contract_calls(node: &Node, payload: &SignerPayload) -> Result<(), ApiError> {
+    let method = hex::decode(payload.method.trim_start_matches("0x")).map_err(|_| {
+        ApiError::bad_request("bad_signed_payload", "the payload's method is not hex")
+    })?;
+    let metadata = node.api().metadata();
+    let expected = metadata
+        .pallet_by_name("Contracts")
+        .and_then(|p| p.call_variant_by_name("call").map(|c| (p.index(), c.index)));
+    match (expected, method.get(..2)) {
+        (Some((pallet, call)), Some(&[p, c])) if p == pallet && c == call => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "bad_signed_payload",
+            "only contract calls prepared by /api/tx/prepare are relayed",
+        )),
+    }
 }
 
 /// Waits (up to [`INDEX_WAIT`]) until the indexer's cursor has passed `block`.

@@ -66,7 +66,8 @@ async fn every_private_route_refuses_other_accounts() {
     let mut checked = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("operations") {
-            if op.get("security").is_none() {
+            // Logout acts on the caller's own session; it is checked last, below.
+            if op.get("security").is_none() || path == "/auth/logout" {
                 continue;
             }
             let method: Method = method.to_uppercase().parse().expect("method");
@@ -99,6 +100,36 @@ async fn every_private_route_refuses_other_accounts() {
         }
     }
     assert!(checked.len() >= 6, "only {checked:?}");
+
+    // Logout: refused without a session; with one, it revokes exactly that session.
+    let logout = format!("{base}/auth/logout");
+    for token in [None, Some("not-a-session")] {
+        let (status, text) = call(&c, &Method::POST, &logout, &Value::Null, token).await;
+        assert_eq!(status, 401, "logout with {token:?}: {text}");
+    }
+    let (status, text) = call(
+        &c,
+        &Method::POST,
+        &logout,
+        &Value::Null,
+        Some(&stranger_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let thread = format!(
+        "{base}/api/releases/{rel}/threads/{}/messages",
+        addr(&holder)
+    );
+    let (status, _) = call(
+        &c,
+        &Method::GET,
+        &thread,
+        &Value::Null,
+        Some(&stranger_token),
+    )
+    .await;
+    assert_eq!(status, 401, "a revoked session is refused");
+    checked.push("POST /auth/logout".into());
     println!(
         "private routes: {} operations from /openapi.json × (signed out, made-up token, a \
          stranger's session), none let through: {}",

@@ -123,6 +123,29 @@ async fn done(b: &Client, form: &str, step: &str) {
     screenshot(b, &format!("wallet-{step}")).await;
 }
 
+/// Writes a message in the open thread and waits until the thread shows it.
+async fn send_message(b: &Client, text: &str) {
+    wait_for(b, "#send textarea", 20)
+        .await
+        .send_keys(text)
+        .await
+        .expect("type");
+    b.find(Locator::Css("#send button[type=submit]"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    let shown = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//ol[@id='thread']//p[text()='{text}']"
+        )))
+        .await;
+    assert!(shown.is_ok(), "the message {text:?} is not in the thread");
+}
+
 async fn accessible(b: &Client, page: &str) {
     let v = serious_violations(b).await;
     assert!(v.is_empty(), "{page}: axe-core found {v:#?}");
@@ -560,6 +583,13 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         "the arbiter does not see the evidence: {case:?}"
     );
     accessible(&b, "audit / arbiter queue").await;
+    b.execute(
+        "document.querySelector('.case').scrollIntoView(); return true;",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    screenshot(&b, "wallet-13-arbiter-queue").await;
     done(
         &b,
         ".case form[data-kind=resolve]:has(input[name=refund][value=true])",
@@ -625,6 +655,67 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     assert_eq!(left, 0);
     assert!(node.free_balance(&id(&bob)).await.expect("balance") > bob_before);
 
+    // The artist's analytics answer "which perks drive sales, engagement, satisfaction"
+    // with labelled charts, and the figures table fits its box at 1280 px.
+    b.goto(&format!("{base}/artists/{}", id(&bob)))
+        .await
+        .expect("artist page");
+    wait_for(&b, "#perk-sales", 20).await;
+    for chart in [
+        "#sales-chart",
+        "#perk-sales",
+        "#perk-engagement",
+        "#perk-rating",
+        "#perk-trouble",
+    ] {
+        let labels = b
+            .find_all(Locator::Css(&format!("{chart} text")))
+            .await
+            .expect("chart labels");
+        assert!(labels.len() >= 4, "{chart} has no axis labels");
+    }
+    let fits = b
+        .execute(
+            "const t = document.getElementById('perk-stats'); return t.scrollWidth <= t.parentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("table width");
+    assert_eq!(fits, true, "the perk figures overflow their box at 1280 px");
+    accessible(&b, "artist analytics").await;
+    screenshot(&b, "wallet-17-analytics").await;
+
+    // Fan and artist exchange private messages on the release's messages page.
+    let thread_page = format!("{base}/releases/{rel_text}/messages");
+    pick(&b, "Eve").await;
+    b.goto(&thread_page).await.expect("messages");
+    wait_for(&b, "#account", 20).await;
+    answer_wallet(&b, true).await; // sign in as Eve (signRaw)
+    send_message(&b, "Hi! Which email should the download go to?").await;
+    pick(&b, "Bob").await;
+    b.goto(&thread_page).await.expect("messages");
+    wait_for(&b, "#account", 20).await;
+    answer_wallet(&b, true).await; // sign in as Bob
+    wait_for(&b, &format!("#threads button[data-fan='{}']", id(&eve)), 20)
+        .await
+        .click()
+        .await
+        .expect("open Eve's thread");
+    wait_for(&b, "#thread li.from-fan", 20).await;
+    accessible(&b, "artist's inbox").await;
+    send_message(&b, "The one you bought with — it is in your perks already.").await;
+    screenshot(&b, "wallet-16-messages").await;
+    let (status, _) = common::get_as(
+        &http,
+        format!(
+            "{base}/api/releases/{rel_text}/threads/{}/messages",
+            id(&eve)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "a thread is private");
+
     // Phones: every page legible at 390 px.
     b.set_window_size(390, 844).await.expect("phone size");
     for (name, path) in [
@@ -633,6 +724,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         ("fan", format!("/fans/{}", id(&eve))),
         ("artist", format!("/artists/{}", id(&bob))),
         ("audit", "/audit".to_string()),
+        ("messages", format!("/releases/{rel_text}/messages")),
     ] {
         b.goto(&format!("{base}{path}")).await.expect("page");
         wait_for(&b, "#account", 20).await;

@@ -16,7 +16,7 @@ const STAGE_WORDS = {
   signed: 'Signed and sent to the chain…',
   in_block: 'In a block; waiting for finality…',
   finalized: 'Final on chain; waiting for the read model…',
-  indexed: 'Done.',
+  indexed: 'Done',
   index_behind: 'Final on chain; the pages will show it once the indexer catches up.',
 };
 
@@ -110,8 +110,17 @@ async function followUp(form, action, prepared) {
   }
 }
 
+/**
+ * When each stage of the last actions was reached (performance.now(), ms): what the bench
+ * (`cargo bench -p dreamster-api --bench wallet`) reads to split a click's time into the
+ * chain's part, the wallet's and ours.
+ */
+window.dreamsterTimings = window.dreamsterTimings || [];
+
 /** Runs one form's action end to end; resolves with the final stage (or null). */
 export async function run(form, out, redraw) {
+  const t = { type: form.dataset.kind, click: performance.now() };
+  window.dreamsterTimings.push(t);
   const c = choice();
   if (!c) {
     show(out, 'Connect a wallet and pick an account first (top of the page).', 'refused');
@@ -123,9 +132,12 @@ export async function run(form, out, redraw) {
   try {
     show(out, STAGE_WORDS.checking, 'progress');
     const prepared = await prepare(c.address, action);
+    t.prepared = performance.now();
     show(out, `${STAGE_WORDS.wallet} (${prepared.summary})`, 'progress');
     const { signature } = await (await signer()).signPayload(prepared.payload);
+    t.wallet = performance.now();
     const last = await submit(prepared.payload, signature, (st) => {
+      t[st.stage] = t[st.stage] || performance.now();
       if (st.failed) show(out, `Failed on chain: ${st.failed}`, 'refused');
       else if (st.stage === 'dropped') show(out, `The chain dropped it: ${st.reason}`, 'refused');
       else show(out, STAGE_WORDS[st.stage] || st.stage, 'progress');
@@ -135,6 +147,7 @@ export async function run(form, out, redraw) {
       show(out, `${STAGE_WORDS[last.stage]} — ${prepared.summary}, block #${last.block_number}.`, 'done');
       document.dispatchEvent(new CustomEvent('dreamster:landed', { detail: { action, prepared, last } }));
       await redraw();
+      t.shown = performance.now();
     }
     return last;
   } catch (e) {

@@ -48,19 +48,26 @@ async function loadDevWallet() {
   });
 }
 
+let discovery = null;
+
 /** The installed extensions' keys; extensions may inject a moment after the page loads. */
-export async function extensions() {
-  await loadDevWallet();
-  for (let i = 0; i < 10 && Object.keys(window.injectedWeb3 || {}).length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return Object.keys(window.injectedWeb3 || {});
+export function extensions() {
+  discovery = discovery || (async () => {
+    await loadDevWallet();
+    for (let i = 0; i < 10 && Object.keys(window.injectedWeb3 || {}).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return Object.keys(window.injectedWeb3 || {});
+  })();
+  return discovery;
 }
 
 const enabled = new Map();
 
 /** `enable("Dreamster")` on one extension, once per page. */
 export async function enable(source) {
+  // Any script of the page may ask first: wait until the extensions have been found.
+  await extensions();
   if (!enabled.has(source)) {
     const entry = (window.injectedWeb3 || {})[source];
     if (!entry) throw new Error(`${extensionName(source)} is not installed`);

@@ -14,7 +14,8 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 /** substrate-contracts-node 0.42.0 --dev; the API's `DEV_CHAIN_GENESIS`. */
 const DEV_CHAIN_GENESIS = '0x350783c3a0be3291c03faed9810ac4a28bd38f088c4934f1654c279c7e45ba5c';
-const DEV_ACCOUNTS = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
+// The demo's arbiter is //Arbiter (see `dreamster demo`).
+const DEV_ACCOUNTS = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie', 'Arbiter'];
 
 const options = window.dreamsterDevWallet || {};
 const name = options.name || 'dreamster-dev';
