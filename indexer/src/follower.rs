@@ -23,7 +23,8 @@ pub struct FollowerConfig {
     pub batch_events: u64,
     /// Blocks fetched from the node at once.
     pub fetch_concurrency: usize,
-    /// How often to look for new finalized blocks once caught up.
+    /// How often to look for new finalized blocks once caught up, when no notification of
+    /// one arrives (the follower subscribes to finalized heads and reacts to each).
     pub poll: Duration,
     /// Longest wait between reconnection attempts.
     pub max_backoff: Duration,
@@ -226,9 +227,22 @@ impl Follower {
         loop {
             let attempt = async {
                 let source = ChainSource::connect(&self.config.rpc_url).await?;
+                let mut heads = source.finalized_heads().await?;
                 loop {
                     self.catch_up(&source).await?;
-                    tokio::time::sleep(self.config.poll).await;
+                    // The next finalized head, or the poll as a safety net; a subscription
+                    // that ends is a lost connection, so reconnect.
+                    tokio::select! {
+                        head = heads.next() => {
+                            if head.is_none() {
+                                return Err(IndexerError::NodeUnreachable(
+                                    self.config.rpc_url.clone(),
+                                    "the finalized-heads subscription ended".into(),
+                                ));
+                            }
+                        }
+                        _ = tokio::time::sleep(self.config.poll) => {}
+                    }
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), IndexerError>(())

@@ -34,6 +34,17 @@ impl ChainSource {
         })
     }
 
+    /// A notification per newly finalized block, so the follower writes a block as soon as
+    /// it is final instead of at its next poll.
+    pub async fn finalized_heads(
+        &self,
+    ) -> Result<
+        subxt::backend::rpc::RpcSubscription<<PolkadotConfig as subxt::Config>::Header>,
+        IndexerError,
+    > {
+        Ok(self.rpc.chain_subscribe_finalized_heads().await?)
+    }
+
     /// The number of the newest finalized block.
     pub async fn finalized_head(&self) -> Result<u64, IndexerError> {
         let hash = self.rpc.chain_get_finalized_head().await?;
