@@ -165,7 +165,6 @@ schemathesis() {
     say "schemathesis" "installed ($SCHEMATHESIS_VERSION)"
 }
 
-# Swagger UI's static files (npm's swagger-ui-dist), served by the API at /docs.
 # The pages' browser packages (api/web/package-lock.json: the polkadot.js libraries the dev
 # wallet is bundled from, esbuild, eslint, axe-core) and the dev wallet bundle.
 web_packages() {
@@ -181,7 +180,7 @@ web_packages() {
         say "web packages" "present"
     fi
     local bundle="$web/dist/devwallet.js"
-    if [ ! -f "$bundle" ] || [ -n "$(find "$web/src/devwallet" "$web/package-lock.json" -newer "$bundle" 2>/dev/null)" ]; then
+    if [ ! -f "$bundle" ] || [ -n "$(find "$web/devwallet" "$web/package-lock.json" -newer "$bundle" 2>/dev/null)" ]; then
         (cd "$web" && npm run --silent build >/dev/null 2>&1) || { echo "FAILED: building $bundle" >&2; return 1; }
         say "dev wallet bundle" "built ($(du -k "$bundle" | cut -f1) KiB)"
     else
@@ -189,6 +188,7 @@ web_packages() {
     fi
 }
 
+# Swagger UI's static files (npm's swagger-ui-dist), served by the API at /docs.
 swagger_ui() {
     if [ -f "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION/swagger-ui-bundle.js" ]; then
         say "swagger-ui" "present ($SWAGGER_UI_VERSION)"

@@ -23,11 +23,11 @@ cargo run --quiet --locked -p dreamster-contract-bench
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-# The pages' JavaScript (api/web/src) is linted like the Rust code is compiled.
-if (cd "$ROOT/api/web" && npx --no-install eslint src); then
-    echo "eslint: api/web/src clean"
+# The pages' JavaScript (api/web) is linted like the Rust code is compiled.
+if (cd "$ROOT/api/web" && npx --no-install eslint src devwallet); then
+    echo "eslint: api/web clean"
 else
-    echo "eslint: api/web/src has problems (above)"
+    echo "eslint: api/web has problems (above)"
     status=1
 fi
 # The long hardening tests run once, through scripts/soak.sh at CI's short size, so the

@@ -52,6 +52,19 @@ pub struct SessionToken {
     pub expires_at: String,
 }
 
+/// The domain (host and port) of a public URL such as `https://dreamster.example`.
+pub fn siws_domain(url: &str) -> Result<&str, &'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    let domain = rest.split('/').next().unwrap_or_default();
+    if domain.is_empty() || !domain.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("has no host");
+    }
+    Ok(domain)
+}
+
 /// What a SIWS message says.
 pub struct SiwsFields<'a> {
     pub domain: &'a str,
@@ -111,19 +124,30 @@ pub async fn challenge(
     let nonce = random_hex(16);
     let now = Utc::now();
     let expires = now + Duration::minutes(NONCE_LIFETIME_MINUTES);
-    // The domain the browser is on, so the wallet shows the user who asks; the chain id
-    // binds the session to this chain. Without a node the message simply has no chain id.
-    let domain = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost")
-        .to_string();
+    // The site's own configured domain — never the requester's Host header, or a phishing
+    // site could ask for a message naming itself and relay the signature — so the wallet
+    // shows the user who asks. The chain id binds the session to this chain; without a
+    // node the message simply has no chain id.
+    let (domain, uri) = match &s.public_url {
+        Some(url) => (
+            siws_domain(url).unwrap_or("localhost").to_string(),
+            url.clone(),
+        ),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+                .unwrap_or("localhost")
+                .to_string();
+            (host.clone(), format!("http://{host}"))
+        }
+    };
     let chain_id = s.chain.genesis_hash().await.ok();
     let message = siws_message(&SiwsFields {
         domain: &domain,
         address: &ss58(&account),
-        uri: &format!("http://{domain}"),
+        uri: &uri,
         chain_id: chain_id.as_deref(),
         nonce: &nonce,
         issued_at: now,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use dreamster_client::Node;
 use serde::Serialize;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
@@ -24,14 +24,14 @@ pub const DEV_CHAIN_GENESIS: &str =
 #[derive(Clone)]
 pub struct ChainLink {
     url: String,
-    node: Arc<OnceCell<Node>>,
+    node: Arc<Mutex<Option<Node>>>,
 }
 
 impl ChainLink {
     pub fn new(url: impl Into<String>) -> Self {
         ChainLink {
             url: url.into(),
-            node: Arc::new(OnceCell::new()),
+            node: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -39,18 +39,35 @@ impl ChainLink {
         &self.url
     }
 
-    /// The connected node; a 503 the pages can show when it cannot be reached.
-    pub async fn node(&self) -> Result<&Node, ApiError> {
-        self.node
-            .get_or_try_init(|| Node::connect(&self.url))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "node_unavailable",
-                    format!("the chain cannot be reached right now: {e}"),
-                )
-            })
+    /// The connected node; a 503 the pages can show when it cannot be reached. A lost
+    /// connection is noticed (the runtime-update task ends) and the next call reconnects;
+    /// runtime upgrades are followed, so payloads carry the current spec version.
+    pub async fn node(&self) -> Result<Node, ApiError> {
+        let mut slot = self.node.lock().await;
+        if let Some(node) = slot.as_ref() {
+            return Ok(node.clone());
+        }
+        let node = Node::connect(&self.url).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "node_unavailable",
+                format!("the chain cannot be reached right now: {e}"),
+            )
+        })?;
+        let updater = node.api().updater();
+        let link = self.node.clone();
+        tokio::spawn(async move {
+            let ended = updater.perform_runtime_updates().await;
+            tracing::warn!(?ended, "lost the node; reconnecting on the next request");
+            *link.lock().await = None;
+        });
+        *slot = Some(node.clone());
+        Ok(node)
+    }
+
+    /// Forgets the connection (after an error that says it is gone).
+    pub async fn reset(&self) {
+        *self.node.lock().await = None;
     }
 
     /// The chain's genesis hash as 0x hex.

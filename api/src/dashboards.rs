@@ -553,8 +553,8 @@ pub async fn league(
     })
 }
 
-/// An open dispute as the arbiter needs it: what was promised, the artist's proof, the
-/// holder's evidence (the text the API keeps under the hash on chain).
+/// An open dispute as the arbiter's queue lists it. The holder's words are not here: only
+/// the parties read them (`disputes::evidence`).
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct DisputeCase {
     #[sqlx(skip)]
@@ -564,8 +564,6 @@ pub struct DisputeCase {
     pub perk: i32,
     pub perk_title: String,
     pub escrow: String,
-    /// The holder's words, when the dispute was opened through the pages.
-    pub evidence: Option<String>,
     #[sqlx(skip)]
     pub evidence_hash: Option<String>,
     #[serde(skip)]
@@ -578,10 +576,9 @@ pub struct DisputeCase {
 pub async fn dispute_queue(db: &PgPool) -> Result<Vec<DisputeCase>, ApiError> {
     let mut cases: Vec<DisputeCase> = sqlx::query_as(
         "SELECT e.release AS release_key, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
-                e.escrow::text AS escrow, d.text AS evidence, e.evidence AS evidence_key
+                e.escrow::text AS escrow, e.evidence AS evidence_key
          FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
          JOIN releases r ON r.address = e.release
-         LEFT JOIN dispute_evidence d ON d.hash = e.evidence
          WHERE e.state = 'disputed' ORDER BY e.block_number, e.edition, e.perk LIMIT 200",
     )
     .fetch_all(db)

@@ -5,6 +5,7 @@ pub mod chain;
 pub mod charts;
 pub mod dashboards;
 pub mod delivery;
+pub mod disputes;
 pub mod error;
 pub mod forms;
 pub mod json;
@@ -34,6 +35,11 @@ pub struct AppState {
     pub dev_wallet: bool,
     /// The pages' browser code: `web/src` (ours) and `web/dist` (bundled from npm).
     pub web: std::path::PathBuf,
+    /// Where users reach the pages (`http://host:port`): the domain and URI sign-in
+    /// messages name. `None` (tests only) takes them from the request's `Host`.
+    pub public_url: Option<String>,
+    /// Room for transactions followed at once (`transactions::MAX_FOLLOWED`).
+    pub followed: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -49,6 +55,8 @@ impl AppState {
             chain: chain::ChainLink::new(rpc_url),
             dev_wallet: false,
             web: default_web_dir(),
+            public_url: None,
+            followed: std::sync::Arc::new(tokio::sync::Semaphore::new(transactions::MAX_FOLLOWED)),
         }
     }
 }
@@ -106,6 +114,7 @@ pub fn explorer_for(rpc_url: &str) -> String {
         messages::post,
         delivery::upload,
         delivery::fetch,
+        disputes::evidence,
         webhooks::set,
         webhooks::deliveries
     ),
@@ -184,6 +193,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tx/prepare", post(transactions::prepare))
         .route("/api/tx/submit", post(transactions::submit))
         .route("/api/releases/{address}/threads", get(messages::threads))
+        .route(
+            "/api/releases/{address}/editions/{edition}/perks/{perk}/evidence",
+            get(disputes::evidence),
+        )
         .route("/releases/{address}/messages", get(pages::messages))
         .route(
             "/api/releases/{address}/threads/{fan}/messages",

@@ -24,6 +24,11 @@ struct Args {
     /// only when the node is the local dev chain (its genesis hash is checked).
     #[arg(long)]
     dev_wallet: bool,
+    /// Where users open the pages (scheme, host and port, e.g. https://dreamster.example):
+    /// the domain sign-in messages name, so a wallet shows the user who asks. Default:
+    /// http:// and the --listen address.
+    #[arg(long, env = "DREAMSTER_PUBLIC_URL")]
+    public_url: Option<String>,
     /// The pages' browser code (`src/` and the npm bundle in `dist/`).
     #[arg(long, env = "DREAMSTER_WEB_DIR")]
     web_dir: Option<std::path::PathBuf>,
@@ -46,6 +51,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, "serving");
     let mut state = dreamster_api::AppState::for_node(db, &args.rpc_url);
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    dreamster_api::auth::siws_domain(&public_url)
+        .map_err(|e| anyhow::anyhow!("--public-url {public_url:?}: {e}"))?;
+    state.public_url = Some(public_url.trim_end_matches('/').to_string());
     if let Some(dir) = args.web_dir {
         state.web = dir;
     }

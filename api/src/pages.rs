@@ -54,6 +54,7 @@ button{font-size:1.1rem;padding:.6rem 1.2rem;border:0;border-radius:.5rem;backgr
 .muted{color:#595959;font-size:.9rem}.total{font-weight:bold;font-size:1.1rem}
 #wallet{margin-top:.5rem;font-size:.95rem}#wallet select{max-width:100%;font-size:1rem}#wallet a{font-weight:normal}
 button.small{font-size:.9rem;padding:.3rem .7rem;margin-left:.4rem;background:#fff;color:#2b1d3a}
+.card button.small{margin-left:0;border:1px solid #6b3fa0}
 #tx-status{margin:0;padding:0 1rem}#tx-status:not(:empty){padding:.6rem 1rem;background:#efe7f7}
 #tx-status[data-kind=refused]{background:#fdecea;color:#8a1c1c}#tx-status[data-kind=done]{background:#e8f5e9;color:#1b5e20}
 form.action{margin:.5rem 0}form.action button{margin-top:.3rem}input,select,textarea{font-size:1rem;max-width:100%}
@@ -201,6 +202,19 @@ pub async fn release(
                             div.card.perk.preview { span.icon aria-hidden="true" {} div { h3 {} p.description {} p.muted.terms {} } }
                             button type="button" data-goto="2" { "Back" } " "
                             button type="submit" data-action="add_perk" { "Sign and add the perk" }
+                        }
+                    }
+                }
+                @let automatic: Vec<&crate::read::Perk> = rp.perks.iter().filter(|p| p.delivery == "automatic").collect();
+                @if !automatic.is_empty() {
+                    div.card {
+                        h2 { "Store an automatic perk's secret" }
+                        p.muted { "The wizard stores it right after the perk is on chain; if that did not happen, give it here. It is accepted only if it matches the hash on chain." }
+                        form #secret-upload data-release=(r.address) {
+                            (field("Perk", html! { select name="perk" { @for p in &automatic { option value=(p.perk) { (p.icon) " " (p.title) } } } }))
+                            (field("The secret (a link, an invite, a code)", html! { input name="secret" required autocomplete="off"; }))
+                            button type="submit" { "Store the secret" }
+                            p.outcome aria-live="polite" {}
                         }
                     }
                 }
@@ -441,10 +455,10 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
                 div.card.case data-release=(c.release) data-edition=(c.edition) data-perk=(c.perk) {
                     h3 { (c.perk_title) " · " a href={ "/releases/" (c.release) } { (c.release_title) } " · edition " (c.edition) }
                     p { (amount(&c.escrow)) " in escrow" }
-                    @match &c.evidence {
-                        Some(text) => { blockquote.evidence { (text) } }
-                        None => { p.muted { "The holder's evidence is not stored here; its hash on chain: " (c.evidence_hash.clone().unwrap_or_default()) } }
-                    }
+                    p.muted { "Evidence hash on chain: " (c.evidence_hash.clone().unwrap_or_default()) }
+                    button.read-evidence.small type="button" data-release=(c.release) data-edition=(c.edition) data-perk=(c.perk)
+                        { "Read the holder's evidence (arbiters and the parties)" }
+                    blockquote.evidence aria-live="polite" {}
                     (action("resolve", &[("release", c.release.clone()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "true".into())], html! {}, "Rule for the holder: refund"))
                     (action("resolve", &[("release", c.release.clone()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "false".into())], html! {}, "Rule for the artist: the delivery stands"))
                 }

@@ -35,6 +35,10 @@ use crate::AppState;
 /// How long the progress stream waits for the indexer to reach a finalized block.
 const INDEX_WAIT: Duration = Duration::from_secs(60);
 
+/// Transactions followed at once by one API process; more are refused (503) until some
+/// finish, so followers cannot pile up.
+pub const MAX_FOLLOWED: usize = 256;
+
 /// One action a page can ask a wallet to sign. Amounts are in the token as people write
 /// them ("2.5"); times are milliseconds since the epoch.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -172,6 +176,8 @@ struct Call {
     summary: String,
     /// How to read the dry run's `Ok` value as a number, when it is one.
     answer: AnswerKind,
+    /// A dispute's evidence (hash, text), kept once the contract accepts the dispute.
+    evidence: Option<([u8; 32], String)>,
 }
 
 #[derive(Clone, Copy)]
@@ -231,6 +237,7 @@ fn release_call(release: &str, input: Vec<u8>, summary: String) -> Result<Call, 
         refusals: Refusals::Release,
         summary,
         answer: AnswerKind::Nothing,
+        evidence: None,
     })
 }
 
@@ -293,7 +300,15 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
             let terms: SaleTerms = node
                 .query(&contract, &release::sale_terms())
                 .await
-                .map_err(|_| ApiError::not_found("no release contract at that address"))?;
+                .map_err(|e| match e {
+                    ClientError::Dispatch(_)
+                    | ClientError::Trapped
+                    | ClientError::Decode(_)
+                    | ClientError::Answer(_) => {
+                        ApiError::not_found("no release contract at that address")
+                    }
+                    other => chain_error(other),
+                })?;
             Call {
                 contract,
                 value: terms.price,
@@ -305,6 +320,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                     fmt_amount(terms.price)
                 ),
                 answer: AnswerKind::U32,
+                evidence: None,
             }
         }
         Unlock {
@@ -342,27 +358,22 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
             evidence,
         } => {
             let evidence = evidence.trim();
-            if evidence.is_empty() || evidence.len() > 4_000 {
+            if evidence.is_empty() || evidence.chars().count() > 4_000 || evidence.contains('\0') {
                 return Err(ApiError::bad_request(
                     "bad_evidence",
-                    "describe what went wrong in 1 to 4 000 characters",
+                    "describe what went wrong in 1 to 4 000 characters (no NUL characters)",
                 ));
             }
+            // Content-addressed: the text is kept under its own hash, so the arbiter reads
+            // exactly what the holder committed to on chain.
             let hash = hash_of(evidence);
-            // Content-addressed: anyone may store a text, but only under its own hash, so
-            // the arbiter reads exactly what the holder committed to on chain.
-            sqlx::query(
-                "INSERT INTO dispute_evidence (hash, text) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(hash.to_vec())
-            .bind(evidence)
-            .execute(&s.db)
-            .await?;
-            release_call(
+            let mut call = release_call(
                 r,
                 release::dispute(*edition, *perk, hash),
                 format!("dispute the delivery of perk {perk} of edition {edition}"),
-            )?
+            )?;
+            call.evidence = Some((hash, evidence.to_string()));
+            call
         }
         ClaimRefund {
             release: r,
@@ -450,6 +461,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
             refusals: Refusals::Registry,
             summary: format!("register as the artist {:?}", name.trim()),
             answer: AnswerKind::Nothing,
+            evidence: None,
         },
         CreateRelease {
             title,
@@ -479,6 +491,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                     dreamster_client::units::SYMBOL
                 ),
                 answer: AnswerKind::Nothing,
+                evidence: None,
             }
         }
     })
@@ -514,6 +527,35 @@ fn read_answer(kind: AnswerKind, bytes: &[u8]) -> Option<u64> {
     }
 }
 
+/// What the node's transaction pool says about a transaction it will not take, in a
+/// sentence: these are the user's situations, not the server's failures.
+fn pool_refusal(text: &str) -> Option<&'static str> {
+    const REFUSALS: [(&str, &str); 6] = [
+        ("Inability to pay some fees", "your account cannot pay this transaction's fee (on top of any price): add funds and try again"),
+        ("outdated", "this transaction's nonce was already used (another transaction went first): try again"),
+        ("Stale", "this transaction's nonce was already used (another transaction went first): try again"),
+        ("Priority is too low", "another transaction of this account with the same nonce is waiting: let it finish first"),
+        ("already imported", "this very transaction was already sent"),
+        ("bad signature", "the chain refused the signature: the wallet may be on another chain"),
+    ];
+    REFUSALS
+        .iter()
+        .find(|(needle, _)| text.contains(needle))
+        .map(|(_, sentence)| *sentence)
+}
+
+/// A lost connection (the client's background task ended): reconnect next time.
+fn connection_lost(text: &str) -> bool {
+    [
+        "background task",
+        "RestartNeeded",
+        "connection closed",
+        "Connection reset",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
 fn chain_error(e: ClientError) -> ApiError {
     match e {
         ClientError::Trapped => {
@@ -523,8 +565,28 @@ fn chain_error(e: ClientError) -> ApiError {
             unprocessable("refused", format!("the chain would refuse this: {m}"))
         }
         ClientError::Wallet(w) => ApiError::bad_request("bad_signed_payload", w.to_string()),
-        other => ApiError::new(StatusCode::BAD_GATEWAY, "node_error", other.to_string()),
+        other => {
+            let text = other.to_string();
+            match pool_refusal(&text) {
+                Some(sentence) => unprocessable("refused", sentence),
+                None if connection_lost(&text) => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "node_unavailable",
+                    "the connection to the chain was lost; try again in a moment",
+                ),
+                None => ApiError::new(StatusCode::BAD_GATEWAY, "node_error", text),
+            }
+        }
     }
+}
+
+/// Maps a client error for the response, forgetting the connection if it is gone.
+async fn node_failure(s: &AppState, e: ClientError) -> ApiError {
+    let error = chain_error(e);
+    if error.code == "node_unavailable" {
+        s.chain.reset().await;
+    }
+    error
 }
 
 /// Dry-runs an action for a wallet account; the payload to sign if the contract accepts.
@@ -539,25 +601,31 @@ pub async fn prepare(
 ) -> Result<Json<Prepared>, ApiError> {
     let signer = account("signer", &req.signer)?;
     let node = s.chain.node().await?;
-    let call = resolve_call(&s, node, &req.action).await?;
-    let dry = node
+    let call = resolve_call(&s, &node, &req.action).await?;
+    let dry = match node
         .dry_run(&signer, &call.contract, call.value, &call.input)
         .await
-        .map_err(chain_error)?;
+    {
+        Ok(dry) => dry,
+        Err(e) => return Err(node_failure(&s, e).await),
+    };
     if dry.reverted && dry.data.is_empty() {
         return Err(chain_error(ClientError::Trapped));
     }
     let accepted = refusal(&call, &dry.data)?.unwrap_or_default();
+    if let Some((hash, text)) = &call.evidence {
+        crate::disputes::keep_evidence(&s.db, hash, text).await?;
+    }
     let tx = Node::call_tx(&call.contract, call.value, call.input.clone(), &dry);
     let call_data = node
         .api()
         .tx()
         .call_data(&tx)
         .map_err(|e| chain_error(e.into()))?;
-    let payload = node
-        .signer_payload(&signer, call_data)
-        .await
-        .map_err(chain_error)?;
+    let payload = match node.signer_payload(&signer, call_data).await {
+        Ok(p) => p,
+        Err(e) => return Err(node_failure(&s, e).await),
+    };
     Ok(Json(Prepared {
         payload,
         summary: call.summary,
@@ -574,15 +642,23 @@ pub async fn submit(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let node = s.chain.node().await?.clone();
+    let node = s.chain.node().await?;
     only_contract_calls(&node, &req.payload)?;
-    let progress = node
-        .submit_signed(&req.payload, &req.signature)
-        .await
-        .map_err(chain_error)?;
+    let permit = s.followed.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many transactions in flight here; try again in a moment",
+        )
+    })?;
+    let progress = match node.submit_signed(&req.payload, &req.signature).await {
+        Ok(p) => p,
+        Err(e) => return Err(node_failure(&s, e).await),
+    };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
     let db = s.db.clone();
     tokio::spawn(async move {
+        let _permit = permit;
         let send = |p: serde_json::Value| {
             let _ = tx.send(p);
         };
@@ -594,7 +670,7 @@ pub async fn submit(
                 failed: None,
                 ..
             }) => {
-                let reached = if wait_indexed(&db, block_number).await {
+                let reached = if wait_indexed(&db, block_number, &tx).await {
                     "indexed"
                 } else {
                     "index_behind"
@@ -632,15 +708,20 @@ fn only_contract_calls(node: &Node, payload: &SignerPayload) -> Result<(), ApiEr
         (Some((pallet, call)), Some(&[p, c])) if p == pallet && c == call => Ok(()),
         _ => Err(ApiError::bad_request(
             "bad_signed_payload",
-            "only contract calls prepared by /api/tx/prepare are relayed",
+            "only contract calls (Contracts.call, as /api/tx/prepare builds them) are relayed",
         )),
     }
 }
 
-/// Waits (up to [`INDEX_WAIT`]) until the indexer's cursor has passed `block`.
-async fn wait_indexed(db: &sqlx::PgPool, block: u32) -> bool {
+/// Waits (up to [`INDEX_WAIT`]) until the indexer's cursor has passed `block`; gives up
+/// as soon as nobody listens any more.
+async fn wait_indexed(
+    db: &sqlx::PgPool,
+    block: u32,
+    listener: &tokio::sync::mpsc::UnboundedSender<serde_json::Value>,
+) -> bool {
     let deadline = tokio::time::Instant::now() + INDEX_WAIT;
-    while tokio::time::Instant::now() < deadline {
+    while tokio::time::Instant::now() < deadline && !listener.is_closed() {
         let at: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_cursor")
             .fetch_optional(db)
             .await

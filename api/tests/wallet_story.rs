@@ -578,9 +578,25 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     b.goto(&format!("{base}/audit")).await.expect("audit");
     wait_for(&b, "#account", 20).await;
     let case = text_of(&b, ".case").await;
+    assert!(!case.contains(evidence), "the evidence is public: {case:?}");
+    b.find(Locator::Css(".case button.read-evidence"))
+        .await
+        .expect("read evidence")
+        .click()
+        .await
+        .expect("click");
+    answer_wallet(&b, true).await; // the arbiter signs in (signRaw)
+    let shown = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//blockquote[contains(@class,'evidence') and text()='{evidence}']"
+        )))
+        .await;
     assert!(
-        case.contains(evidence),
-        "the arbiter does not see the evidence: {case:?}"
+        shown.is_ok(),
+        "the arbiter does not see the evidence: {:?}",
+        text_of(&b, ".case").await
     );
     accessible(&b, "audit / arbiter queue").await;
     b.execute(
@@ -725,6 +741,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         ("artist", format!("/artists/{}", id(&bob))),
         ("audit", "/audit".to_string()),
         ("messages", format!("/releases/{rel_text}/messages")),
+        ("signin", "/signin".to_string()),
     ] {
         b.goto(&format!("{base}{path}")).await.expect("page");
         wait_for(&b, "#account", 20).await;

@@ -134,7 +134,8 @@ export async function run(form, out, redraw) {
     const prepared = await prepare(c.address, action);
     t.prepared = performance.now();
     show(out, `${STAGE_WORDS.wallet} (${prepared.summary})`, 'progress');
-    const { signature } = await (await signer()).signPayload(prepared.payload);
+    // The account the payload was prepared for signs it, even if another tab switched.
+    const { signature } = await (await signer(c)).signPayload(prepared.payload);
     t.wallet = performance.now();
     const last = await submit(prepared.payload, signature, (st) => {
       t[st.stage] = t[st.stage] || performance.now();

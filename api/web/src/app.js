@@ -29,11 +29,13 @@ async function redraw() {
   const fresh = new DOMParser().parseFromString(html, 'text/html');
   // What the user had opened stays open.
   const open = [...document.querySelectorAll('main details[open][id]')].map((d) => d.id);
+  const perksShown = $('#perks') && !$('#perks').hidden;
   $('main').replaceWith(fresh.querySelector('main'));
   for (const id of open) {
     const d = document.getElementById(id);
     if (d) d.open = true;
   }
+  if (perksShown) $('#view-perks')?.click();
   bindMain();
 }
 
@@ -70,8 +72,7 @@ async function drawWallet() {
   });
   const parts = [el('label', { for: 'account' }, 'Account '), select];
   if (picked) {
-    const s = session();
-    if (s && s.address === picked.address) {
+    if (session()) {
       parts.push(el('a', { href: `/fans/${picked.address}` }, ' My perks '),
         el('button', { type: 'button', id: 'sign-out', class: 'small', onclick: async () => { await signOut(); drawWallet(); } }, 'Sign out'));
     } else {
@@ -105,6 +106,38 @@ async function reveal(button) {
   }
 }
 
+/** A dispute's evidence, for the parties and the arbiters (signs in when needed). */
+async function readEvidence(button) {
+  const { release, edition, perk } = button.dataset;
+  const out = button.parentElement.querySelector('.evidence');
+  try {
+    const r = await fetch(`/api/releases/${release}/editions/${edition}/perks/${perk}/evidence`, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
+    const j = await r.json();
+    out.textContent = r.ok ? (j.text ?? `No text was given through the pages; the hash on chain is ${j.hash}.`) : j.message;
+  } catch (e) {
+    out.textContent = e.message;
+  }
+}
+
+/** Stores an automatic perk's secret (the artist, signed in), e.g. after a failed upload. */
+async function uploadSecret(form) {
+  const out = form.querySelector('.outcome');
+  try {
+    const perk = form.elements.namedItem('perk').value;
+    const r = await fetch(`/api/releases/${form.dataset.release}/perks/${perk}/secret`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+      body: JSON.stringify({ secret: form.elements.namedItem('secret').value.trim() }),
+    });
+    const j = await r.json();
+    out.textContent = r.ok ? 'Stored: unlocked holders get it now.' : j.message;
+  } catch (e) {
+    out.textContent = e.message;
+  }
+}
+
 function bindMain() {
   for (const form of document.querySelectorAll('form.action')) {
     form.addEventListener('submit', (ev) => {
@@ -113,14 +146,11 @@ function bindMain() {
     });
   }
   for (const b of document.querySelectorAll('button.reveal')) b.addEventListener('click', () => reveal(b));
-  for (const b of document.querySelectorAll('button[data-toggle]')) {
-    b.addEventListener('click', () => {
-      const target = document.getElementById(b.dataset.toggle);
-      target.hidden = !target.hidden;
-      b.setAttribute('aria-expanded', String(!target.hidden));
-      if (b.dataset.label) b.textContent = target.hidden ? b.dataset.label : b.dataset.labelOpen;
-    });
-  }
+  for (const b of document.querySelectorAll('button.read-evidence')) b.addEventListener('click', () => readEvidence(b));
+  $('#secret-upload')?.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    uploadSecret(ev.target);
+  });
   bindWizard();
 }
 

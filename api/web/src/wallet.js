@@ -6,6 +6,8 @@ const APP_NAME = 'Dreamster';
 const CHOICE_KEY = 'dreamster.wallet';
 const TOKEN_KEY = 'dreamster.token';
 const TOKEN_ADDRESS_KEY = 'dreamster.address';
+// The wallet account (as its extension writes it, whatever its SS58 prefix) that signed in.
+const SIGNED_AS_KEY = 'dreamster.signedAs';
 
 /** Known extensions, for a friendlier name than their injection key. */
 const NAMES = {
@@ -107,26 +109,34 @@ export function choice() {
 
 export function choose(account) {
   localStorage.setItem(CHOICE_KEY, JSON.stringify({ source: account.source, address: account.address, name: account.name }));
-  if (localStorage.getItem(TOKEN_ADDRESS_KEY) !== account.address) forgetSession();
+  if (localStorage.getItem(SIGNED_AS_KEY) !== account.address) forgetSession();
 }
 
-/** The chosen account's signer (`signPayload`, `signRaw`). */
-export async function signer() {
-  const c = choice();
-  if (!c) throw new Error('Connect a wallet and pick an account first.');
-  return (await enable(c.source)).signer;
+/** The signer (`signPayload`, `signRaw`) of an account picked earlier (default: now). */
+export async function signer(account = choice()) {
+  if (!account) throw new Error('Connect a wallet and pick an account first.');
+  return (await enable(account.source)).signer;
 }
 
+/** The session, if it belongs to the picked account. */
 export function session() {
   const token = localStorage.getItem(TOKEN_KEY);
   const address = localStorage.getItem(TOKEN_ADDRESS_KEY);
-  return token && address ? { token, address } : null;
+  const c = choice();
+  return token && address && c && localStorage.getItem(SIGNED_AS_KEY) === c.address ? { token, address } : null;
 }
 
 function forgetSession() {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(TOKEN_ADDRESS_KEY);
+  localStorage.removeItem(SIGNED_AS_KEY);
 }
+
+// Another tab picked another account or signed out: this one must not go on acting as
+// the old account while showing it.
+window.addEventListener('storage', (e) => {
+  if (e.key === CHOICE_KEY || e.key === TOKEN_KEY) location.reload();
+});
 
 async function post(path, body, token) {
   const headers = { 'content-type': 'application/json' };
@@ -142,10 +152,11 @@ export async function signIn() {
   const c = choice();
   if (!c) throw new Error('Connect a wallet and pick an account first.');
   const challenge = await post('/auth/challenge', { address: c.address });
-  const { signature } = await (await signer()).signRaw({ address: c.address, data: challenge.message, type: 'bytes' });
+  const { signature } = await (await signer(c)).signRaw({ address: c.address, data: challenge.message, type: 'bytes' });
   const s = await post('/auth/verify', { address: c.address, nonce: challenge.nonce, signature });
   localStorage.setItem(TOKEN_KEY, s.token);
   localStorage.setItem(TOKEN_ADDRESS_KEY, s.address);
+  localStorage.setItem(SIGNED_AS_KEY, c.address);
   return s;
 }
 
@@ -159,7 +170,6 @@ export async function signOut() {
 /** The session token, signing in first when there is none for the chosen account. */
 export async function token() {
   const s = session();
-  const c = choice();
-  if (s && c && s.address === c.address) return s.token;
+  if (s) return s.token;
   return (await signIn()).token;
 }

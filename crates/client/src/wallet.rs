@@ -52,6 +52,10 @@ pub enum SignedPayloadError {
         "the signature does not match this payload and account: the wallet signed something else"
     )]
     BadSignature,
+    #[error("only sr25519 accounts can sign here for now (the default of polkadot.js, Talisman and SubWallet)")]
+    UnsupportedScheme,
+    #[error("this transaction's nonce is not the account's next one (another transaction went first): prepare it again")]
+    StaleNonce,
 }
 
 /// A call given as its encoded bytes (built by the call builders, checked by the runtime).
@@ -180,6 +184,11 @@ impl Node {
         }
         let nonce = u64::try_from(number("nonce", &payload.nonce)?)
             .map_err(|_| SignedPayloadError::Field("nonce"))?;
+        // Only the next nonce: a transaction with a future one would wait in the pool
+        // without ever paying, holding a subscription of ours open meanwhile.
+        if nonce != self.rpc().system_account_next_index(&account).await? {
+            return Err(SignedPayloadError::StaleNonce.into());
+        }
         let call = RawCall(unhex("method", &payload.method)?);
         let partial = self.api().tx().create_partial_signed_offline(
             &call,
@@ -188,23 +197,27 @@ impl Node {
         let sig_bytes = unhex("signature", signature)?;
         let sig = MultiSignature::decode(&mut &sig_bytes[..])
             .map_err(|_| SignedPayloadError::SignatureFormat)?;
-        if !verifies(&sig, &partial.signer_payload(), &account) {
-            return Err(SignedPayloadError::BadSignature.into());
-        }
+        verifies(&sig, &partial.signer_payload(), &account)?;
         let tx = partial.sign_with_address_and_signature(&MultiAddress::Id(account), &sig);
         Ok(tx.submit_and_watch().await?)
     }
 }
 
-fn verifies(sig: &MultiSignature, message: &[u8], account: &AccountId32) -> bool {
+fn verifies(
+    sig: &MultiSignature,
+    message: &[u8],
+    account: &AccountId32,
+) -> Result<(), SignedPayloadError> {
     match sig {
         MultiSignature::Sr25519(s) => subxt_signer::sr25519::verify(
             &subxt_signer::sr25519::Signature(*s),
             message,
             &subxt_signer::sr25519::PublicKey(account.0),
-        ),
-        // Ed25519 and ECDSA accounts are not checked here; the chain checks them.
-        _ => true,
+        )
+        .then_some(())
+        .ok_or(SignedPayloadError::BadSignature),
+        // Checked here before anything reaches the node; the other schemes are not yet.
+        _ => Err(SignedPayloadError::UnsupportedScheme),
     }
 }
 
