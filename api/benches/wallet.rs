@@ -14,33 +14,25 @@
 //! `cargo bench -p dreamster-api --bench wallet` (needs what the tests need: scripts/setup.sh).
 //! `DREAMSTER_BENCH_RUNS` (default 20) sets the runs per action.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-// The tests' Chromium helpers; the bench uses a part of them.
+// The tests' Chromium and live-product helpers; the bench uses a part of them.
 #[allow(dead_code)]
 #[path = "../tests/common/chromium.rs"]
 mod chromium;
+#[allow(dead_code)]
+#[path = "../tests/common/live.rs"]
+mod live;
 
 use dreamster_calls::{registry, release};
 use dreamster_client::units::UNIT;
 use dreamster_client::Node;
 use dreamster_e2e::scenario::{perk, registry_call, release_call};
-use dreamster_indexer::{store::Store, Follower, FollowerConfig};
-use dreamster_test_support::{env_or, free_port, DevNode, TestDatabase};
+use dreamster_test_support::{env_or, DevNode, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
 use fantoccini::{Client, Locator};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::dev;
-
-struct Api(std::process::Child);
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn now_ms() -> u64 {
     dreamster_e2e::scenario::now_ms()
@@ -127,19 +119,6 @@ async fn click_and_sign(b: &Client, form: &str) -> Marks {
     }
 }
 
-async fn pick(b: &Client, name: &str) {
-    chromium::wait_for(b, "#account", 20).await;
-    b.execute(
-        "const s = document.getElementById('account');
-         const o = [...s.options].find(o => o.text.startsWith(arguments[0] + ' (dev)'));
-         s.value = o.value; s.dispatchEvent(new Event('change')); return true;",
-        vec![serde_json::json!(name)],
-    )
-    .await
-    .expect("pick");
-    chromium::wait_for(b, "#sign-in, #sign-out", 10).await;
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
     let runs: u32 = env_or("DREAMSTER_BENCH_RUNS", 20);
@@ -206,53 +185,16 @@ async fn main() -> anyhow::Result<()> {
     node.submit_batch(&eve, buys).await?;
 
     let db = TestDatabase::create().await?;
-    let store = Store::open(db.url(), reg.0).await?;
-    let config = FollowerConfig {
-        rpc_url: chain.rpc_url(),
-        ..FollowerConfig::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let indexer = tokio::spawn(async move {
-        Follower::new(config, store)
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dreamster-api"));
-    command
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database-url",
-            db.url(),
-            "--rpc-url",
-            &chain.rpc_url(),
-            "--dev-wallet",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    dreamster_test_support::die_with_parent(&mut command);
-    let _api = Api(command.spawn()?);
-    let http = reqwest::Client::new();
-    let ready = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !matches!(http.get(format!("{base}/api/chain")).send().await, Ok(r) if r.status().is_success())
-    {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < ready,
-            "the API never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let indexer = live::Indexer::follow(&chain.rpc_url(), db.url(), &reg).await;
+    let api = live::spawn_api(db.url(), &chain.rpc_url()).await;
+    let base = api.base.clone();
 
     let (_driver, b) = chromium::launch(1280, 900).await;
     let fan_page = format!("{base}/fans/{}", AccountId32::from(eve.public_key()));
     let mut all = Vec::new();
 
     b.goto(&format!("{base}/releases/{rel_a}")).await?;
-    pick(&b, "Eve").await;
+    live::pick(&b, "Eve").await;
     // View Perks once: the page keeps it open across its redraws.
     b.find(Locator::Css("#view-perks")).await?.click().await?;
     for _ in 0..runs {
@@ -327,7 +269,6 @@ async fn main() -> anyhow::Result<()> {
         }
     );
     b.close().await?;
-    let _ = stop.send(());
-    let _ = indexer.await;
+    indexer.stop().await;
     Ok(())
 }

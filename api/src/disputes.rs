@@ -22,6 +22,14 @@ pub struct Evidence {
 
 type EntitlementPath = (String, i32, i32);
 
+/// Who the parties of an entitlement are, and the evidence hash of its dispute.
+#[derive(sqlx::FromRow)]
+struct Parties {
+    evidence: Option<Vec<u8>>,
+    artist: Vec<u8>,
+    owner: Vec<u8>,
+}
+
 /// The evidence of an entitlement's dispute, for the holder, the artist or an arbiter.
 #[utoipa::path(get, path = "/api/releases/{address}/editions/{edition}/perks/{perk}/evidence",
     params(("address" = String, Path), ("edition" = i32, Path), ("perk" = i32, Path)),
@@ -34,7 +42,7 @@ pub async fn evidence(
     ApiPath((release, edition, perk)): ApiPath<EntitlementPath>,
 ) -> Result<Json<Evidence>, ApiError> {
     let release = address(&release)?;
-    let row: Option<(Option<Vec<u8>>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+    let row: Option<Parties> = sqlx::query_as(
         "SELECT e.evidence, r.artist, ed.owner FROM entitlements e
          JOIN releases r ON r.address = e.release
          JOIN editions ed ON ed.release = e.release AND ed.edition = e.edition
@@ -45,7 +53,11 @@ pub async fn evidence(
     .bind(perk)
     .fetch_optional(&s.db)
     .await?;
-    let (hash, artist, owner) = row.ok_or_else(|| ApiError::not_found("no such entitlement"))?;
+    let Parties {
+        evidence: hash,
+        artist,
+        owner,
+    } = row.ok_or_else(|| ApiError::not_found("no such entitlement"))?;
     let arbiter: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM arbiters WHERE address = $1 AND active)")
             .bind(caller.to_vec())

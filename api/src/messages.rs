@@ -37,6 +37,16 @@ pub struct MessagePaging {
     pub offset: Option<i64>,
 }
 
+/// The artist of a release the read model knows; 404 otherwise.
+async fn artist_of(s: &AppState, release: &[u8; 32]) -> Result<Vec<u8>, ApiError> {
+    let artist: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT artist FROM releases WHERE address = $1")
+            .bind(release.to_vec())
+            .fetch_optional(&s.db)
+            .await?;
+    artist.ok_or_else(|| ApiError::not_found("no such release"))
+}
+
 /// Checks the caller is a party of the thread (release, fan) and that it can exist.
 async fn thread_access(
     s: &AppState,
@@ -46,12 +56,7 @@ async fn thread_access(
 ) -> Result<([u8; 32], [u8; 32]), ApiError> {
     let release = address(release)?;
     let fan = address(fan)?;
-    let artist: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT artist FROM releases WHERE address = $1")
-            .bind(release.to_vec())
-            .fetch_optional(&s.db)
-            .await?;
-    let artist = artist.ok_or_else(|| ApiError::not_found("no such release"))?;
+    let artist = artist_of(s, &release).await?;
     if caller.as_slice() != artist.as_slice() && caller != &fan {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -100,12 +105,7 @@ pub async fn threads(
     ApiPath(release): ApiPath<String>,
 ) -> Result<Json<Vec<ThreadSummary>>, ApiError> {
     let release = address(&release)?;
-    let artist: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT artist FROM releases WHERE address = $1")
-            .bind(release.to_vec())
-            .fetch_optional(&s.db)
-            .await?;
-    let artist = artist.ok_or_else(|| ApiError::not_found("no such release"))?;
+    let artist = artist_of(&s, &release).await?;
     if caller.as_slice() != artist.as_slice() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

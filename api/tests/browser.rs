@@ -5,73 +5,16 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::{addr, serve_story};
-use fantoccini::{ClientBuilder, Locator};
-use serde_json::json;
+use fantoccini::Locator;
 use subxt_signer::sr25519::dev;
-
-struct Driver(tokio::process::Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
-}
-
-fn artifacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("test-artifacts");
-    std::fs::create_dir_all(&dir).expect("artifact dir");
-    dir
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn view_perks_and_fan_sign_in_in_chromium() {
-    for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-        // Never skip: say how to get what is missing.
-        assert!(
-            std::path::Path::new(tool).is_file(),
-            "{tool} is missing — run scripts/setup.sh"
-        );
-    }
     let served = serve_story().await;
-    let port = dreamster_test_support::free_port().expect("port");
-    let _driver = Driver(
-        tokio::process::Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=412,915"]
-        }
-    });
-    let mut builder = ClientBuilder::rustls().expect("tls");
-    builder.capabilities(caps.as_object().expect("object").clone());
-    let mut browser = None;
-    for _ in 0..50 {
-        match builder.connect(&format!("http://127.0.0.1:{port}")).await {
-            Ok(c) => {
-                browser = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let b = browser.expect("chromedriver answers within 10 s");
+    let (_driver, b) = common::chromium::launch(412, 915).await;
     let base = &served.base;
 
     // A release page: the perks are hidden until "View Perks" is pressed.
@@ -103,7 +46,7 @@ async fn view_perks_and_fan_sign_in_in_chromium() {
         "Total perk value: 6 UNIT"
     );
     std::fs::write(
-        artifacts().join("release-view-perks.png"),
+        common::chromium::artifacts().join("release-view-perks.png"),
         b.screenshot().await.expect("screenshot"),
     )
     .expect("save");
@@ -173,7 +116,7 @@ async fn view_perks_and_fan_sign_in_in_chromium() {
         .expect("overdue perk shown");
     assert!(overdue.text().await.expect("text").contains("refundable"));
     std::fs::write(
-        artifacts().join("fan-benefits.png"),
+        common::chromium::artifacts().join("fan-benefits.png"),
         b.screenshot().await.expect("screenshot"),
     )
     .expect("save");

@@ -14,50 +14,72 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::chromium::{self, screenshot, serious_violations, text_of, wait_for};
+use common::live::{pick, spawn_api, Indexer};
 use dreamster_calls::{registry, release};
 use dreamster_client::units::UNIT;
 use dreamster_client::{ink_id, Node};
-use dreamster_indexer::{store::Store, Follower, FollowerConfig};
-use dreamster_test_support::{free_port, DevNode, TestDatabase};
+use dreamster_test_support::{DevNode, TestDatabase};
 use dreamster_types::entitlement::{Entitlement, EntitlementState};
 use dreamster_types::perk::{DeliveryMethod, Perk};
 use fantoccini::{Client, Locator};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::{dev, Keypair};
 
-struct Api(std::process::Child);
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn id(k: &Keypair) -> AccountId32 {
     k.public_key().to_account_id()
 }
 
-/// Picks a dev account in the page's wallet bar (by its name, e.g. "Bob").
-async fn pick(b: &Client, name: &str) {
-    wait_for(b, "#account", 20).await;
-    let picked = b
-        .execute(
-            "const s = document.getElementById('account');
-             const o = [...s.options].find(o => o.text.startsWith(arguments[0] + ' (dev)'));
-             if (!o) return false;
-             s.value = o.value; s.dispatchEvent(new Event('change')); return true;",
-            vec![serde_json::json!(name)],
+/// The web wizard: picks the template `kind` (step 1), keeps its prefilled fields but the
+/// secret (step 2), and stops at the preview (step 3).
+async fn wizard_to_preview(b: &Client, kind: &str, secret: Option<&str>) {
+    b.execute(
+        "const k = document.querySelector('form.wizard select[name=kind]'); k.value = arguments[0]; k.dispatchEvent(new Event('change')); return true;",
+        vec![serde_json::json!(kind)],
+    )
+    .await
+    .expect("template");
+    for (step, next) in [("1", "2"), ("2", "3")] {
+        if step == "2" {
+            if let Some(secret) = secret {
+                wait_for(b, "form.wizard input[name=secret]", 10)
+                    .await
+                    .send_keys(secret)
+                    .await
+                    .expect("type the secret");
+            }
+        }
+        wait_for(
+            b,
+            &format!("form.wizard [data-step='{step}'] button[data-goto='{next}']"),
+            10,
         )
         .await
-        .expect("pick");
-    assert_eq!(picked, true, "no dev account {name} in the wallet bar");
-    // The bar redraws with the choice.
-    wait_for(b, "#sign-in, #sign-out", 10).await;
+        .click()
+        .await
+        .expect("next step");
+    }
+}
+
+/// Presses `button`, signs in with the wallet when asked, and waits until a `tag` of class
+/// `class` shows exactly `text` (a secret, a dispute's evidence).
+async fn shows_after_sign_in(b: &Client, button: &str, tag: &str, class: &str, text: &str) {
+    wait_for(b, button, 20).await.click().await.expect("click");
+    answer_wallet(b, true).await; // SIWS: signRaw
+    let shown = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//{tag}[contains(@class,'{class}') and text()='{text}']"
+        )))
+        .await;
+    assert!(
+        shown.is_ok(),
+        "{text:?} was not shown after {button}: {:?}",
+        text_of(b, &format!("{tag}.{class}")).await
+    );
 }
 
 async fn clear_status(b: &Client) {
@@ -176,51 +198,12 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     .await
     .expect("arbiter added");
     let db = TestDatabase::create().await.expect("db");
-    let store = Store::open(db.url(), registry_addr.0).await.expect("store");
-    let (stop_indexer, stopped) = tokio::sync::oneshot::channel::<()>();
-    let indexer = tokio::spawn({
-        let config = FollowerConfig {
-            rpc_url: chain.rpc_url(),
-            ..FollowerConfig::default()
-        };
-        async move {
-            Follower::new(config, store)
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await
-        }
-    });
+    let indexer = Indexer::follow(&chain.rpc_url(), db.url(), &registry_addr).await;
 
     // The real API binary, offering the dev wallet (the chain is the dev chain).
-    let port = free_port().expect("port");
-    let base = format!("http://127.0.0.1:{port}");
-    let log = tempfile::NamedTempFile::new().expect("log");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dreamster-api"));
-    command
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database-url",
-            db.url(),
-            "--rpc-url",
-            &chain.rpc_url(),
-            "--dev-wallet",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log.reopen().expect("log"));
-    dreamster_test_support::die_with_parent(&mut command);
-    let _api = Api(command.spawn().expect("API starts"));
+    let api = spawn_api(db.url(), &chain.rpc_url()).await;
+    let base = &api.base;
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !matches!(http.get(format!("{base}/api/chain")).send().await, Ok(r) if r.status().is_success())
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the API never answered /api/chain"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let chain_info: serde_json::Value = http
         .get(format!("{base}/api/chain"))
         .send()
@@ -235,7 +218,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // The artist registers and creates a release, from the home page.
     let (bob, eve, dave, charlie) = (dev::bob(), dev::eve(), dev::dave(), dev::charlie());
-    b.goto(&base).await.expect("home");
+    b.goto(base).await.expect("home");
     pick(&b, "Bob").await;
     accessible(&b, "home").await;
     screenshot(&b, "wallet-0-home").await;
@@ -312,34 +295,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         .expect("open");
     accessible(&b, "release page with artist tools").await;
     let wizard = "form.wizard";
-    b.execute(
-        "const k = document.querySelector('form.wizard select[name=kind]'); k.value = 'unreleased_music'; k.dispatchEvent(new Event('change')); return true;",
-        vec![],
-    )
-    .await
-    .expect("template");
-    b.find(Locator::Css(&format!(
-        "{wizard} [data-step='1'] button[data-goto='2']"
-    )))
-    .await
-    .expect("next")
-    .click()
-    .await
-    .expect("next");
-    b.find(Locator::Css(&format!("{wizard} input[name=secret]")))
-        .await
-        .expect("secret")
-        .send_keys(secret)
-        .await
-        .expect("type");
-    b.find(Locator::Css(&format!(
-        "{wizard} [data-step='2'] button[data-goto='3']"
-    )))
-    .await
-    .expect("next")
-    .click()
-    .await
-    .expect("next");
+    wizard_to_preview(&b, "unreleased_music", Some(secret)).await;
     let preview = text_of(&b, &format!("{wizard} .preview")).await;
     assert!(
         preview.contains("UNIT") && preview.contains("automatic"),
@@ -369,28 +325,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // A second perk, shipped by the artist (the one the second fan will dispute). The
     // artist tools stay open across the page's redraw.
-    b.execute(
-        "const k = document.querySelector('form.wizard select[name=kind]'); k.value = 'signed_merch'; k.dispatchEvent(new Event('change')); return true;",
-        vec![],
-    )
-    .await
-    .expect("template");
-    b.find(Locator::Css(&format!(
-        "{wizard} [data-step='1'] button[data-goto='2']"
-    )))
-    .await
-    .expect("next")
-    .click()
-    .await
-    .expect("next");
-    b.find(Locator::Css(&format!(
-        "{wizard} [data-step='2'] button[data-goto='3']"
-    )))
-    .await
-    .expect("next")
-    .click()
-    .await
-    .expect("next");
+    wizard_to_preview(&b, "signed_merch", None).await;
     done(&b, wizard, "4-second-perk").await;
     let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
     assert_eq!(perks.len(), 2);
@@ -467,25 +402,14 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         entitlement(&node, &rel, 0, 0).await.state,
         EntitlementState::Delivered
     );
-    b.find(Locator::Css(".benefit[data-perk='0'] button.reveal"))
-        .await
-        .expect("reveal")
-        .click()
-        .await
-        .expect("click");
-    answer_wallet(&b, true).await; // SIWS signRaw
-    let shown = b
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(&format!(
-            "//p[contains(@class,'secret') and text()='{secret}']"
-        )))
-        .await;
-    assert!(
-        shown.is_ok(),
-        "the secret was not revealed: {:?}",
-        text_of(&b, ".secret").await
-    );
+    shows_after_sign_in(
+        &b,
+        ".benefit[data-perk='0'] button.reveal",
+        "p",
+        "secret",
+        secret,
+    )
+    .await;
     screenshot(&b, "wallet-8-secret-revealed").await;
 
     // A second fan buys; the artist ships and marks the poster delivered.
@@ -579,25 +503,14 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     wait_for(&b, "#account", 20).await;
     let case = text_of(&b, ".case").await;
     assert!(!case.contains(evidence), "the evidence is public: {case:?}");
-    b.find(Locator::Css(".case button.read-evidence"))
-        .await
-        .expect("read evidence")
-        .click()
-        .await
-        .expect("click");
-    answer_wallet(&b, true).await; // the arbiter signs in (signRaw)
-    let shown = b
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(&format!(
-            "//blockquote[contains(@class,'evidence') and text()='{evidence}']"
-        )))
-        .await;
-    assert!(
-        shown.is_ok(),
-        "the arbiter does not see the evidence: {:?}",
-        text_of(&b, ".case").await
-    );
+    shows_after_sign_in(
+        &b,
+        ".case button.read-evidence",
+        "blockquote",
+        "evidence",
+        evidence,
+    )
+    .await;
     accessible(&b, "audit / arbiter queue").await;
     b.execute(
         "document.querySelector('.case').scrollIntoView(); return true;",
@@ -757,9 +670,5 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         screenshot(&b, &format!("phone-{name}")).await;
     }
     b.close().await.expect("close");
-    let _ = stop_indexer.send(());
-    indexer
-        .await
-        .expect("indexer task")
-        .expect("indexer ran without error");
+    indexer.stop().await;
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod live;
 
 use dreamster_api::{router, AppState};
 use dreamster_e2e::scenario::{play, Story};

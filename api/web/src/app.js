@@ -91,35 +91,29 @@ async function drawWallet() {
   bar.replaceChildren(...parts);
 }
 
-/** An unlocked automatic perk's secret, for its holder only (signs in when needed). */
-async function reveal(button) {
+/**
+ * Reads something private about the entitlement a button names (`what`: its secret, or its
+ * dispute's evidence), signing in first when needed, and shows it in `out`.
+ */
+async function showPrivate(button, what, out, render) {
   const { release, edition, perk } = button.dataset;
-  const out = button.parentElement.querySelector('.secret');
   try {
-    const r = await fetch(`/api/releases/${release}/editions/${edition}/perks/${perk}/secret`, {
+    const r = await fetch(`/api/releases/${release}/editions/${edition}/perks/${perk}/${what}`, {
       headers: { authorization: `Bearer ${await token()}` },
     });
     const j = await r.json();
-    out.textContent = r.ok ? j.secret : j.message;
+    out.textContent = r.ok ? render(j) : j.message;
   } catch (e) {
     out.textContent = e.message;
   }
 }
 
-/** A dispute's evidence, for the parties and the arbiters (signs in when needed). */
-async function readEvidence(button) {
-  const { release, edition, perk } = button.dataset;
-  const out = button.parentElement.querySelector('.evidence');
-  try {
-    const r = await fetch(`/api/releases/${release}/editions/${edition}/perks/${perk}/evidence`, {
-      headers: { authorization: `Bearer ${await token()}` },
-    });
-    const j = await r.json();
-    out.textContent = r.ok ? (j.text ?? `No text was given through the pages; the hash on chain is ${j.hash}.`) : j.message;
-  } catch (e) {
-    out.textContent = e.message;
-  }
-}
+/** An unlocked automatic perk's secret, for its holder only. */
+const reveal = (b) => showPrivate(b, 'secret', b.parentElement.querySelector('.secret'), (j) => j.secret);
+
+/** A dispute's evidence, for the parties and the arbiters. */
+const readEvidence = (b) => showPrivate(b, 'evidence', b.parentElement.querySelector('.evidence'),
+  (j) => j.text ?? `No text was given through the pages; the hash on chain is ${j.hash}.`);
 
 /** Stores an automatic perk's secret (the artist, signed in), e.g. after a failed upload. */
 async function uploadSecret(form) {
