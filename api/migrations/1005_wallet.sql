@@ -1,5 +1,6 @@
 -- Dispute evidence, content-addressed: the text whose hash a holder put on chain with
--- `dispute`. Anyone may store a text, but only under its own hash.
+-- `dispute`, stored under its own hash when the signed-in holder prepares the dispute;
+-- read only by the parties and the arbiters.
 CREATE TABLE dispute_evidence (
     hash BYTEA PRIMARY KEY CHECK (length(hash) = 32),
     text TEXT NOT NULL,

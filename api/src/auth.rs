@@ -221,9 +221,8 @@ pub async fn verify(
     }))
 }
 
-fn bearer(parts: &Parts) -> Result<String, ApiError> {
-    let header = parts
-        .headers
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| unauthorized("sign in first: POST /auth/challenge, then /auth/verify"))?;
@@ -276,7 +275,14 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let token_hash = dreamster_types::content_hash(bearer(parts)?.as_bytes());
+        Caller::from_headers(&parts.headers, s).await
+    }
+}
+
+impl Caller {
+    /// The signed-in account of a request's headers (401 without a live session).
+    pub async fn from_headers(headers: &HeaderMap, s: &AppState) -> Result<Self, ApiError> {
+        let token_hash = dreamster_types::content_hash(bearer(headers)?.as_bytes());
         let account: Option<Vec<u8>> = sqlx::query_scalar(
             "SELECT address FROM sessions WHERE token_hash = $1 AND expires_at > now() AND revoked_at IS NULL",
         )

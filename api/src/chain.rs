@@ -24,14 +24,15 @@ pub const DEV_CHAIN_GENESIS: &str =
 #[derive(Clone)]
 pub struct ChainLink {
     url: String,
-    node: Arc<Mutex<Option<Node>>>,
+    /// The connection, numbered so a finished update task clears only its own.
+    node: Arc<Mutex<(u64, Option<Node>)>>,
 }
 
 impl ChainLink {
     pub fn new(url: impl Into<String>) -> Self {
         ChainLink {
             url: url.into(),
-            node: Arc::new(Mutex::new(None)),
+            node: Arc::new(Mutex::new((0, None))),
         }
     }
 
@@ -44,7 +45,7 @@ impl ChainLink {
     /// runtime upgrades are followed, so payloads carry the current spec version.
     pub async fn node(&self) -> Result<Node, ApiError> {
         let mut slot = self.node.lock().await;
-        if let Some(node) = slot.as_ref() {
+        if let Some(node) = slot.1.as_ref() {
             return Ok(node.clone());
         }
         let node = Node::connect(&self.url).await.map_err(|e| {
@@ -54,20 +55,24 @@ impl ChainLink {
                 format!("the chain cannot be reached right now: {e}"),
             )
         })?;
+        let generation = slot.0 + 1;
         let updater = node.api().updater();
         let link = self.node.clone();
         tokio::spawn(async move {
             let ended = updater.perform_runtime_updates().await;
             tracing::warn!(?ended, "lost the node; reconnecting on the next request");
-            *link.lock().await = None;
+            let mut slot = link.lock().await;
+            if slot.0 == generation {
+                slot.1 = None;
+            }
         });
-        *slot = Some(node.clone());
+        *slot = (generation, Some(node.clone()));
         Ok(node)
     }
 
     /// Forgets the connection (after an error that says it is gone).
     pub async fn reset(&self) {
-        *self.node.lock().await = None;
+        self.node.lock().await.1 = None;
     }
 
     /// The chain's genesis hash as 0x hex.

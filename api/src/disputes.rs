@@ -82,15 +82,19 @@ pub async fn evidence(
     }))
 }
 
-/// Keeps a holder's evidence text under its hash, once the contract has accepted the
-/// dispute in a dry run (so only a holder with a disputable delivery can store anything),
-/// and drops texts no dispute on chain refers to a day later.
+/// Keeps a holder's evidence text under its hash — called once the signed-in holder's
+/// dispute passed the contract's dry run, so only a holder with a disputable delivery
+/// stores anything — and drops texts no dispute on chain refers to a day later.
 pub async fn keep_evidence(db: &sqlx::PgPool, hash: &[u8; 32], text: &str) -> Result<(), ApiError> {
-    sqlx::query("INSERT INTO dispute_evidence (hash, text) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(hash.to_vec())
-        .bind(text)
-        .execute(db)
-        .await?;
+    // A text prepared again is young again: the purge below must not take it.
+    sqlx::query(
+        "INSERT INTO dispute_evidence (hash, text) VALUES ($1, $2)
+         ON CONFLICT (hash) DO UPDATE SET stored_at = now()",
+    )
+    .bind(hash.to_vec())
+    .bind(text)
+    .execute(db)
+    .await?;
     sqlx::query(
         "DELETE FROM dispute_evidence d WHERE d.stored_at < now() - interval '1 day'
          AND NOT EXISTS (SELECT 1 FROM entitlements e WHERE e.evidence = d.hash)",

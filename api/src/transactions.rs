@@ -528,16 +528,20 @@ fn read_answer(kind: AnswerKind, bytes: &[u8]) -> Option<u64> {
 }
 
 /// What the node's transaction pool says about a transaction it will not take, in a
-/// sentence: these are the user's situations, not the server's failures.
+/// sentence: these are the user's situations, not the server's failures. (The pool's
+/// words, matched without regard to case: "Transaction is outdated", "Transaction Already
+/// Imported", …)
 fn pool_refusal(text: &str) -> Option<&'static str> {
-    const REFUSALS: [(&str, &str); 6] = [
-        ("Inability to pay some fees", "your account cannot pay this transaction's fee (on top of any price): add funds and try again"),
+    const REFUSALS: [(&str, &str); 7] = [
+        ("inability to pay some fees", "your account cannot pay this transaction's fee (on top of any price): add funds and try again"),
         ("outdated", "this transaction's nonce was already used (another transaction went first): try again"),
-        ("Stale", "this transaction's nonce was already used (another transaction went first): try again"),
-        ("Priority is too low", "another transaction of this account with the same nonce is waiting: let it finish first"),
+        ("priority is too low", "another transaction of this account with the same nonce is waiting: let it finish first"),
         ("already imported", "this very transaction was already sent"),
+        ("temporarily banned", "the node refuses this transaction for a while (it was sent and dropped before): try again later"),
+        ("immediately dropped", "the node's pool is full: try again in a moment"),
         ("bad signature", "the chain refused the signature: the wallet may be on another chain"),
     ];
+    let text = text.to_lowercase();
     REFUSALS
         .iter()
         .find(|(needle, _)| text.contains(needle))
@@ -597,9 +601,21 @@ async fn node_failure(s: &AppState, e: ClientError) -> ApiError {
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn prepare(
     State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<PrepareRequest>,
 ) -> Result<Json<Prepared>, ApiError> {
     let signer = account("signer", &req.signer)?;
+    // Evidence is stored here, so a dispute is prepared only by the signed-in holder
+    // (anyone else could fill the store in a holder's name).
+    if matches!(req.action, Action::Dispute { .. })
+        && crate::auth::Caller::from_headers(&headers, &s).await?.0 != signer.0
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "sign in as the account that disputes: the evidence is kept in its name",
+        ));
+    }
     let node = s.chain.node().await?;
     let call = resolve_call(&s, &node, &req.action).await?;
     let dry = match node

@@ -490,12 +490,30 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     .send_keys(evidence)
     .await
     .expect("type");
-    done(
+    // The evidence is kept in the holder's name: nobody prepares a dispute for Dave
+    // without Dave's session.
+    let dispute = serde_json::json!({ "signer": id(&dave).to_string(), "action": {
+        "type": "dispute", "release": rel_text, "edition": 1, "perk": 1, "evidence": "spam" } });
+    let (status, _) = common::post_as(&http, format!("{base}/api/tx/prepare"), None, dispute).await;
+    assert_eq!(
+        status, 401,
+        "a dispute prepared without the holder's session"
+    );
+    clear_status(&b).await;
+    wait_for(
         &b,
-        ".benefit[data-perk='1'] form[data-kind=dispute]",
-        "12-dispute",
+        ".benefit[data-perk='1'] form[data-kind=dispute] button[type=submit]",
+        10,
     )
-    .await;
+    .await
+    .click()
+    .await
+    .expect("click");
+    answer_wallet(&b, true).await; // Dave signs in (signRaw)
+    answer_wallet(&b, true).await; // and signs the dispute
+    let (kind, text) = settle(&b).await;
+    assert_eq!(kind, "done", "dispute: {text}");
+    screenshot(&b, "wallet-12-dispute").await;
     let disputed = entitlement(&node, &rel, 1, 1).await;
     assert_eq!(disputed.state, EntitlementState::Disputed);
     pick(&b, "Ferdie").await;

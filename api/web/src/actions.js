@@ -47,9 +47,12 @@ export function actionOf(form) {
 class Refusal extends Error {}
 
 async function prepare(signerAddress, action) {
+  const headers = { 'content-type': 'application/json' };
+  // A dispute's evidence is kept in the holder's name: the holder signs in first.
+  if (action.type === 'dispute') headers.authorization = `Bearer ${await token()}`;
   const r = await fetch('/api/tx/prepare', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body: JSON.stringify({ signer: signerAddress, action }),
   });
   const j = await r.json().catch(() => ({}));

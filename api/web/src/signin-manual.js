@@ -15,6 +15,8 @@ $('challenge').onclick = async () => {
 $('verify').onclick = async () => {
   const j = await call('/auth/verify', { address: $('address').value.trim(), nonce, signature: $('signature').value.trim() });
   localStorage.setItem('dreamster.token', j.token);
+  // Signed in by hand, not through the picked wallet account: wallet actions sign in anew.
+  localStorage.removeItem('dreamster.signedAs');
   localStorage.setItem('dreamster.address', j.address);
   location.href = '/me';
 };

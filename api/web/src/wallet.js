@@ -134,8 +134,9 @@ function forgetSession() {
 
 // Another tab picked another account or signed out: this one must not go on acting as
 // the old account while showing it.
+// (Only a switch of account: a sign-in elsewhere must not interrupt a transaction here.)
 window.addEventListener('storage', (e) => {
-  if (e.key === CHOICE_KEY || e.key === TOKEN_KEY) location.reload();
+  if (e.key === CHOICE_KEY && e.newValue !== e.oldValue) location.reload();
 });
 
 async function post(path, body, token) {
