@@ -97,8 +97,13 @@ pub struct ChainInfo {
 }
 
 /// Whether the dev wallet may be offered: asked for, and the chain is the dev chain.
+fn offers_dev_wallet(s: &AppState, genesis_hash: &str) -> bool {
+    s.dev_wallet && genesis_hash == DEV_CHAIN_GENESIS
+}
+
+/// [`offers_dev_wallet`] for the chain the API is connected to (false without a node).
 pub async fn dev_wallet_allowed(s: &AppState) -> bool {
-    s.dev_wallet && matches!(s.chain.genesis_hash().await, Ok(g) if g == DEV_CHAIN_GENESIS)
+    matches!(s.chain.genesis_hash().await, Ok(g) if offers_dev_wallet(s, &g))
 }
 
 /// What the pages need to know about the chain.
@@ -107,7 +112,7 @@ pub async fn dev_wallet_allowed(s: &AppState) -> bool {
 pub async fn info(State(s): State<AppState>) -> Result<Json<ChainInfo>, ApiError> {
     let genesis_hash = s.chain.genesis_hash().await?;
     Ok(Json(ChainInfo {
-        dev_wallet: s.dev_wallet && genesis_hash == DEV_CHAIN_GENESIS,
+        dev_wallet: offers_dev_wallet(&s, &genesis_hash),
         genesis_hash,
         token_symbol: dreamster_client::units::SYMBOL.into(),
         token_decimals: dreamster_client::units::DECIMALS,

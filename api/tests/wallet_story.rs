@@ -17,7 +17,7 @@ mod common;
 use std::time::Duration;
 
 use common::chromium::{self, screenshot, serious_violations, text_of, wait_for};
-use common::live::{pick, spawn_api, Indexer};
+use common::live::{open, pick, spawn_api, Indexer};
 use dreamster_calls::{registry, release};
 use dreamster_client::units::UNIT;
 use dreamster_client::{ink_id, Node};
@@ -360,10 +360,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // A stranger's unlock of Eve's perk is refused before any signature, for free.
     pick(&b, "Charlie").await;
-    b.goto(&format!("{base}/fans/{}", id(&eve)))
-        .await
-        .expect("eve's page");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &format!("{base}/fans/{}", id(&eve))).await;
     let charlie_before = node.free_balance(&id(&charlie)).await.expect("balance");
     clear_status(&b).await;
     b.find(Locator::Css(
@@ -414,10 +411,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // A second fan buys; the artist ships and marks the poster delivered.
     pick(&b, "Dave").await;
-    b.goto(&format!("{base}/releases/{rel_text}"))
-        .await
-        .expect("release");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &format!("{base}/releases/{rel_text}")).await;
     b.find(Locator::Css("#view-perks"))
         .await
         .expect("view perks")
@@ -447,10 +441,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // Dave declines to sign a confirmation: nothing happens on chain.
     pick(&b, "Dave").await;
-    b.goto(&format!("{base}/fans/{}", id(&dave)))
-        .await
-        .expect("dave's page");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &format!("{base}/fans/{}", id(&dave))).await;
     let nonce_before = node
         .rpc()
         .system_account_next_index(&id(&dave))
@@ -517,8 +508,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     let disputed = entitlement(&node, &rel, 1, 1).await;
     assert_eq!(disputed.state, EntitlementState::Disputed);
     pick(&b, "Ferdie").await;
-    b.goto(&format!("{base}/audit")).await.expect("audit");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &format!("{base}/audit")).await;
     let case = text_of(&b, ".case").await;
     assert!(!case.contains(evidence), "the evidence is public: {case:?}");
     shows_after_sign_in(
@@ -550,10 +540,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // Dave claims the refund he was shown.
     pick(&b, "Dave").await;
-    b.goto(&format!("{base}/fans/{}", id(&dave)))
-        .await
-        .expect("dave's page");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &format!("{base}/fans/{}", id(&dave))).await;
     let claim = ".benefit[data-perk='1'] form[data-kind=claim_refund]";
     let label = text_of(&b, &format!("{claim} button")).await;
     let escrow = disputed.escrow;
@@ -578,10 +565,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // The artist withdraws what the release owes.
     pick(&b, "Bob").await;
-    b.goto(&format!("{base}/releases/{rel_text}"))
-        .await
-        .expect("release");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &format!("{base}/releases/{rel_text}")).await;
     b.find(Locator::Css("#artist-tools summary"))
         .await
         .expect("tools")
@@ -635,13 +619,11 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     // Fan and artist exchange private messages on the release's messages page.
     let thread_page = format!("{base}/releases/{rel_text}/messages");
     pick(&b, "Eve").await;
-    b.goto(&thread_page).await.expect("messages");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &thread_page).await;
     answer_wallet(&b, true).await; // sign in as Eve (signRaw)
     send_message(&b, "Hi! Which email should the download go to?").await;
     pick(&b, "Bob").await;
-    b.goto(&thread_page).await.expect("messages");
-    wait_for(&b, "#account", 20).await;
+    open(&b, &thread_page).await;
     answer_wallet(&b, true).await; // sign in as Bob
     wait_for(&b, &format!("#threads button[data-fan='{}']", id(&eve)), 20)
         .await
@@ -674,8 +656,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         ("messages", format!("/releases/{rel_text}/messages")),
         ("signin", "/signin".to_string()),
     ] {
-        b.goto(&format!("{base}{path}")).await.expect("page");
-        wait_for(&b, "#account", 20).await;
+        open(&b, &format!("{base}{path}")).await;
         let overflow = b
             .execute(
                 "return document.documentElement.scrollWidth > window.innerWidth + 1;",

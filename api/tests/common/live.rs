@@ -94,6 +94,14 @@ impl Indexer {
     }
 }
 
+/// Opens `url` and waits until its wallet bar lists the accounts.
+pub async fn open(b: &Client, url: &str) {
+    b.goto(url)
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    wait_for(b, "#account", 20).await;
+}
+
 /// Picks a dev account in the page's wallet bar (by its name, e.g. "Bob").
 pub async fn pick(b: &Client, name: &str) {
     wait_for(b, "#account", 20).await;
