@@ -14,7 +14,8 @@
 
 use std::time::{Duration, Instant};
 
-use dreamster_api::{dashboards, read, router, AppState};
+use dreamster_api::address::Address;
+use dreamster_api::{fans, releases, router, AppState};
 use dreamster_test_support::load::{open_loop, Figures};
 use dreamster_test_support::{env_or, TestDatabase};
 use subxt::utils::AccountId32;
@@ -23,6 +24,10 @@ const ARTISTS: i64 = 200;
 const RELEASES: i64 = 1_000;
 const EDITIONS_PER_RELEASE: i64 = 250;
 const FANS: i64 = 50_000;
+
+fn parse(text: &str) -> Address {
+    text.parse().expect("the bench's own accounts are valid")
+}
 
 fn account(n: i64) -> String {
     let mut bytes = [0u8; 32];
@@ -117,9 +122,9 @@ async fn main() -> anyhow::Result<()> {
     print("GET /api/releases/{a}/perks", &f);
     let pool = db.pool().clone();
     let f = open_loop(rps, Duration::from_secs(seconds), move |i| {
-        let (pool, addr) = (pool.clone(), release(i));
+        let (pool, addr) = (pool.clone(), parse(&release(i)));
         async move {
-            read::perks(&pool, &addr)
+            releases::perks(&pool, addr)
                 .await
                 .map(drop)
                 .map_err(|e| format!("{e:?}"))
@@ -136,14 +141,9 @@ async fn main() -> anyhow::Result<()> {
     print("GET /api/fans/{a}/perks", &f);
     let pool = db.pool().clone();
     let f = open_loop(rps, Duration::from_secs(seconds), move |i| {
-        let (pool, addr) = (pool.clone(), fan(i));
+        let (pool, addr) = (pool.clone(), parse(&fan(i)));
         async move {
-            let filter = dashboards::BenefitFilter {
-                state: None,
-                limit: None,
-                offset: None,
-            };
-            dashboards::fan(&pool, &addr, &filter)
+            fans::fan(&pool, addr, &fans::BenefitFilter::default())
                 .await
                 .map(drop)
                 .map_err(|e| format!("{e:?}"))

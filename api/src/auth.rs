@@ -14,9 +14,19 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subxt_signer::sr25519;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::{address, ss58, ApiError, ApiJson, ErrorBody};
+use crate::address::Address;
+use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(challenge))
+        .routes(routes!(verify))
+        .routes(routes!(logout))
+}
 
 const NONCE_LIFETIME_MINUTES: i64 = 5;
 const SIWS_STATEMENT: &str = "Sign in to Dreamster to read your perks' secrets and your messages.";
@@ -115,12 +125,12 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
 /// Step 1: a nonce and the message to sign with it.
 #[utoipa::path(post, path = "/auth/challenge", request_body = ChallengeRequest,
     responses((status = 200, body = Challenge), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn challenge(
+async fn challenge(
     State(s): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<ChallengeRequest>,
 ) -> Result<Json<Challenge>, ApiError> {
-    let account = address(&req.address)?;
+    let account = Address::parse(&req.address)?;
     let nonce = random_hex(16);
     let now = Utc::now();
     let expires = now + Duration::minutes(NONCE_LIFETIME_MINUTES);
@@ -146,7 +156,7 @@ pub async fn challenge(
     let chain_id = s.chain.genesis_hash().await.ok();
     let message = siws_message(&SiwsFields {
         domain: &domain,
-        address: &ss58(&account),
+        address: &account.to_string(),
         uri: &uri,
         chain_id: chain_id.as_deref(),
         nonce: &nonce,
@@ -157,7 +167,7 @@ pub async fn challenge(
         "INSERT INTO auth_nonces (nonce, address, message, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&nonce)
-    .bind(account.to_vec())
+    .bind(account)
     .bind(&message)
     .bind(expires)
     .execute(&s.db)
@@ -181,11 +191,11 @@ fn signature(text: &str) -> Result<sr25519::Signature, ApiError> {
 /// Step 2: the signed message for a session token. The nonce is spent either way.
 #[utoipa::path(post, path = "/auth/verify", request_body = VerifyRequest,
     responses((status = 200, body = SessionToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn verify(
+async fn verify(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Json<SessionToken>, ApiError> {
-    let account = address(&req.address)?;
+    let account = Address::parse(&req.address)?;
     let sig = signature(&req.signature)?;
     // Spending the nonce and reading its message is one statement: two racing verifies
     // cannot both use it.
@@ -194,12 +204,12 @@ pub async fn verify(
          WHERE nonce = $1 AND address = $2 AND used_at IS NULL AND expires_at > now() RETURNING message",
     )
     .bind(&req.nonce)
-    .bind(account.to_vec())
+    .bind(account)
     .fetch_optional(&s.db)
     .await?;
     let message = message
         .ok_or_else(|| unauthorized("unknown, used or expired nonce: ask for a new challenge"))?;
-    let public = sr25519::PublicKey(account);
+    let public = sr25519::PublicKey(account.0);
     let wrapped = format!("<Bytes>{message}</Bytes>");
     if !sr25519::verify(&sig, &message, &public) && !sr25519::verify(&sig, &wrapped, &public) {
         return Err(unauthorized(
@@ -210,13 +220,13 @@ pub async fn verify(
     let expires = Utc::now() + Duration::hours(SESSION_LIFETIME_HOURS);
     sqlx::query("INSERT INTO sessions (token_hash, address, expires_at) VALUES ($1, $2, $3)")
         .bind(dreamster_types::content_hash(token.as_bytes()).to_vec())
-        .bind(account.to_vec())
+        .bind(account)
         .bind(expires)
         .execute(&s.db)
         .await?;
     Ok(Json(SessionToken {
         token,
-        address: ss58(&account),
+        address: account.to_string(),
         expires_at: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
     }))
 }
@@ -241,10 +251,7 @@ pub struct LoggedOut {
 #[utoipa::path(post, path = "/auth/logout",
     responses((status = 200, body = LoggedOut), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn logout(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> Result<Json<LoggedOut>, ApiError> {
+async fn logout(State(s): State<AppState>, caller: Caller) -> Result<Json<LoggedOut>, ApiError> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
     )
@@ -257,7 +264,7 @@ pub async fn logout(
 }
 
 /// The signed-in account of a request, from its bearer token.
-pub struct Caller(pub [u8; 32], pub CallerToken);
+pub struct Caller(pub Address, pub CallerToken);
 
 /// The hash of the caller's session token (what logout revokes).
 pub struct CallerToken {
@@ -283,7 +290,7 @@ impl Caller {
     /// The signed-in account of a request's headers (401 without a live session).
     pub async fn from_headers(headers: &HeaderMap, s: &AppState) -> Result<Self, ApiError> {
         let token_hash = dreamster_types::content_hash(bearer(headers)?.as_bytes());
-        let account: Option<Vec<u8>> = sqlx::query_scalar(
+        let account: Option<Address> = sqlx::query_scalar(
             "SELECT address FROM sessions WHERE token_hash = $1 AND expires_at > now() AND revoked_at IS NULL",
         )
         .bind(token_hash.to_vec())
@@ -291,9 +298,6 @@ impl Caller {
         .await?;
         let account =
             account.ok_or_else(|| unauthorized("unknown or expired session: sign in again"))?;
-        let account: [u8; 32] = account
-            .try_into()
-            .map_err(|_| unauthorized("corrupt session"))?;
         Ok(Caller(account, CallerToken { token_hash }))
     }
 }

@@ -11,9 +11,15 @@ use dreamster_client::Node;
 use serde::Serialize;
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(info))
+}
 
 /// The genesis hash of `substrate-contracts-node` 0.42.0's `--dev` chain (the chain
 /// `scripts/run.sh` and the tests start; the same for every start of that binary). The dev
@@ -109,7 +115,7 @@ pub async fn dev_wallet_allowed(s: &AppState) -> bool {
 /// What the pages need to know about the chain.
 #[utoipa::path(get, path = "/api/chain",
     responses((status = 200, body = ChainInfo), (status = 503, body = ErrorBody)))]
-pub async fn info(State(s): State<AppState>) -> Result<Json<ChainInfo>, ApiError> {
+async fn info(State(s): State<AppState>) -> Result<Json<ChainInfo>, ApiError> {
     let genesis_hash = s.chain.genesis_hash().await?;
     Ok(Json(ChainInfo {
         dev_wallet: offers_dev_wallet(&s, &genesis_hash),

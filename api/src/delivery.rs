@@ -7,12 +7,20 @@ use axum::http::StatusCode;
 use axum::Json;
 use dreamster_types::merkle;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::address::Address;
 use crate::auth::Caller;
-use crate::error::{address, ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(fetch))
+}
 
 const MAX_POOL: usize = 100_000;
 
@@ -56,29 +64,43 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", message)
 }
 
+#[derive(sqlx::FromRow)]
+struct Committed {
+    content_hash: Option<Vec<u8>>,
+    artist: Address,
+}
+
+/// Who holds an edition, and whether they unlocked the perk (NULL: the edition does not
+/// carry it).
+#[derive(sqlx::FromRow)]
+struct Holding {
+    owner: Address,
+    unlocked: Option<bool>,
+}
+
 /// An automatic perk's committed hash and its release's artist; 404 for no such perk,
 /// 400 for a perk that is not automatic.
 async fn committed_hash(
     s: &AppState,
-    release: &[u8; 32],
+    release: Address,
     perk: i32,
-) -> Result<([u8; 32], Vec<u8>), ApiError> {
-    let row = sqlx::query(
+) -> Result<([u8; 32], Address), ApiError> {
+    let row: Committed = sqlx::query_as(
         "SELECT p.content_hash, r.artist FROM perks p JOIN releases r ON r.address = p.release
          WHERE p.release = $1 AND p.perk = $2",
     )
-    .bind(release.to_vec())
+    .bind(release)
     .bind(perk)
     .fetch_optional(&s.db)
     .await?
     .ok_or_else(|| ApiError::not_found("no such perk"))?;
-    let hash: Option<Vec<u8>> = row.get(0);
-    let hash = hash
+    let hash = row
+        .content_hash
         .and_then(|h| <[u8; 32]>::try_from(h).ok())
         .ok_or_else(|| {
             ApiError::bad_request("not_automatic", "this perk is not delivered automatically")
         })?;
-    Ok((hash, row.get(1)))
+    Ok((hash, row.artist))
 }
 
 /// The artist uploads the secret (or code pool) of an automatic perk.
@@ -86,15 +108,14 @@ async fn committed_hash(
     params(("address" = String, Path), ("perk" = i32, Path)), request_body = SecretUpload, security(("bearer" = [])),
     responses((status = 201, body = SecretAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn upload(
+async fn upload(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
-    ApiPath((release, perk)): ApiPath<(String, i32)>,
+    ApiPath((release, perk)): ApiPath<(Address, i32)>,
     ApiJson(up): ApiJson<SecretUpload>,
 ) -> Result<(StatusCode, Json<SecretAccepted>), ApiError> {
-    let release = address(&release)?;
-    let (hash, artist) = committed_hash(&s, &release, perk).await?;
-    if artist.as_slice() != caller.as_slice() {
+    let (hash, artist) = committed_hash(&s, release, perk).await?;
+    if artist != caller {
         return Err(forbidden(
             "only the release's artist may provide a perk's secret",
         ));
@@ -109,7 +130,7 @@ pub async fn upload(
                 ));
             }
             let done = sqlx::query("INSERT INTO perk_secrets (release, perk, secret) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(release.to_vec())
+                .bind(release)
                 .bind(perk)
                 .bind(&secret)
                 .execute(&mut *tx)
@@ -141,7 +162,7 @@ pub async fn upload(
                 ));
             }
             let done = sqlx::query("INSERT INTO perk_secrets (release, perk, pool_size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(release.to_vec())
+                .bind(release)
                 .bind(perk)
                 .bind(codes.len() as i32)
                 .execute(&mut *tx)
@@ -153,7 +174,7 @@ pub async fn upload(
                 "INSERT INTO perk_codes (release, perk, idx, code)
                  SELECT $1, $2, i - 1, c FROM UNNEST($3::text[]) WITH ORDINALITY AS u(c, i)",
             )
-            .bind(release.to_vec())
+            .bind(release)
             .bind(perk)
             .bind(&codes)
             .execute(&mut *tx)
@@ -180,36 +201,34 @@ pub async fn upload(
     params(("address" = String, Path), ("edition" = i32, Path), ("perk" = i32, Path)), security(("bearer" = [])),
     responses((status = 200, body = PerkSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn fetch(
+async fn fetch(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
-    ApiPath((release, edition, perk)): ApiPath<(String, i32, i32)>,
+    ApiPath((release, edition, perk)): ApiPath<(Address, i32, i32)>,
 ) -> Result<Json<PerkSecret>, ApiError> {
-    let release = address(&release)?;
-    let (hash, _) = committed_hash(&s, &release, perk).await?;
-    let row = sqlx::query(
+    let (hash, _) = committed_hash(&s, release, perk).await?;
+    let row: Holding = sqlx::query_as(
         "SELECT ed.owner, e.unlocked FROM editions ed
          LEFT JOIN entitlements e ON e.release = ed.release AND e.edition = ed.edition AND e.perk = $3
          WHERE ed.release = $1 AND ed.edition = $2",
     )
-    .bind(release.to_vec())
+    .bind(release)
     .bind(edition)
     .bind(perk)
     .fetch_optional(&s.db)
     .await?
     .ok_or_else(|| ApiError::not_found("no such edition"))?;
-    let owner: Vec<u8> = row.get(0);
-    if owner.as_slice() != caller.as_slice() {
+    if row.owner != caller {
         return Err(forbidden("only the edition's holder may fetch its secret"));
     }
-    match row.get::<Option<bool>, _>(1) {
+    match row.unlocked {
         None => return Err(ApiError::not_found("this edition does not carry that perk")),
         Some(false) => return Err(conflict("unlock the perk on chain first (dreamster unlock); the secret is served once the unlock is indexed")),
         Some(true) => {}
     }
-    let stored =
-        sqlx::query("SELECT secret, pool_size FROM perk_secrets WHERE release = $1 AND perk = $2")
-            .bind(release.to_vec())
+    let secret: Option<String> =
+        sqlx::query_scalar("SELECT secret FROM perk_secrets WHERE release = $1 AND perk = $2")
+            .bind(release)
             .bind(perk)
             .fetch_optional(&s.db)
             .await?
@@ -217,18 +236,18 @@ pub async fn fetch(
                 ApiError::not_found("the artist has not provided this perk's secret yet")
             })?;
     let content_hash = format!("0x{}", hex::encode(hash));
-    if let Some(secret) = stored.get::<Option<String>, _>(0) {
+    if let Some(secret) = secret {
         return Ok(Json(PerkSecret {
             secret,
             proof: None,
             content_hash,
         }));
     }
-    let (idx, code) = assign_code(&s, &release, perk, edition).await?;
+    let (idx, code) = assign_code(&s, release, perk, edition).await?;
     let codes: Vec<String> = sqlx::query_scalar(
         "SELECT code FROM perk_codes WHERE release = $1 AND perk = $2 ORDER BY idx",
     )
-    .bind(release.to_vec())
+    .bind(release)
     .bind(perk)
     .fetch_all(&s.db)
     .await?;
@@ -251,28 +270,28 @@ pub async fn fetch(
 /// This edition's code: the one assigned before, or the next free one.
 async fn assign_code(
     s: &AppState,
-    release: &[u8; 32],
+    release: Address,
     perk: i32,
     edition: i32,
 ) -> Result<(i32, String), ApiError> {
     let mut tx = s.db.begin().await?;
-    let existing = sqlx::query(
+    let existing: Option<(i32, String)> = sqlx::query_as(
         "SELECT idx, code FROM perk_codes WHERE release = $1 AND perk = $2 AND edition = $3",
     )
-    .bind(release.to_vec())
+    .bind(release)
     .bind(perk)
     .bind(edition)
     .fetch_optional(&mut *tx)
     .await?;
     let row = match existing {
         Some(row) => row,
-        None => sqlx::query(
+        None => sqlx::query_as(
             "UPDATE perk_codes SET edition = $3 WHERE (release, perk, idx) = (
                 SELECT release, perk, idx FROM perk_codes WHERE release = $1 AND perk = $2 AND edition IS NULL
                 ORDER BY idx LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING idx, code",
         )
-        .bind(release.to_vec())
+        .bind(release)
         .bind(perk)
         .bind(edition)
         .fetch_optional(&mut *tx)
@@ -280,5 +299,5 @@ async fn assign_code(
         .ok_or_else(|| conflict("the pool of codes is used up: ask the artist"))?,
     };
     tx.commit().await?;
-    Ok((row.get(0), row.get(1)))
+    Ok(row)
 }

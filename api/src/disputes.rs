@@ -7,10 +7,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::address::Address;
 use crate::auth::Caller;
-use crate::error::{address, ApiError, ApiPath, ErrorBody};
+use crate::error::{ApiError, ApiPath, ErrorBody};
 use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(evidence))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Evidence {
@@ -20,14 +27,14 @@ pub struct Evidence {
     pub text: Option<String>,
 }
 
-type EntitlementPath = (String, i32, i32);
+type EntitlementPath = (Address, i32, i32);
 
 /// Who the parties of an entitlement are, and the evidence hash of its dispute.
 #[derive(sqlx::FromRow)]
 struct Parties {
     evidence: Option<Vec<u8>>,
-    artist: Vec<u8>,
-    owner: Vec<u8>,
+    artist: Address,
+    owner: Address,
 }
 
 /// The evidence of an entitlement's dispute, for the holder, the artist or an arbiter.
@@ -36,19 +43,18 @@ struct Parties {
     security(("bearer" = [])),
     responses((status = 200, body = Evidence), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn evidence(
+async fn evidence(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
     ApiPath((release, edition, perk)): ApiPath<EntitlementPath>,
 ) -> Result<Json<Evidence>, ApiError> {
-    let release = address(&release)?;
     let row: Option<Parties> = sqlx::query_as(
         "SELECT e.evidence, r.artist, ed.owner FROM entitlements e
          JOIN releases r ON r.address = e.release
          JOIN editions ed ON ed.release = e.release AND ed.edition = e.edition
          WHERE e.release = $1 AND e.edition = $2 AND e.perk = $3",
     )
-    .bind(release.to_vec())
+    .bind(release)
     .bind(edition)
     .bind(perk)
     .fetch_optional(&s.db)
@@ -60,10 +66,10 @@ pub async fn evidence(
     } = row.ok_or_else(|| ApiError::not_found("no such entitlement"))?;
     let arbiter: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM arbiters WHERE address = $1 AND active)")
-            .bind(caller.to_vec())
+            .bind(caller)
             .fetch_one(&s.db)
             .await?;
-    if !arbiter && caller.as_slice() != artist.as_slice() && caller.as_slice() != owner.as_slice() {
+    if !arbiter && caller != artist && caller != owner {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -102,4 +108,40 @@ pub async fn keep_evidence(db: &sqlx::PgPool, hash: &[u8; 32], text: &str) -> Re
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// An open dispute as the arbiter's queue lists it. The holder's words are not here: only
+/// the parties read them (`disputes::evidence`).
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct DisputeCase {
+    pub release: Address,
+    pub release_title: String,
+    pub edition: i32,
+    pub perk: i32,
+    pub perk_title: String,
+    pub escrow: String,
+    #[sqlx(skip)]
+    pub evidence_hash: Option<String>,
+    #[serde(skip)]
+    evidence_key: Option<Vec<u8>>,
+}
+
+/// Every open dispute, oldest first.
+pub async fn dispute_queue(db: &sqlx::PgPool) -> Result<Vec<DisputeCase>, ApiError> {
+    let mut cases: Vec<DisputeCase> = sqlx::query_as(
+        "SELECT e.release, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
+                e.escrow::text AS escrow, e.evidence AS evidence_key
+         FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         JOIN releases r ON r.address = e.release
+         WHERE e.state = 'disputed' ORDER BY e.block_number, e.edition, e.perk LIMIT 200",
+    )
+    .fetch_all(db)
+    .await?;
+    for c in &mut cases {
+        c.evidence_hash = c
+            .evidence_key
+            .as_ref()
+            .map(|h| format!("0x{}", hex::encode(h)));
+    }
+    Ok(cases)
 }

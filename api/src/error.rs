@@ -91,24 +91,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
-            .map_err(|e: PathRejection| ApiError::bad_request("bad_path", e.body_text()))
-    }
-}
-
-/// An account or contract address from a path or query: SS58 or 0x hex.
-pub fn address(text: &str) -> Result<[u8; 32], ApiError> {
-    dreamster_client::parse_address(text)
-        .map(|a| a.0)
-        .map_err(|e| ApiError::bad_request("bad_address", e))
-}
-
-pub fn ss58(bytes: &[u8]) -> String {
-    match <[u8; 32]>::try_from(bytes) {
-        Ok(a) => subxt::utils::AccountId32(a).to_string(),
-        Err(_) => format!(
-            "0x{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ),
+            .map_err(|e: PathRejection| {
+                use axum::extract::path::ErrorKind;
+                // A value with its own parser (an `Address`, the only one) failed it; the
+                // built-in kinds (a number that is not one…) are `bad_path`.
+                let code = match &e {
+                    PathRejection::FailedToDeserializePathParams(d)
+                        if matches!(d.kind(), ErrorKind::Message(_)) =>
+                    {
+                        "bad_address"
+                    }
+                    _ => "bad_path",
+                };
+                ApiError::bad_request(code, e.body_text())
+            })
     }
 }
 

@@ -6,18 +6,26 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::address::Address;
 use crate::auth::Caller;
-use crate::error::{address, ss58, ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use crate::read::{page_bounds, Page};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::read::{Page, Paging};
 use crate::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(threads))
+        .routes(routes!(list, post))
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Message {
     pub id: i64,
-    pub sender: String,
+    pub sender: Address,
     pub body: String,
     pub sent_at: String,
 }
@@ -28,20 +36,11 @@ pub struct NewMessage {
     pub body: String,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MessagePaging {
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-}
-
 /// The artist of a release the read model knows; 404 otherwise.
-async fn artist_of(s: &AppState, release: &[u8; 32]) -> Result<Vec<u8>, ApiError> {
-    let artist: Option<Vec<u8>> =
+async fn artist_of(s: &AppState, release: Address) -> Result<Address, ApiError> {
+    let artist: Option<Address> =
         sqlx::query_scalar("SELECT artist FROM releases WHERE address = $1")
-            .bind(release.to_vec())
+            .bind(release)
             .fetch_optional(&s.db)
             .await?;
     artist.ok_or_else(|| ApiError::not_found("no such release"))
@@ -50,14 +49,12 @@ async fn artist_of(s: &AppState, release: &[u8; 32]) -> Result<Vec<u8>, ApiError
 /// Checks the caller is a party of the thread (release, fan) and that it can exist.
 async fn thread_access(
     s: &AppState,
-    caller: &[u8; 32],
-    release: &str,
-    fan: &str,
-) -> Result<([u8; 32], [u8; 32]), ApiError> {
-    let release = address(release)?;
-    let fan = address(fan)?;
-    let artist = artist_of(s, &release).await?;
-    if caller.as_slice() != artist.as_slice() && caller != &fan {
+    caller: Address,
+    release: Address,
+    fan: Address,
+) -> Result<(), ApiError> {
+    let artist = artist_of(s, release).await?;
+    if caller != artist && caller != fan {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -67,8 +64,8 @@ async fn thread_access(
     let holds: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM editions WHERE release = $1 AND owner = $2)",
     )
-    .bind(release.to_vec())
-    .bind(fan.to_vec())
+    .bind(release)
+    .bind(fan)
     .fetch_one(&s.db)
     .await?;
     if !holds {
@@ -76,21 +73,18 @@ async fn thread_access(
             "no such thread: that account holds no edition of this release",
         ));
     }
-    Ok((release, fan))
+    Ok(())
 }
 
-type ThreadPath = (String, String);
+type ThreadPath = (Address, Address);
 
 /// One holder's thread, as the artist's inbox lists it.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct ThreadSummary {
-    #[sqlx(skip)]
-    pub fan: String,
+    pub fan: Address,
     pub messages: i64,
     /// When the last message was sent (UTC), if any.
     pub last_at: Option<String>,
-    #[serde(skip)]
-    fan_key: Vec<u8>,
 }
 
 /// The artist's inbox for a release: every holder, with their thread's size.
@@ -99,74 +93,61 @@ pub struct ThreadSummary {
     security(("bearer" = [])),
     responses((status = 200, body = Vec<ThreadSummary>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn threads(
+async fn threads(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
-    ApiPath(release): ApiPath<String>,
+    ApiPath(release): ApiPath<Address>,
 ) -> Result<Json<Vec<ThreadSummary>>, ApiError> {
-    let release = address(&release)?;
-    let artist = artist_of(&s, &release).await?;
-    if caller.as_slice() != artist.as_slice() {
+    let artist = artist_of(&s, release).await?;
+    if caller != artist {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only the release's artist has an inbox for it",
         ));
     }
-    let mut rows: Vec<ThreadSummary> = sqlx::query_as(
-        "SELECT h.owner AS fan_key, count(m.id) AS messages,
+    let rows: Vec<ThreadSummary> = sqlx::query_as(
+        "SELECT h.owner AS fan, count(m.id) AS messages,
                 to_char(max(m.sent_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_at
          FROM (SELECT DISTINCT owner FROM editions WHERE release = $1) h
          LEFT JOIN messages m ON m.release = $1 AND m.fan = h.owner
          GROUP BY h.owner ORDER BY max(m.sent_at) DESC NULLS LAST, h.owner LIMIT 500",
     )
-    .bind(release.to_vec())
+    .bind(release)
     .fetch_all(&s.db)
     .await?;
-    for r in &mut rows {
-        r.fan = ss58(&r.fan_key);
-    }
     Ok(Json(rows))
 }
 
 /// A thread's messages, oldest first.
 #[utoipa::path(get, path = "/api/releases/{address}/threads/{fan}/messages",
-    params(("address" = String, Path), ("fan" = String, Path), MessagePaging),
+    params(("address" = String, Path), ("fan" = String, Path), Paging),
     security(("bearer" = [])),
     responses((status = 200, body = Page<Message>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list(
+async fn list(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
     ApiPath((release, fan)): ApiPath<ThreadPath>,
-    ApiQuery(p): ApiQuery<MessagePaging>,
+    ApiQuery(p): ApiQuery<Paging>,
 ) -> Result<Json<Page<Message>>, ApiError> {
-    let (release, fan) = thread_access(&s, &caller, &release, &fan).await?;
-    let (limit, offset) = page_bounds(p.limit, p.offset)?;
-    let rows = sqlx::query(
-        "SELECT id, sender, body, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+    thread_access(&s, caller, release, fan).await?;
+    let (limit, offset) = p.bounds()?;
+    let items: Vec<Message> = sqlx::query_as(
+        "SELECT id, sender, body, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS sent_at
          FROM messages WHERE release = $1 AND fan = $2 ORDER BY id LIMIT $3 OFFSET $4",
     )
-    .bind(release.to_vec())
-    .bind(fan.to_vec())
+    .bind(release)
+    .bind(fan)
     .bind(limit)
     .bind(offset)
     .fetch_all(&s.db)
     .await?;
     let total: i64 =
         sqlx::query_scalar("SELECT count(*) FROM messages WHERE release = $1 AND fan = $2")
-            .bind(release.to_vec())
-            .bind(fan.to_vec())
+            .bind(release)
+            .bind(fan)
             .fetch_one(&s.db)
             .await?;
-    let items = rows
-        .iter()
-        .map(|r| Message {
-            id: r.get(0),
-            sender: ss58(&r.get::<Vec<u8>, _>(1)),
-            body: r.get(2),
-            sent_at: r.get(3),
-        })
-        .collect();
     Ok(Json(Page {
         items,
         total,
@@ -181,13 +162,13 @@ pub async fn list(
     security(("bearer" = [])),
     responses((status = 201, body = Message), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn post(
+async fn post(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
     ApiPath((release, fan)): ApiPath<ThreadPath>,
     ApiJson(m): ApiJson<NewMessage>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let (release, fan) = thread_access(&s, &caller, &release, &fan).await?;
+    thread_access(&s, caller, release, fan).await?;
     let body = m.body.trim();
     if body.is_empty() || body.chars().count() > 4000 {
         return Err(ApiError::bad_request(
@@ -201,23 +182,15 @@ pub async fn post(
             "a message cannot contain NUL characters",
         ));
     }
-    let row = sqlx::query(
+    let message: Message = sqlx::query_as(
         "INSERT INTO messages (release, fan, sender, body) VALUES ($1, $2, $3, $4)
-         RETURNING id, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+         RETURNING id, sender, body, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS sent_at",
     )
-    .bind(release.to_vec())
-    .bind(fan.to_vec())
-    .bind(caller.to_vec())
+    .bind(release)
+    .bind(fan)
+    .bind(caller)
     .bind(body)
     .fetch_one(&s.db)
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Message {
-            id: row.get(0),
-            sender: ss58(&caller),
-            body: body.to_string(),
-            sent_at: row.get(1),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(message)))
 }

@@ -4,10 +4,28 @@ use axum::extract::State;
 use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
+use crate::address::Address;
 use crate::error::{ApiError, ApiPath};
 use crate::forms::{action, entitlement, field};
-use crate::read::{self, ReleaseFilter};
+use crate::read::{self, Paging};
+use crate::releases::{self, ReleaseFilter};
 use crate::AppState;
+
+/// The pages (HTML for people; the JSON routes are `crate::api`).
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/", get(home))
+        .route("/releases/{address}", get(release))
+        .route("/releases/{address}/messages", get(messages))
+        .route("/fans/{address}", get(fan))
+        .route("/artists/{address}", get(artist))
+        .route("/audit", get(audit))
+        .route("/signin", get(signin))
+        .route("/me", get(me))
+        .route("/docs", get(docs))
+        .route("/assets/devwallet.js", get(dev_wallet_script))
+}
 
 /// A decimal string of the smallest unit → "2.5 UNIT".
 fn amount(text: &str) -> String {
@@ -64,15 +82,12 @@ figure.chart{margin:.8rem 0}figure.chart svg{max-width:100%;height:auto;display:
 details{margin:.8rem 0}summary{cursor:pointer;font-weight:bold}dialog{max-width:30rem}.secret{word-break:break-all}
 @media (max-width:30rem){main{padding:.5rem}button{width:100%}}";
 
-pub async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
+async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
     let filter = ReleaseFilter {
-        artist: None,
-        category: None,
-        on_sale: None,
         limit: Some(100),
-        offset: Some(0),
+        ..ReleaseFilter::default()
     };
-    let releases = read::releases(&s.db, &filter).await?;
+    let releases = releases::releases(&s.db, &filter).await?;
     Ok(page(
         "Releases",
         html! {
@@ -99,7 +114,7 @@ pub async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
             @for r in &releases.items {
                 div.card {
                     h2 { a href={ "/releases/" (r.address) } { (r.title) } }
-                    p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) } " · " (amount(&r.price))
+                    p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.to_string())) } " · " (amount(&r.price))
                         " · " (r.perk_count) " perks worth " (amount(&r.total_perk_value)) " · " (r.editions_sold) " sold" }
                 }
             }
@@ -107,20 +122,20 @@ pub async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
     ))
 }
 
-pub async fn release(
+async fn release(
     State(s): State<AppState>,
-    ApiPath(address): ApiPath<String>,
+    ApiPath(address): ApiPath<Address>,
 ) -> Result<Html<String>, ApiError> {
-    let rp = read::perks(&s.db, &address).await?;
-    let due = read::deliveries_due(&s.db, &address).await?;
+    let rp = releases::perks(&s.db, address).await?;
+    let due = releases::deliveries_due(&s.db, address).await?;
     let r = &rp.release;
     let now = read::now_ms();
-    let templates = serde_json::to_string(&crate::json::template_list()).unwrap_or_default();
+    let templates = serde_json::to_string(&releases::template_list()).unwrap_or_default();
     Ok(page(
         &r.title,
         html! {
             h1 { (r.title) }
-            p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.clone())) }
+            p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.to_string())) }
                 " · " a #messages-link href={ "/releases/" (r.address) "/messages" } { "Messages (artist and holders)" } }
             div.card {
                 p { "Price " strong { (amount(&r.price)) } " · " (r.editions_sold) " sold"
@@ -155,7 +170,7 @@ pub async fn release(
                         }
                         li { "the rest goes to the artist for the music itself" }
                     }
-                    (action("buy", &[("release", r.address.clone())], html! {}, &format!("Buy for {}", amount(&r.price))))
+                    (action("buy", &[("release", r.address.to_string())], html! {}, &format!("Buy for {}", amount(&r.price))))
                 }
             }
             details #artist-tools {
@@ -205,7 +220,7 @@ pub async fn release(
                         }
                     }
                 }
-                @let automatic: Vec<&crate::read::Perk> = rp.perks.iter().filter(|p| p.delivery == "automatic").collect();
+                @let automatic: Vec<&releases::Perk> = rp.perks.iter().filter(|p| p.delivery == "automatic").collect();
                 @if !automatic.is_empty() {
                     div.card {
                         h2 { "Store an automatic perk's secret" }
@@ -231,7 +246,7 @@ pub async fn release(
                 div.card {
                     h2 { "Withdraw" }
                     p.muted { "What the release owes you: the music's share of every sale, and every perk share once delivered and past its dispute window." }
-                    (action("withdraw", &[("release", r.address.clone())], html! {}, "Withdraw"))
+                    (action("withdraw", &[("release", r.address.to_string())], html! {}, "Withdraw"))
                 }
             }
         },
@@ -253,16 +268,16 @@ fn origin_link(explorer: &str, at: &crate::read::Origin) -> Markup {
     html! { a.muted href={ (explorer) "#/explorer/query/" (at.block) } title="the block this figure came from" { "#" (at.block) (ext) } }
 }
 
-pub async fn fan(
+async fn fan(
     State(s): State<AppState>,
-    ApiPath(address): ApiPath<String>,
+    ApiPath(address): ApiPath<Address>,
 ) -> Result<Html<String>, ApiError> {
-    let filter = crate::dashboards::BenefitFilter {
+    let filter = crate::fans::BenefitFilter {
         state: None,
         limit: Some(100),
         offset: Some(0),
     };
-    let d = crate::dashboards::fan(&s.db, &address, &filter).await?;
+    let d = crate::fans::fan(&s.db, address, &filter).await?;
     Ok(page(
         "My perks",
         html! {
@@ -288,7 +303,7 @@ pub async fn fan(
                 p.muted { "The perks follow the edition: the new holder gets everything not yet delivered." }
                 @for (release, title, edition) in &editions {
                     div.card {
-                        (action("transfer", &[("release", release.clone()), ("edition", edition.to_string())], html! {
+                        (action("transfer", &[("release", release.to_string()), ("edition", edition.to_string())], html! {
                             (field(&format!("{title}, edition {edition}: to (SS58 address)"), html! { input name="to" required autocomplete="off"; }))
                         }, "Transfer"))
                     }
@@ -299,14 +314,14 @@ pub async fn fan(
 }
 
 /// The editions behind a fan's benefits, each once: (release, title, edition).
-fn held_editions(items: &[crate::dashboards::Benefit]) -> Vec<(String, String, i32)> {
-    let mut out: Vec<(String, String, i32)> = Vec::new();
+fn held_editions(items: &[crate::fans::Benefit]) -> Vec<(Address, String, i32)> {
+    let mut out: Vec<(Address, String, i32)> = Vec::new();
     for b in items {
         if !out
             .iter()
             .any(|(r, _, e)| *r == b.release && *e == b.edition)
         {
-            out.push((b.release.clone(), b.release_title.clone(), b.edition));
+            out.push((b.release, b.release_title.clone(), b.edition));
         }
     }
     out
@@ -314,7 +329,7 @@ fn held_editions(items: &[crate::dashboards::Benefit]) -> Vec<(String, String, i
 
 /// What the holder can do with a perk in its state. The contract has the last word: a
 /// button the contract would refuse is explained in a sentence before any signature.
-fn benefit_actions(b: &crate::dashboards::Benefit) -> Markup {
+fn benefit_actions(b: &crate::fans::Benefit) -> Markup {
     let at = entitlement(&b.release, b.edition, b.perk);
     html! {
         @match (b.state.as_str(), b.delivery.as_str()) {
@@ -347,12 +362,12 @@ fn pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.0} %"))
 }
 
-pub async fn artist(
+async fn artist(
     State(s): State<AppState>,
-    ApiPath(address): ApiPath<String>,
+    ApiPath(address): ApiPath<Address>,
 ) -> Result<Html<String>, ApiError> {
-    let a = crate::dashboards::artist(&s.db, &address).await?;
-    let stats = crate::dashboards::analytics(&s.db, &address).await?;
+    let a = crate::artists::artist(&s.db, address).await?;
+    let stats = crate::artists::analytics(&s.db, address).await?;
     let r = &a.reputation;
     Ok(page(
         &a.name,
@@ -411,18 +426,19 @@ pub async fn artist(
     ))
 }
 
-pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
-    let all = crate::dashboards::AuditFilter {
+async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
+    let all = crate::audit::AuditFilter {
         artist: None,
         limit: Some(100),
         offset: Some(0),
     };
-    let overdue = crate::dashboards::audit_items(&s.db, "overdue", &all).await?;
-    let disputes = crate::dashboards::audit_items(&s.db, "disputes", &all).await?;
-    let refunds = crate::dashboards::audit_items(&s.db, "refunds", &all).await?;
-    let league = crate::dashboards::league(&s.db, Some(100), Some(0)).await?;
-    let cases = crate::dashboards::dispute_queue(&s.db).await?;
-    let list = |title: &str, id: &str, items: &crate::read::Page<crate::dashboards::AuditItem>| {
+    let overdue = crate::audit::audit_items(&s.db, crate::audit::AuditList::Overdue, &all).await?;
+    let disputes =
+        crate::audit::audit_items(&s.db, crate::audit::AuditList::Disputes, &all).await?;
+    let refunds = crate::audit::audit_items(&s.db, crate::audit::AuditList::Refunds, &all).await?;
+    let league = crate::audit::league(&s.db, &Paging::first(100)).await?;
+    let cases = crate::disputes::dispute_queue(&s.db).await?;
+    let list = |title: &str, id: &str, items: &crate::read::Page<crate::audit::AuditItem>| {
         html! {
             h2 { (title) " (" (items.total) ")" }
             ul id=(id) {
@@ -459,8 +475,8 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
                     button.read-evidence.small type="button" data-release=(c.release) data-edition=(c.edition) data-perk=(c.perk)
                         { "Read the holder's evidence (arbiters and the parties)" }
                     blockquote.evidence aria-live="polite" {}
-                    (action("resolve", &[("release", c.release.clone()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "true".into())], html! {}, "Rule for the holder: refund"))
-                    (action("resolve", &[("release", c.release.clone()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "false".into())], html! {}, "Rule for the artist: the delivery stands"))
+                    (action("resolve", &[("release", c.release.to_string()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "true".into())], html! {}, "Rule for the holder: refund"))
+                    (action("resolve", &[("release", c.release.to_string()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "false".into())], html! {}, "Rule for the artist: the delivery stands"))
                 }
             }
             (list("Refunds", "refunds", &refunds))
@@ -470,7 +486,7 @@ pub async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
 
 /// Sign-In with Substrate in the browser: the wallet signs the challenge's message; the
 /// token is kept in this browser's storage for /me.
-pub async fn signin() -> Html<String> {
+async fn signin() -> Html<String> {
     page(
         "Sign in",
         html! {
@@ -491,7 +507,7 @@ pub async fn signin() -> Html<String> {
 }
 
 /// The signed-in fan's benefits, with the secrets of unlocked perks fetched on demand.
-pub async fn me() -> Html<String> {
+async fn me() -> Html<String> {
     page(
         "My perks",
         html! {
@@ -506,11 +522,11 @@ pub async fn me() -> Html<String> {
 /// Private messages of a release: the artist's inbox, or a holder's thread with the
 /// artist. The page signs in with the wallet; the threads come from the API, which lets
 /// only the two parties read them.
-pub async fn messages(
+async fn messages(
     State(s): State<AppState>,
-    ApiPath(address): ApiPath<String>,
+    ApiPath(address): ApiPath<Address>,
 ) -> Result<Html<String>, ApiError> {
-    let r = read::release(&s.db, &address).await?;
+    let r = releases::release(&s.db, address).await?;
     Ok(page(
         &format!("Messages · {}", r.title),
         html! {
@@ -524,7 +540,7 @@ pub async fn messages(
 
 /// The dev wallet's bundle, served only where it may be used: the API was started with
 /// `--dev-wallet` and the chain is the local dev chain (genesis hash checked).
-pub async fn dev_wallet_script(
+async fn dev_wallet_script(
     State(s): State<AppState>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
     if !crate::chain::dev_wallet_allowed(&s).await {
@@ -549,7 +565,7 @@ pub async fn dev_wallet_script(
 }
 
 /// Swagger UI over `/openapi.json`, from the static files setup.sh fetched.
-pub async fn docs(State(s): State<AppState>) -> Html<String> {
+async fn docs(State(s): State<AppState>) -> Html<String> {
     if s.swagger_ui.is_none() {
         return page(
             "API documentation",

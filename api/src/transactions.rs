@@ -28,9 +28,17 @@ use parity_scale_codec::Decode;
 use serde::{Deserialize, Serialize};
 use subxt::utils::AccountId32;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(prepare))
+        .routes(routes!(submit))
+}
 
 /// How long the progress stream waits for the indexer to reach a finalized block.
 const INDEX_WAIT: Duration = Duration::from_secs(60);
@@ -217,7 +225,8 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 fn account(field: &str, text: &str) -> Result<AccountId32, ApiError> {
-    dreamster_client::parse_address(text)
+    text.parse::<crate::address::Address>()
+        .map(|a| a.account())
         .map_err(|e| ApiError::bad_request("bad_address", format!("{field}: {e}")))
 }
 
@@ -599,7 +608,7 @@ async fn node_failure(s: &AppState, e: ClientError) -> ApiError {
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, description = "refused: `message` is the sentence to show", body = ErrorBody),
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn prepare(
+async fn prepare(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<PrepareRequest>,
@@ -608,7 +617,8 @@ pub async fn prepare(
     // Evidence is stored here, so a dispute is prepared only by the signed-in holder
     // (anyone else could fill the store in a holder's name).
     if matches!(req.action, Action::Dispute { .. })
-        && crate::auth::Caller::from_headers(&headers, &s).await?.0 != signer.0
+        && crate::auth::Caller::from_headers(&headers, &s).await?.0
+            != crate::address::Address(signer.0)
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -654,7 +664,7 @@ pub async fn prepare(
     responses((status = 200, description = "`text/event-stream` of `progress` events: signed, in_block, finalized (with `failed` if the call failed in the block), indexed, index_behind or dropped"),
               (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn submit(
+async fn submit(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {

@@ -10,13 +10,22 @@ use axum::Json;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use sqlx::{PgPool, Row};
-use utoipa::{IntoParams, ToSchema};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::address::Address;
 use crate::auth::Caller;
-use crate::error::{ss58, ApiError, ApiJson, ApiQuery, ErrorBody};
-use crate::read::{page_bounds, Page};
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::read::{Page, Paging};
 use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(set))
+        .routes(routes!(deliveries))
+}
 
 const MAX_ATTEMPTS: i32 = 10;
 
@@ -35,10 +44,10 @@ pub struct Webhook {
     pub from_block: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
-    pub release: String,
+    pub release: Address,
     pub edition: i32,
     pub perk: i32,
     pub block: i64,
@@ -49,20 +58,11 @@ pub struct Delivery {
     pub next_attempt: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DeliveryPaging {
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-}
-
 /// Sets (or replaces) the signed-in artist's webhook and returns its new secret.
 #[utoipa::path(put, path = "/api/me/webhook", request_body = WebhookRequest, security(("bearer" = [])),
     responses((status = 200, body = Webhook), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn set(
+async fn set(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
     ApiJson(req): ApiJson<WebhookRequest>,
@@ -89,7 +89,7 @@ pub async fn set(
          ON CONFLICT (artist) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret,
              from_block = EXCLUDED.from_block, queued_through = NULL",
     )
-    .bind(caller.to_vec())
+    .bind(caller)
     .bind(url)
     .bind(&secret)
     .bind(from_block)
@@ -103,21 +103,22 @@ pub async fn set(
 }
 
 /// The signed-in artist's webhook calls, newest first, with each one's outcome.
-#[utoipa::path(get, path = "/api/me/webhook/deliveries", params(DeliveryPaging), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/me/webhook/deliveries", params(Paging), security(("bearer" = [])),
     responses((status = 200, body = Page<Delivery>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn deliveries(
+async fn deliveries(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
-    ApiQuery(p): ApiQuery<DeliveryPaging>,
+    ApiQuery(p): ApiQuery<Paging>,
 ) -> Result<Json<Page<Delivery>>, ApiError> {
-    let (limit, offset) = page_bounds(p.limit, p.offset)?;
-    let rows = sqlx::query(
-        "SELECT id, release, edition, perk, block_number, attempts, delivered_at IS NOT NULL, last_status, last_error,
+    let (limit, offset) = p.bounds()?;
+    let items: Vec<Delivery> = sqlx::query_as(
+        "SELECT id, release, edition, perk, block_number AS block, attempts,
+            delivered_at IS NOT NULL AS delivered, last_status, last_error,
             CASE WHEN delivered_at IS NULL AND attempts < $4
-                 THEN to_char(next_attempt AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END
+                 THEN to_char(next_attempt AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END AS next_attempt
          FROM webhook_deliveries WHERE artist = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
     )
-    .bind(caller.to_vec())
+    .bind(caller)
     .bind(limit)
     .bind(offset)
     .bind(MAX_ATTEMPTS)
@@ -125,24 +126,9 @@ pub async fn deliveries(
     .await?;
     let total: i64 =
         sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE artist = $1")
-            .bind(caller.to_vec())
+            .bind(caller)
             .fetch_one(&s.db)
             .await?;
-    let items = rows
-        .iter()
-        .map(|r| Delivery {
-            id: r.get(0),
-            release: ss58(&r.get::<Vec<u8>, _>(1)),
-            edition: r.get(2),
-            perk: r.get(3),
-            block: r.get(4),
-            attempts: r.get(5),
-            delivered: r.get(6),
-            last_status: r.get(7),
-            last_error: r.get(8),
-            next_attempt: r.get(9),
-        })
-        .collect();
     Ok(Json(Page {
         items,
         total,
@@ -160,6 +146,33 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// An unlock of a hooked artist's perk, as `enqueue` reads it.
+#[derive(sqlx::FromRow)]
+struct Unlock {
+    artist: Address,
+    release: Address,
+    edition: i32,
+    perk: i32,
+    actor: Address,
+    block_number: i64,
+    extrinsic_index: Option<i32>,
+    event_index: i32,
+    at: i64,
+}
+
+/// The body of a `perk.unlocked` call.
+#[derive(Serialize)]
+struct UnlockPayload {
+    event: &'static str,
+    release: Address,
+    edition: i32,
+    perk: i32,
+    holder: Address,
+    block: i64,
+    extrinsic: Option<i32>,
+    at: i64,
+}
+
 /// Queues a delivery for every unlock of a hooked artist's perk not queued yet.
 async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
@@ -171,7 +184,7 @@ async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
     let Some(head) = head else {
         return Ok(0);
     };
-    let rows = sqlx::query(
+    let rows: Vec<Unlock> = sqlx::query_as(
         "SELECT w.artist, c.release, c.edition, c.perk, c.actor, c.block_number, c.extrinsic_index, c.event_index, c.at
          FROM webhooks w
          JOIN releases r ON r.artist = w.artist
@@ -188,28 +201,27 @@ async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
     .await?;
     let mut queued = 0;
     for r in rows {
-        let release: Vec<u8> = r.get(1);
-        let payload = serde_json::json!({
-            "event": "perk.unlocked",
-            "release": ss58(&release),
-            "edition": r.get::<i32, _>(2),
-            "perk": r.get::<i32, _>(3),
-            "holder": ss58(&r.get::<Vec<u8>, _>(4)),
-            "block": r.get::<i64, _>(5),
-            "extrinsic": r.get::<Option<i32>, _>(6),
-            "at": r.get::<i64, _>(8),
+        let payload = serde_json::to_string(&UnlockPayload {
+            event: "perk.unlocked",
+            release: r.release,
+            edition: r.edition,
+            perk: r.perk,
+            holder: r.actor,
+            block: r.block_number,
+            extrinsic: r.extrinsic_index,
+            at: r.at,
         })
-        .to_string();
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         queued += sqlx::query(
             "INSERT INTO webhook_deliveries (artist, release, edition, perk, block_number, event_index, payload)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
-        .bind(r.get::<Vec<u8>, _>(0))
-        .bind(&release)
-        .bind(r.get::<i32, _>(2))
-        .bind(r.get::<i32, _>(3))
-        .bind(r.get::<i64, _>(5))
-        .bind(r.get::<i32, _>(7))
+        .bind(r.artist)
+        .bind(r.release)
+        .bind(r.edition)
+        .bind(r.perk)
+        .bind(r.block_number)
+        .bind(r.event_index)
         .bind(payload)
         .execute(&mut *tx)
         .await?
@@ -228,16 +240,14 @@ async fn enqueue(db: &PgPool) -> Result<u64, sqlx::Error> {
 
 /// Makes the calls that are due; records each outcome.
 async fn send_due(db: &PgPool, http: &reqwest::Client) -> Result<(), sqlx::Error> {
-    let due = sqlx::query(
+    let due: Vec<(i64, String, String, String)> = sqlx::query_as(
         "SELECT d.id, w.url, w.secret, d.payload FROM webhook_deliveries d JOIN webhooks w ON w.artist = d.artist
          WHERE d.delivered_at IS NULL AND d.attempts < $1 AND d.next_attempt <= now() ORDER BY d.id LIMIT 50",
     )
     .bind(MAX_ATTEMPTS)
     .fetch_all(db)
     .await?;
-    for row in due {
-        let (id, url, secret, payload): (i64, String, String, String) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
+    for (id, url, secret, payload) in due {
         let outcome = http
             .post(&url)
             .header("content-type", "application/json")

@@ -1,9 +1,9 @@
-//! One definition of a perk's state: the pages' SQL (`dashboards::STATE_SQL`, run by the
+//! One definition of a perk's state: the pages' SQL (`fans::STATE_SQL`, run by the
 //! real PostgreSQL) says what `Entitlement::status` in crates/types (what the CLI prints)
 //! says, for every stored state, at every position of the clock around the deadline and
 //! the dispute window, unlocked or not.
 
-use dreamster_api::dashboards::{shown_state, STATE_SQL};
+use dreamster_api::fans::{shown_state, STATE_SQL};
 use dreamster_test_support::TestDatabase;
 use dreamster_types::entitlement::{Entitlement, EntitlementState};
 

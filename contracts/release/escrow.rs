@@ -220,18 +220,7 @@ pub fn rate(e: &mut Entitlement, stars: u8) -> Result<(), Error> {
     Ok(())
 }
 
-/// The part of `price` that `bps` (at most 10 000) basis points stand for, rounded down;
-/// split so that no intermediate product can overflow.
-pub fn share_of(price: Balance, bps: u16) -> Option<Balance> {
-    let bps = Balance::from(bps);
-    let denominator = Balance::from(dreamster_types::BPS_DENOMINATOR);
-    let whole = price.checked_div(denominator)?.checked_mul(bps)?;
-    let rest = price
-        .checked_rem(denominator)?
-        .checked_mul(bps)?
-        .checked_div(denominator)?;
-    whole.checked_add(rest)
-}
+pub use dreamster_types::share_of;
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,19 @@ pub type Hash32 = [u8; 32];
 /// Shares of a price are in basis points: 10 000 is the whole price.
 pub const BPS_DENOMINATOR: u16 = 10_000;
 
+/// The part of `price` that `bps` (at most 10 000) basis points stand for, rounded down;
+/// split so that no intermediate product can overflow.
+pub fn share_of(price: Balance, bps: u16) -> Option<Balance> {
+    let bps = Balance::from(bps);
+    let denominator = Balance::from(BPS_DENOMINATOR);
+    let whole = price.checked_div(denominator)?.checked_mul(bps)?;
+    let rest = price
+        .checked_rem(denominator)?
+        .checked_mul(bps)?
+        .checked_div(denominator)?;
+    whole.checked_add(rest)
+}
+
 /// The commitment to an automatic perk's secret (a link, an invite, a code) published on
 /// chain: BLAKE2b-256 of its UTF-8 bytes. Whoever holds the secret can check it.
 pub fn content_hash(secret: &[u8]) -> Hash32 {

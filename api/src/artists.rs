@@ -1,0 +1,253 @@
+//! An artist's profile and reputation, and the analytics of their perks.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::address::Address;
+use crate::error::{ApiError, ApiPath, ErrorBody};
+use crate::read::{icon, Origin};
+use crate::releases::{Release, ReleaseFilter};
+use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(artist_route))
+        .routes(routes!(analytics_route))
+}
+
+/// An artist's profile, reputation and releases.
+#[utoipa::path(get, path = "/api/artists/{address}", operation_id = "artist", params(("address" = String, Path, description = "SS58 or 0x hex")),
+    responses((status = 200, body = Artist), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn artist_route(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<Address>,
+) -> Result<Json<Artist>, ApiError> {
+    Ok(Json(artist(&s.db, address).await?))
+}
+
+/// Sales and revenue by day; per perk: delivery rate, time to delivery, on-time rate,
+/// confirmations, ratings, disputes, refunds, and sales before / after it was added.
+#[utoipa::path(get, path = "/api/artists/{address}/analytics", operation_id = "analytics", params(("address" = String, Path, description = "SS58 or 0x hex")),
+    responses((status = 200, body = Analytics), (status = 400, body = ErrorBody)))]
+async fn analytics_route(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<Address>,
+) -> Result<Json<Analytics>, ApiError> {
+    Ok(Json(analytics(&s.db, address).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reputation {
+    pub delivered_on_time: i32,
+    pub delivered_late: i32,
+    pub refunded_overdue: i32,
+    pub disputes_won: i32,
+    pub disputes_lost: i32,
+    pub rating_sum: i64,
+    pub rating_count: i32,
+    /// On-time deliveries among all deliveries, in percent (null before the first).
+    pub on_time_percent: Option<f64>,
+    pub average_rating: Option<f64>,
+    pub updated: Option<Origin>,
+}
+
+/// The reputation columns of table alias `p`, as [`ReputationRow`] reads them.
+pub const REPUTATION_COLUMNS: &str = "p.delivered_on_time, p.delivered_late, p.refunded_overdue,
+    p.disputes_won, p.disputes_lost, p.rating_sum, p.rating_count,
+    p.block_number AS block, p.extrinsic_index AS extrinsic";
+
+/// [`REPUTATION_COLUMNS`] through a LEFT JOIN: all NULL for an artist with no outcome yet.
+#[derive(sqlx::FromRow)]
+pub struct ReputationRow {
+    delivered_on_time: Option<i32>,
+    delivered_late: Option<i32>,
+    refunded_overdue: Option<i32>,
+    disputes_won: Option<i32>,
+    disputes_lost: Option<i32>,
+    rating_sum: Option<i64>,
+    rating_count: Option<i32>,
+    block: Option<i64>,
+    extrinsic: Option<i32>,
+}
+
+impl From<ReputationRow> for Reputation {
+    fn from(r: ReputationRow) -> Self {
+        let on = r.delivered_on_time.unwrap_or(0);
+        let late = r.delivered_late.unwrap_or(0);
+        let sum = r.rating_sum.unwrap_or(0);
+        let count = r.rating_count.unwrap_or(0);
+        Reputation {
+            delivered_on_time: on,
+            delivered_late: late,
+            refunded_overdue: r.refunded_overdue.unwrap_or(0),
+            disputes_won: r.disputes_won.unwrap_or(0),
+            disputes_lost: r.disputes_lost.unwrap_or(0),
+            rating_sum: sum,
+            rating_count: count,
+            on_time_percent: (on + late > 0).then(|| 100.0 * f64::from(on) / f64::from(on + late)),
+            average_rating: (count > 0).then(|| sum as f64 / f64::from(count)),
+            updated: r.block.map(|block| Origin {
+                block,
+                extrinsic: r.extrinsic,
+            }),
+        }
+    }
+}
+
+async fn reputation(db: &PgPool, artist: Address) -> Result<Reputation, ApiError> {
+    // A LEFT JOIN from a one-row VALUES, so the row exists (with NULLs) for a new artist.
+    let row: ReputationRow = sqlx::query_as(&format!(
+        "SELECT {REPUTATION_COLUMNS} FROM (VALUES ($1::bytea)) k (artist)
+         LEFT JOIN reputation p ON p.artist = k.artist"
+    ))
+    .bind(artist)
+    .fetch_one(db)
+    .await?;
+    Ok(row.into())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Artist {
+    pub address: Address,
+    pub name: String,
+    pub metadata_uri: String,
+    pub registered_at: i64,
+    pub reputation: Reputation,
+    pub releases: Vec<Release>,
+    pub registered: Origin,
+}
+
+#[derive(sqlx::FromRow)]
+struct ArtistRow {
+    name: String,
+    metadata_uri: String,
+    registered_at: i64,
+    #[sqlx(flatten)]
+    registered: Origin,
+}
+
+pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
+    let row: ArtistRow = sqlx::query_as(
+        "SELECT name, metadata_uri, registered_at, block_number AS block, extrinsic_index AS extrinsic
+         FROM artists WHERE address = $1",
+    )
+    .bind(address)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("no artist {address}")))?;
+    let filter = ReleaseFilter {
+        artist: Some(address.to_string()),
+        limit: Some(100),
+        ..ReleaseFilter::default()
+    };
+    Ok(Artist {
+        address,
+        name: row.name,
+        metadata_uri: row.metadata_uri,
+        registered_at: row.registered_at,
+        registered: row.registered,
+        reputation: reputation(db, address).await?,
+        releases: crate::releases::releases(db, &filter).await?.items,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct DayFigures {
+    /// UTC day, YYYY-MM-DD.
+    pub day: String,
+    pub sales: i64,
+    pub revenue: String,
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PerkFigures {
+    pub release: Address,
+    pub perk: i32,
+    pub title: String,
+    #[sqlx(skip)]
+    pub icon: String,
+    #[serde(skip)]
+    kind: String,
+    pub granted: i32,
+    pub delivered: i64,
+    /// Delivered (or unlocked) among granted, percent.
+    #[sqlx(skip)]
+    pub delivery_rate: Option<f64>,
+    /// Average time from sale to delivery, hours.
+    pub avg_hours_to_delivery: Option<f64>,
+    pub on_time_percent: Option<f64>,
+    pub confirmations: i64,
+    pub average_rating: Option<f64>,
+    pub ratings: i64,
+    pub disputes: i64,
+    pub refunds: i64,
+    /// Editions sold before and after the perk was added.
+    pub sales_before: i64,
+    pub sales_after: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Analytics {
+    pub artist: Address,
+    pub sales: i64,
+    pub revenue: String,
+    pub by_day: Vec<DayFigures>,
+    pub perks: Vec<PerkFigures>,
+}
+
+pub async fn analytics(db: &PgPool, artist: Address) -> Result<Analytics, ApiError> {
+    let by_day: Vec<DayFigures> = sqlx::query_as(
+        "SELECT to_char(to_timestamp(ed.sold_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+            count(*) AS sales, sum(ed.price)::text AS revenue
+         FROM editions ed JOIN releases r ON r.address = ed.release WHERE r.artist = $1 GROUP BY day ORDER BY day",
+    )
+    .bind(artist)
+    .fetch_all(db)
+    .await?;
+    let mut perks: Vec<PerkFigures> = sqlx::query_as(
+        "SELECT p.release, p.perk, p.title, p.kind, p.granted,
+            count(e.delivered_at) AS delivered,
+            avg((e.delivered_at - ed.sold_at) / 3600000.0)::float8 AS avg_hours_to_delivery,
+            (100.0 * count(*) FILTER (WHERE e.late = false AND e.delivered_at IS NOT NULL)
+                / NULLIF(count(e.delivered_at), 0))::float8 AS on_time_percent,
+            (SELECT count(*) FROM entitlement_changes c WHERE c.release = p.release AND c.perk = p.perk
+                AND c.action IN ('confirmed', 'confirmed_by_timeout')) AS confirmations,
+            avg(e.rating)::float8 AS average_rating, count(e.rating) AS ratings,
+            (SELECT count(*) FROM entitlement_changes c WHERE c.release = p.release AND c.perk = p.perk AND c.action = 'disputed') AS disputes,
+            (SELECT count(*) FROM entitlement_changes c WHERE c.release = p.release AND c.perk = p.perk AND c.action = 'refunded') AS refunds,
+            (SELECT count(*) FROM editions x WHERE x.release = p.release AND x.edition < p.added_at_edition) AS sales_before,
+            (SELECT count(*) FROM editions x WHERE x.release = p.release AND x.edition >= p.added_at_edition) AS sales_after
+         FROM perks p JOIN releases r ON r.address = p.release
+         LEFT JOIN entitlements e ON e.release = p.release AND e.perk = p.perk
+         LEFT JOIN editions ed ON ed.release = e.release AND ed.edition = e.edition
+         WHERE r.artist = $1
+         GROUP BY p.release, p.perk, p.title, p.kind, p.granted, p.added_at_edition, r.block_number
+         ORDER BY r.block_number, p.perk",
+    )
+    .bind(artist)
+    .fetch_all(db)
+    .await?;
+    for p in &mut perks {
+        p.icon = icon(&p.kind).to_string();
+        p.delivery_rate =
+            (p.granted > 0).then(|| 100.0 * p.delivered as f64 / f64::from(p.granted));
+    }
+    let sales = by_day.iter().map(|d| d.sales).sum();
+    let revenue = by_day
+        .iter()
+        .map(|d| d.revenue.parse::<u128>().unwrap_or(0))
+        .sum::<u128>()
+        .to_string();
+    Ok(Analytics {
+        artist,
+        sales,
+        revenue,
+        by_day,
+        perks,
+    })
+}

@@ -1,0 +1,199 @@
+//! What an auditor checks: perks overdue, disputes open, refunds paid, and the artists'
+//! league by delivery record.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::address::Address;
+use crate::artists::{Reputation, ReputationRow, REPUTATION_COLUMNS};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
+use crate::read::{now_ms, page_bounds, Origin, Page, Paging};
+use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(audit_overdue))
+        .routes(routes!(audit_disputes))
+        .routes(routes!(audit_refunds))
+        .routes(routes!(audit_league))
+}
+
+/// One figure of the audit view, with where it came from on chain.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AuditItem {
+    pub release: Address,
+    pub release_title: String,
+    pub edition: i32,
+    pub perk: i32,
+    pub perk_title: String,
+    pub amount: String,
+    pub deadline: i64,
+    #[sqlx(flatten)]
+    pub at: Origin,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeagueRow {
+    pub artist: Address,
+    pub name: String,
+    pub reputation: Reputation,
+}
+
+#[derive(sqlx::FromRow)]
+struct LeagueEntry {
+    artist: Address,
+    name: String,
+    #[sqlx(flatten)]
+    reputation: ReputationRow,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    /// Only this artist's releases.
+    pub artist: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+}
+
+/// The three lists of the audit view.
+#[derive(Debug, Clone, Copy)]
+pub enum AuditList {
+    Overdue,
+    Disputes,
+    Refunds,
+}
+
+/// Perks past their deadline and still undelivered (refundable by their holders).
+#[utoipa::path(get, path = "/api/audit/overdue", params(AuditFilter),
+    responses((status = 200, body = Page<AuditItem>), (status = 400, body = ErrorBody)))]
+async fn audit_overdue(
+    State(s): State<AppState>,
+    ApiQuery(f): ApiQuery<AuditFilter>,
+) -> Result<Json<Page<AuditItem>>, ApiError> {
+    Ok(Json(audit_items(&s.db, AuditList::Overdue, &f).await?))
+}
+
+/// Disputes waiting for an arbiter.
+#[utoipa::path(get, path = "/api/audit/disputes", params(AuditFilter),
+    responses((status = 200, body = Page<AuditItem>), (status = 400, body = ErrorBody)))]
+async fn audit_disputes(
+    State(s): State<AppState>,
+    ApiQuery(f): ApiQuery<AuditFilter>,
+) -> Result<Json<Page<AuditItem>>, ApiError> {
+    Ok(Json(audit_items(&s.db, AuditList::Disputes, &f).await?))
+}
+
+/// Refunds paid, newest first.
+#[utoipa::path(get, path = "/api/audit/refunds", params(AuditFilter),
+    responses((status = 200, body = Page<AuditItem>), (status = 400, body = ErrorBody)))]
+async fn audit_refunds(
+    State(s): State<AppState>,
+    ApiQuery(f): ApiQuery<AuditFilter>,
+) -> Result<Json<Page<AuditItem>>, ApiError> {
+    Ok(Json(audit_items(&s.db, AuditList::Refunds, &f).await?))
+}
+
+/// Artists ranked by on-time delivery, rating and overdue refunds.
+#[utoipa::path(get, path = "/api/audit/league", params(Paging),
+    responses((status = 200, body = Page<LeagueRow>), (status = 400, body = ErrorBody)))]
+async fn audit_league(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> Result<Json<Page<LeagueRow>>, ApiError> {
+    Ok(Json(league(&s.db, &p).await?))
+}
+
+pub async fn audit_items(
+    db: &PgPool,
+    which: AuditList,
+    f: &AuditFilter,
+) -> Result<Page<AuditItem>, ApiError> {
+    let (limit, offset) = page_bounds(f.limit, f.offset)?;
+    let artist = f.artist.as_deref().map(Address::parse).transpose()?;
+    let (from, amount, origin) = match which {
+        AuditList::Overdue => (
+            "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+             JOIN releases r ON r.address = e.release WHERE e.state = 'pending' AND e.deadline < $1",
+            "e.escrow::text",
+            "e.created_block",
+        ),
+        AuditList::Disputes => (
+            "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+             JOIN releases r ON r.address = e.release WHERE e.state = 'disputed' AND $1 >= 0",
+            "e.escrow::text",
+            "e.block_number",
+        ),
+        AuditList::Refunds => (
+            "FROM entitlement_changes e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+             JOIN releases r ON r.address = e.release WHERE e.action = 'refunded' AND $1 >= 0",
+            "e.amount::text",
+            "e.block_number",
+        ),
+    };
+    let scoped = format!("{from} AND ($2::bytea IS NULL OR r.artist = $2)");
+    let now = now_ms();
+    let items = sqlx::query_as(&format!(
+        "SELECT r.address AS release, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
+            coalesce({amount}, '') AS amount, p.deadline, {origin} AS block, e.extrinsic_index AS extrinsic
+         {scoped} ORDER BY 8 DESC, 3, 4 LIMIT $3 OFFSET $4"
+    ))
+    .bind(now)
+    .bind(artist)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {scoped}"))
+        .bind(now)
+        .bind(artist)
+        .fetch_one(db)
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        limit,
+        offset,
+    })
+}
+
+/// Artists ranked by on-time delivery, then rating, then fewest overdue refunds.
+pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, ApiError> {
+    let (limit, offset) = paging.bounds()?;
+    // One query for the page, reputations joined in.
+    let rows: Vec<LeagueEntry> = sqlx::query_as(&format!(
+        "SELECT a.address AS artist, a.name, {REPUTATION_COLUMNS}
+         FROM artists a LEFT JOIN reputation p ON p.artist = a.address
+         ORDER BY (p.delivered_on_time::float8 / NULLIF(p.delivered_on_time + p.delivered_late, 0)) DESC NULLS LAST,
+            (p.rating_sum::float8 / NULLIF(p.rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name
+         LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM artists")
+        .fetch_one(db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| LeagueRow {
+            artist: r.artist,
+            name: r.name,
+            reputation: r.reputation.into(),
+        })
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        limit,
+        offset,
+    })
+}
