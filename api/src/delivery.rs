@@ -64,6 +64,28 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", message)
 }
 
+/// The Merkle root a pool of codes commits to, once the pool is checked: 1 to
+/// [`MAX_POOL`] codes, each non-empty, without NUL, and no code twice (two holders would
+/// get the same one). What the web wizard puts on chain and what an upload must match.
+pub fn pool_root(codes: &[String]) -> Result<[u8; 32], ApiError> {
+    let bad = |m: String| ApiError::bad_request("bad_pool", m);
+    if codes.is_empty() || codes.len() > MAX_POOL {
+        return Err(bad(format!(
+            "a pool is 1 to {MAX_POOL} codes, not {}",
+            codes.len()
+        )));
+    }
+    if let Some(i) = codes.iter().position(|c| c.is_empty() || c.contains('\0')) {
+        return Err(bad(format!("code {} is empty or holds a NUL", i + 1)));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(codes.len());
+    if let Some(c) = codes.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(bad(format!("the code {c:?} is in the pool twice")));
+    }
+    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+    merkle::root(&leaves).ok_or_else(|| bad("an empty pool".into()))
+}
+
 #[derive(sqlx::FromRow)]
 struct Committed {
     content_hash: Option<Vec<u8>>,
@@ -145,17 +167,7 @@ async fn upload(
             }
         }
         (None, Some(codes)) => {
-            if codes.is_empty()
-                || codes.len() > MAX_POOL
-                || codes.iter().any(|c| c.is_empty() || c.contains('\0'))
-            {
-                return Err(ApiError::bad_request(
-                    "bad_body",
-                    "a pool is 1 to 100000 non-empty codes",
-                ));
-            }
-            let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
-            if merkle::root(&leaves) != Some(hash) {
+            if pool_root(&codes)? != hash {
                 return Err(ApiError::bad_request(
                     "hash_mismatch",
                     "these codes' Merkle root does not match the hash committed on chain",

@@ -206,7 +206,15 @@ async fn release(
                                 option value="physical" { "physical (you ship it)" }
                                 option value="event" { "event or session" }
                             } }))
-                            (field("The secret holders get on unlock (automatic delivery; its hash goes on chain)", html! { input name="secret" autocomplete="off"; }))
+                            div.automatic {
+                                (field("What holders get on unlock (automatic delivery)", html! { select #secret-kind {
+                                    option value="secret" { "one secret for every holder (a link, an invite)" }
+                                    option value="codes" { "a code of their own for each edition" }
+                                } }))
+                                (field("The secret (its hash goes on chain)", html! { input name="secret" autocomplete="off"; }))
+                                (field("The codes, one per line (their Merkle root goes on chain; each holder gets one)", html! {
+                                    textarea name="codes" rows="4" data-list="lines" disabled autocomplete="off" {} }))
+                            }
                             (field("Only the first N editions (empty: all)", html! { input name="quantity_limit" type="number" min="1"; }))
                             (field("Deadline, in days from now", html! { input name="deadline" type="number" min="1" max="3650" required data-time="days-from-now"; }))
                             button type="button" data-goto="1" { "Back" } " "
@@ -227,7 +235,9 @@ async fn release(
                         p.muted { "The wizard stores it right after the perk is on chain; if that did not happen, give it here. It is accepted only if it matches the hash on chain." }
                         form #secret-upload data-release=(r.address) {
                             (field("Perk", html! { select name="perk" { @for p in &automatic { option value=(p.perk) { (p.icon) " " (p.title) } } } }))
-                            (field("The secret (a link, an invite, a code)", html! { input name="secret" required autocomplete="off"; }))
+                            (field("The secret (a link, an invite)", html! { input name="secret" autocomplete="off"; }))
+                            (field("Or, for a perk with a code per edition, the codes in the same order, one per line", html! {
+                                textarea name="codes" rows="3" autocomplete="off" {} }))
                             button type="submit" { "Store the secret" }
                             p.outcome aria-live="polite" {}
                         }

@@ -134,7 +134,10 @@ pub struct PerkForm {
     pub escrow_bps: u16,
     /// `automatic`, `physical` or `event`.
     pub delivery: String,
+    /// One secret for every holder (automatic delivery)…
     pub secret: Option<String>,
+    /// …or one code per edition: their Merkle root goes on chain, the page uploads them.
+    pub codes: Option<Vec<String>>,
     pub quantity_limit: Option<u32>,
     /// Milliseconds since the epoch.
     pub deadline: u64,
@@ -266,19 +269,29 @@ fn perk_terms(f: &PerkForm) -> Result<PerkTerms, ApiError> {
             ))
         }
     };
-    let delivery = match (f.delivery.as_str(), f.secret.as_deref().filter(|s| !s.is_empty())) {
-        ("automatic", Some(secret)) => DeliveryMethod::Automatic {
+    let secret = f.secret.as_deref().filter(|s| !s.is_empty());
+    let delivery = match (f.delivery.as_str(), secret, &f.codes) {
+        ("automatic", Some(secret), None) => DeliveryMethod::Automatic {
             content_hash: hash_of(secret),
         },
-        ("automatic", None) => {
+        ("automatic", None, Some(codes)) => DeliveryMethod::Automatic {
+            content_hash: crate::delivery::pool_root(codes)?,
+        },
+        ("automatic", Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
                 "bad_perk",
-                "an automatic perk needs its secret (a link, an invite, a code): its hash goes on chain",
+                "an automatic perk has one secret for all or a code each, not both",
             ))
         }
-        ("physical", _) => DeliveryMethod::Physical,
-        ("event", _) => DeliveryMethod::Event,
-        (other, _) => {
+        ("automatic", None, None) => {
+            return Err(ApiError::bad_request(
+                "bad_perk",
+                "an automatic perk needs its secret (a link, an invite) or a code per edition: its hash goes on chain",
+            ))
+        }
+        ("physical", ..) => DeliveryMethod::Physical,
+        ("event", ..) => DeliveryMethod::Event,
+        (other, ..) => {
             return Err(ApiError::bad_request(
                 "bad_perk",
                 format!("delivery is automatic, physical or event, not {other:?}"),

@@ -32,9 +32,17 @@ fn id(k: &Keypair) -> AccountId32 {
     k.public_key().to_account_id()
 }
 
+/// What an automatic perk's holders get, as the wizard is told.
+#[derive(Clone, Copy)]
+enum Given<'a> {
+    Nothing,
+    Secret(&'a str),
+    Codes(&'a [&'a str]),
+}
+
 /// The web wizard: picks the template `kind` (step 1), keeps its prefilled fields but the
-/// secret (step 2), and stops at the preview (step 3).
-async fn wizard_to_preview(b: &Client, kind: &str, secret: Option<&str>) {
+/// secret or codes (step 2), and stops at the preview (step 3).
+async fn wizard_to_preview(b: &Client, kind: &str, given: Given<'_>) {
     b.execute(
         "const k = document.querySelector('form.wizard select[name=kind]'); k.value = arguments[0]; k.dispatchEvent(new Event('change')); return true;",
         vec![serde_json::json!(kind)],
@@ -42,14 +50,28 @@ async fn wizard_to_preview(b: &Client, kind: &str, secret: Option<&str>) {
     .await
     .expect("template");
     for (step, next) in [("1", "2"), ("2", "3")] {
-        if step == "2" {
-            if let Some(secret) = secret {
+        match (step, given) {
+            ("2", Given::Secret(secret)) => {
                 wait_for(b, "form.wizard input[name=secret]", 10)
                     .await
                     .send_keys(secret)
                     .await
                     .expect("type the secret");
             }
+            ("2", Given::Codes(codes)) => {
+                b.execute(
+                    "const k = document.getElementById('secret-kind'); k.value = 'codes'; k.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+                    vec![],
+                )
+                .await
+                .expect("a code each");
+                wait_for(b, "form.wizard textarea[name=codes]", 10)
+                    .await
+                    .send_keys(&codes.join("\n"))
+                    .await
+                    .expect("type the codes");
+            }
+            _ => {}
         }
         wait_for(
             b,
@@ -295,7 +317,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         .expect("open");
     accessible(&b, "release page with artist tools").await;
     let wizard = "form.wizard";
-    wizard_to_preview(&b, "unreleased_music", Some(secret)).await;
+    wizard_to_preview(&b, "unreleased_music", Given::Secret(secret)).await;
     let preview = text_of(&b, &format!("{wizard} .preview")).await;
     assert!(
         preview.contains("UNIT") && preview.contains("automatic"),
@@ -325,11 +347,31 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
 
     // A second perk, shipped by the artist (the one the second fan will dispute). The
     // artist tools stay open across the page's redraw.
-    wizard_to_preview(&b, "signed_merch", None).await;
+    wizard_to_preview(&b, "signed_merch", Given::Nothing).await;
     done(&b, wizard, "4-second-perk").await;
     let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
     assert_eq!(perks.len(), 2);
     assert_eq!(perks[1].terms.delivery, DeliveryMethod::Physical);
+
+    // A third perk with a code of its own per edition: the Merkle root of the codes goes
+    // on chain, the codes to the API right after (the artist is signed in already).
+    let codes = ["CHAT-7F3A-K2", "CHAT-91C2-P8", "CHAT-04BE-Z5"];
+    wizard_to_preview(&b, "private_chat", Given::Codes(&codes)).await;
+    let preview = text_of(&b, &format!("{wizard} .preview")).await;
+    assert!(preview.contains("(3 codes)"), "preview: {preview:?}");
+    done(&b, wizard, "4-code-pool-perk").await;
+    let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
+    assert_eq!(perks.len(), 3);
+    let leaves: Vec<[u8; 32]> = codes
+        .iter()
+        .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
+        .collect();
+    assert_eq!(
+        perks[2].terms.delivery,
+        DeliveryMethod::Automatic {
+            content_hash: dreamster_types::merkle::root(&leaves).expect("root")
+        }
+    );
 
     // A fan buys from View Perks: what the price buys is listed first.
     pick(&b, "Eve").await;
@@ -408,6 +450,32 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     )
     .await;
     screenshot(&b, "wallet-8-secret-revealed").await;
+
+    // Her own code of the pool, proved against the root on chain (she is signed in).
+    done(
+        &b,
+        ".benefit[data-perk='2'] form[data-kind=unlock]",
+        "8-unlock-code",
+    )
+    .await;
+    wait_for(&b, ".benefit[data-perk='2'] button.reveal", 20)
+        .await
+        .click()
+        .await
+        .expect("reveal the code");
+    let shown = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//div[@data-perk='2']//p[contains(@class,'secret') and text()='{}']",
+            codes[0]
+        )))
+        .await;
+    assert!(
+        shown.is_ok(),
+        "Eve's code is not shown: {:?}",
+        text_of(&b, ".benefit[data-perk='2'] p.secret").await
+    );
 
     // A second fan buys; the artist ships and marks the poster delivered.
     pick(&b, "Dave").await;

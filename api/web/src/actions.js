@@ -5,6 +5,7 @@
 // page redraws itself from the read model.
 
 import { choice, signer, token } from './wallet.js';
+import { lines } from './wizard.js';
 
 /** Fields whose values are numbers or booleans in the API's `Action`. */
 const NUMBERS = new Set(['edition', 'perk', 'stars', 'escrow_bps', 'quantity_limit', 'max_editions', 'dispute_days', 'deadline']);
@@ -39,6 +40,7 @@ export function actionOf(form) {
     if (el.type === 'radio' && !el.checked) continue;
     if (el.type === 'checkbox') action[el.name] = el.checked;
     else if (el.dataset.time === 'days-from-now') action[el.name] = Date.now() + Number(el.value) * 86_400_000;
+    else if (el.dataset.list === 'lines') action[el.name] = lines(el.value);
     else action[el.name] = value(el.name, el.value.trim());
   }
   return action;
@@ -101,13 +103,14 @@ function show(out, text, kind) {
   out.dataset.kind = kind;
 }
 
-/** After an action: uploads an automatic perk's secret once its hash is on chain. */
+/** After an action: uploads an automatic perk's secret (or codes) once its hash is on chain. */
 async function followUp(form, action, prepared) {
-  if (action.type === 'add_perk' && action.delivery === 'automatic' && action.secret && prepared.answer !== null) {
+  const given = action.secret ? { secret: action.secret } : action.codes ? { codes: action.codes } : null;
+  if (action.type === 'add_perk' && action.delivery === 'automatic' && given && prepared.answer !== null) {
     const r = await fetch(`/api/releases/${action.release}/perks/${prepared.answer}/secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
-      body: JSON.stringify({ secret: action.secret }),
+      body: JSON.stringify(given),
     });
     if (!r.ok) throw new Error(`the perk is on chain, but its secret was not stored: ${(await r.json()).message}`);
   }

@@ -3,7 +3,7 @@
 
 import { accounts, choice, choose, extensionName, extensions, session, signIn, signOut, token } from './wallet.js';
 import { run } from './actions.js';
-import { bindWizard } from './wizard.js';
+import { bindWizard, lines } from './wizard.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -120,10 +120,11 @@ async function uploadSecret(form) {
   const out = form.querySelector('.outcome');
   try {
     const perk = form.elements.namedItem('perk').value;
+    const codes = lines(form.elements.namedItem('codes').value);
     const r = await fetch(`/api/releases/${form.dataset.release}/perks/${perk}/secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
-      body: JSON.stringify({ secret: form.elements.namedItem('secret').value.trim() }),
+      body: JSON.stringify(codes.length ? { codes } : { secret: form.elements.namedItem('secret').value.trim() }),
     });
     const j = await r.json();
     out.textContent = r.ok ? 'Stored: unlocked holders get it now.' : j.message;

@@ -35,8 +35,24 @@ function preview(form) {
   card.querySelector('.description').textContent = f('description');
   card.querySelector('.terms').textContent =
     `${f('category').replace('_', ' ')} · worth ${f('value')} UNIT · ${escrow} % of the price in escrow · ${f('delivery')} delivery · by ${deadline}`;
-  const secret = form.elements.namedItem('secret');
-  if (secret) secret.disabled = f('delivery') !== 'automatic';
+  // Only the automatic delivery's chosen kind is sent: a disabled field is not.
+  const automatic = f('delivery') === 'automatic';
+  const pool = form.querySelector('#secret-kind')?.value === 'codes';
+  form.querySelector('.automatic').hidden = !automatic;
+  const [secret, codes] = [form.elements.namedItem('secret'), form.elements.namedItem('codes')];
+  secret.disabled = !automatic || pool;
+  secret.closest('.field').hidden = pool;
+  codes.disabled = !automatic || !pool;
+  codes.closest('.field').hidden = !pool;
+  if (automatic && pool) {
+    const n = lines(codes.value).length;
+    card.querySelector('.terms').textContent += ` · a code of their own for each holder (${n} codes)`;
+  }
+}
+
+/** The codes of a textarea: one per line, blank lines left out. */
+export function lines(text) {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
 }
 
 function showStep(form, n) {
@@ -55,6 +71,7 @@ export function bindWizard() {
     preview(form);
   });
   form.addEventListener('input', () => preview(form));
+  form.addEventListener('change', () => preview(form));
   for (const b of form.querySelectorAll('button[data-goto]')) {
     b.addEventListener('click', () => {
       const n = Number(b.dataset.goto);
