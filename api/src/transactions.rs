@@ -17,7 +17,7 @@ use axum::Json;
 use dreamster_calls::{registry, release};
 use dreamster_client::explain;
 use dreamster_client::units::{fmt_amount, parse_amount};
-use dreamster_client::wallet::{follow, SignerPayload, Stage};
+use dreamster_client::wallet::{follow, SignedPayloadError, SignerPayload, Stage};
 use dreamster_client::{ink_id, ClientError, Node};
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
@@ -590,6 +590,11 @@ fn chain_error(e: ClientError) -> ApiError {
         ClientError::Dispatch(m) => {
             unprocessable("refused", format!("the chain would refuse this: {m}"))
         }
+        // The user's situation (another transaction went first, the runtime moved on):
+        // preparing again fixes it, so not the client's mistake.
+        ClientError::Wallet(
+            w @ (SignedPayloadError::StaleNonce | SignedPayloadError::StaleRuntime),
+        ) => ApiError::new(StatusCode::CONFLICT, "stale", w.to_string()),
         ClientError::Wallet(w) => ApiError::bad_request("bad_signed_payload", w.to_string()),
         other => {
             let text = other.to_string();
@@ -675,7 +680,9 @@ async fn prepare(
 /// Submits a wallet-signed payload; its progress as server-sent `progress` events.
 #[utoipa::path(post, path = "/api/tx/submit", request_body = SubmitRequest,
     responses((status = 200, description = "`text/event-stream` of `progress` events: signed, in_block, finalized (with `failed` if the call failed in the block), indexed, index_behind or dropped"),
-              (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+              (status = 400, body = ErrorBody),
+              (status = 409, description = "stale: the nonce or runtime moved on; prepare again", body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn submit(
     State(s): State<AppState>,

@@ -157,16 +157,17 @@ impl Node {
         })
     }
 
-    /// Checks a wallet's signature over `payload` and submits the signed extrinsic. The
-    /// signature is verified here first, so a wallet that signed something else gets a
-    /// clear answer instead of the pool's "bad proof".
-    pub async fn submit_signed(
+    /// The bytes a wallet's `signPayload` signs for `payload` (what polkadot.js signs:
+    /// the call, the signed extensions' data and the implicit data, hashed if longer than
+    /// 256 bytes), once every field is checked against this chain and runtime.
+    pub fn signing_bytes(&self, payload: &SignerPayload) -> Result<Vec<u8>, ClientError> {
+        Ok(self.partial(payload)?.signer_payload())
+    }
+
+    fn partial(
         &self,
         payload: &SignerPayload,
-        signature: &str,
-    ) -> Result<TxProgress<PolkadotConfig, Api>, ClientError> {
-        let account = crate::parse_address(&payload.address)
-            .map_err(|_| SignedPayloadError::Field("address"))?;
+    ) -> Result<subxt::tx::PartialExtrinsic<PolkadotConfig, Api>, ClientError> {
         let version = self.api().runtime_version();
         if hash("genesisHash", &payload.genesis_hash)? != self.api().genesis_hash()
             || number("specVersion", &payload.spec_version)? != u128::from(version.spec_version)
@@ -184,20 +185,36 @@ impl Node {
         }
         let nonce = u64::try_from(number("nonce", &payload.nonce)?)
             .map_err(|_| SignedPayloadError::Field("nonce"))?;
-        // Only the next nonce: a transaction with a future one would wait in the pool
-        // without ever paying, holding a subscription of ours open meanwhile.
-        if nonce != self.rpc().system_account_next_index(&account).await? {
-            return Err(SignedPayloadError::StaleNonce.into());
-        }
         let call = RawCall(unhex("method", &payload.method)?);
-        let partial = self.api().tx().create_partial_signed_offline(
+        Ok(self.api().tx().create_partial_signed_offline(
             &call,
             params(nonce, block_number, hash("blockHash", &payload.block_hash)?),
-        )?;
+        )?)
+    }
+
+    /// Checks a wallet's signature over `payload` and submits the signed extrinsic. The
+    /// signature is verified here first, so a wallet that signed something else gets a
+    /// clear answer instead of the pool's "bad proof".
+    pub async fn submit_signed(
+        &self,
+        payload: &SignerPayload,
+        signature: &str,
+    ) -> Result<TxProgress<PolkadotConfig, Api>, ClientError> {
+        let account = crate::parse_address(&payload.address)
+            .map_err(|_| SignedPayloadError::Field("address"))?;
+        let partial = self.partial(payload)?;
         let sig_bytes = unhex("signature", signature)?;
         let sig = MultiSignature::decode(&mut &sig_bytes[..])
             .map_err(|_| SignedPayloadError::SignatureFormat)?;
         verifies(&sig, &partial.signer_payload(), &account)?;
+        // Only the next nonce: a transaction with a future one would wait in the pool
+        // without ever paying, holding a subscription of ours open meanwhile. (Checked
+        // after the signature, so nobody learns an account's nonce from our answers.)
+        let nonce = u64::try_from(number("nonce", &payload.nonce)?)
+            .map_err(|_| SignedPayloadError::Field("nonce"))?;
+        if nonce != self.rpc().system_account_next_index(&account).await? {
+            return Err(SignedPayloadError::StaleNonce.into());
+        }
         let tx = partial.sign_with_address_and_signature(&MultiAddress::Id(account), &sig);
         Ok(tx.submit_and_watch().await?)
     }
