@@ -22,8 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(fetch))
 }
 
-const MAX_POOL: usize = 100_000;
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SecretUpload {
     /// One secret for every holder (a link, an invite).
@@ -64,26 +62,10 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", message)
 }
 
-/// The Merkle root a pool of codes commits to, once the pool is checked: 1 to
-/// [`MAX_POOL`] codes, each non-empty, without NUL, and no code twice (two holders would
-/// get the same one). What the web wizard puts on chain and what an upload must match.
+/// The Merkle root a pool of codes commits to, once checked (`merkle::pool_root`: the
+/// one rule of the CLI, the wizard and this upload); a bad pool is a 400 `bad_pool`.
 pub fn pool_root(codes: &[String]) -> Result<[u8; 32], ApiError> {
-    let bad = |m: String| ApiError::bad_request("bad_pool", m);
-    if codes.is_empty() || codes.len() > MAX_POOL {
-        return Err(bad(format!(
-            "a pool is 1 to {MAX_POOL} codes, not {}",
-            codes.len()
-        )));
-    }
-    if let Some(i) = codes.iter().position(|c| c.is_empty() || c.contains('\0')) {
-        return Err(bad(format!("code {} is empty or holds a NUL", i + 1)));
-    }
-    let mut seen = std::collections::HashSet::with_capacity(codes.len());
-    if let Some(c) = codes.iter().find(|c| !seen.insert(c.as_str())) {
-        return Err(bad(format!("the code {c:?} is in the pool twice")));
-    }
-    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
-    merkle::root(&leaves).ok_or_else(|| bad("an empty pool".into()))
+    merkle::pool_root(codes).map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))
 }
 
 #[derive(sqlx::FromRow)]

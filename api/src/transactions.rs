@@ -270,13 +270,21 @@ fn perk_terms(f: &PerkForm) -> Result<PerkTerms, ApiError> {
         }
     };
     let secret = f.secret.as_deref().filter(|s| !s.is_empty());
+    let mut quantity_limit = f.quantity_limit;
     let delivery = match (f.delivery.as_str(), secret, &f.codes) {
         ("automatic", Some(secret), None) => DeliveryMethod::Automatic {
             content_hash: hash_of(secret),
         },
-        ("automatic", None, Some(codes)) => DeliveryMethod::Automatic {
-            content_hash: crate::delivery::pool_root(codes)?,
-        },
+        ("automatic", None, Some(codes)) => {
+            // One code per edition: the perk binds no more editions than there are codes.
+            quantity_limit = Some(
+                dreamster_types::merkle::pool_limit(codes.len(), quantity_limit)
+                    .map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))?,
+            );
+            DeliveryMethod::Automatic {
+                content_hash: crate::delivery::pool_root(codes)?,
+            }
+        }
         ("automatic", Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
                 "bad_perk",
@@ -307,7 +315,7 @@ fn perk_terms(f: &PerkForm) -> Result<PerkTerms, ApiError> {
         estimated_value: amount("value", &f.value)?,
         escrow_bps: f.escrow_bps,
         delivery,
-        quantity_limit: f.quantity_limit,
+        quantity_limit,
         deadline: f.deadline,
     })
 }

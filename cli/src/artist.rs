@@ -155,9 +155,10 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
         (None, Some(c)) => c,
         (None, None) => bail!("a custom perk needs --category"),
     };
+    let mut quantity_limit = p.quantity;
     let delivery = match p.delivery {
         Delivery::Automatic => DeliveryMethod::Automatic {
-            content_hash: commitment(p)?,
+            content_hash: commitment(p, &mut quantity_limit)?,
         },
         Delivery::Physical => DeliveryMethod::Physical,
         Delivery::Event => DeliveryMethod::Event,
@@ -171,13 +172,14 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
         estimated_value: p.value,
         escrow_bps: p.escrow,
         delivery,
-        quantity_limit: p.quantity,
+        quantity_limit,
         deadline: p.deadline,
     })
 }
 
-/// The hash an automatic perk commits to: of its secret, given, or of its code pool.
-fn commitment(p: &PerkAddArgs) -> anyhow::Result<[u8; 32]> {
+/// The hash an automatic perk commits to: of its secret, given, or of its code pool (whose
+/// size then bounds the editions the perk binds, `quantity_limit`).
+fn commitment(p: &PerkAddArgs, quantity_limit: &mut Option<u32>) -> anyhow::Result<[u8; 32]> {
     if let Some(h) = p.content_hash {
         return Ok(h);
     }
@@ -189,14 +191,15 @@ fn commitment(p: &PerkAddArgs) -> anyhow::Result<[u8; 32]> {
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let leaves: Vec<[u8; 32]> = text
+    let codes: Vec<&str> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
         .collect();
-    dreamster_types::merkle::root(&leaves)
-        .with_context(|| format!("{} has no codes", path.display()))
+    let pool = |e: dreamster_types::merkle::PoolError| anyhow!("{}: {e}", path.display());
+    *quantity_limit =
+        Some(dreamster_types::merkle::pool_limit(codes.len(), *quantity_limit).map_err(pool)?);
+    dreamster_types::merkle::pool_root(&codes).map_err(pool)
 }
 
 pub async fn add_perk(s: &Session, rel: &AccountId32, terms: PerkTerms) -> anyhow::Result<Report> {

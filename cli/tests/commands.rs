@@ -493,6 +493,40 @@ async fn every_command_on_a_real_node() {
         perks[3].terms.delivery,
         dreamster_types::perk::DeliveryMethod::Automatic { content_hash: root }
     );
+    // One code per edition: the perk binds as many editions as there are codes.
+    assert_eq!(perks[3].terms.quantity_limit, Some(3));
+    std::fs::write(&codes, "VIP-1\nVIP-2\nVIP-1\n").expect("codes file");
+    let repeated = cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "private_chat",
+            "--title",
+            "Discord",
+            "--value",
+            "1",
+            "--escrow",
+            "5",
+            "--delivery",
+            "automatic",
+            "--codes-file",
+            &codes_path,
+            "--deadline",
+            "+7d",
+        ],
+    );
+    assert_eq!(repeated.code, 1);
+    assert!(
+        repeated
+            .stderr
+            .contains("the code \"VIP-1\" is in the pool twice"),
+        "{}",
+        repeated.stderr
+    );
 
     // Script-friendly errors.
     let err = cli.run(Some(CHARLIE), &["--json", "buy", "--release", EVE_ADDR]);

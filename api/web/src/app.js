@@ -121,10 +121,15 @@ async function uploadSecret(form) {
   try {
     const perk = form.elements.namedItem('perk').value;
     const codes = lines(form.elements.namedItem('codes').value);
+    const secret = form.elements.namedItem('secret').value.trim();
+    if (!codes.length === !secret) {
+      out.textContent = 'Give either the secret or the codes.';
+      return;
+    }
     const r = await fetch(`/api/releases/${form.dataset.release}/perks/${perk}/secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
-      body: JSON.stringify(codes.length ? { codes } : { secret: form.elements.namedItem('secret').value.trim() }),
+      body: JSON.stringify(codes.length ? { codes } : { secret }),
     });
     const j = await r.json();
     out.textContent = r.ok ? 'Stored: unlocked holders get it now.' : j.message;

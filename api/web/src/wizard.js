@@ -46,7 +46,9 @@ function preview(form) {
   codes.closest('.field').hidden = !pool;
   if (automatic && pool) {
     const n = lines(codes.value).length;
-    card.querySelector('.terms').textContent += ` · a code of their own for each holder (${n} codes)`;
+    const limit = Number(f('quantity_limit')) || n;
+    card.querySelector('.terms').textContent +=
+      ` · a code of their own for each holder (${n} codes, so for the first ${Math.min(limit, n)} editions)`;
   }
 }
 

@@ -40,7 +40,7 @@ pub struct SignerPayload {
 /// Why a wallet's signed payload cannot be submitted.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignedPayloadError {
-    #[error("the payload's {0} is not valid hex of the right length")]
+    #[error("the payload's {0} is not what this API prepares (valid hex of the right length, no tip, version 4)")]
     Field(&'static str),
     #[error("the payload is for another chain or runtime version: prepare the transaction again")]
     StaleRuntime,
@@ -169,12 +169,18 @@ impl Node {
         payload: &SignerPayload,
     ) -> Result<subxt::tx::PartialExtrinsic<PolkadotConfig, Api>, ClientError> {
         let version = self.api().runtime_version();
+        // What we never prepare is the client's mistake; another chain or runtime is
+        // the user's situation (prepare again).
+        if number("tip", &payload.tip)? != 0 {
+            return Err(SignedPayloadError::Field("tip").into());
+        }
+        if payload.version != 4 {
+            return Err(SignedPayloadError::Field("version").into());
+        }
         if hash("genesisHash", &payload.genesis_hash)? != self.api().genesis_hash()
             || number("specVersion", &payload.spec_version)? != u128::from(version.spec_version)
             || number("transactionVersion", &payload.transaction_version)?
                 != u128::from(version.transaction_version)
-            || number("tip", &payload.tip)? != 0
-            || payload.version != 4
         {
             return Err(SignedPayloadError::StaleRuntime.into());
         }

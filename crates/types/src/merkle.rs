@@ -30,6 +30,69 @@ pub fn leaf(code: &[u8]) -> Hash32 {
     content_hash(code)
 }
 
+/// Most codes in one pool.
+pub const MAX_POOL: usize = 100_000;
+
+/// Why a pool of codes cannot be committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolError {
+    /// No code, or more than [`MAX_POOL`].
+    Size(usize),
+    /// The code at this (0-based) position is empty or holds a NUL.
+    BadCode(usize),
+    /// This code is in the pool twice: two holders would get the same one.
+    Repeated(alloc::string::String),
+    /// A quantity limit above the number of codes: holders past the last code would
+    /// unlock and get nothing.
+    FewerCodesThanEditions { codes: usize, limit: u32 },
+}
+
+impl core::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PoolError::Size(n) => write!(f, "a pool is 1 to {MAX_POOL} codes, not {n}"),
+            PoolError::BadCode(i) => write!(f, "code {} is empty or holds a NUL", i + 1),
+            PoolError::Repeated(c) => write!(f, "the code {c:?} is in the pool twice"),
+            PoolError::FewerCodesThanEditions { codes, limit } => write!(
+                f,
+                "{codes} codes cannot serve the first {limit} editions: limit the perk to {codes} editions or add codes"
+            ),
+        }
+    }
+}
+
+/// The root a pool of codes commits to, once the pool is checked — the one rule for the
+/// CLI's `--codes-file`, the web wizard and the API's upload.
+pub fn pool_root<S: AsRef<str>>(codes: &[S]) -> Result<Hash32, PoolError> {
+    if codes.is_empty() || codes.len() > MAX_POOL {
+        return Err(PoolError::Size(codes.len()));
+    }
+    if let Some(i) = codes
+        .iter()
+        .position(|c| c.as_ref().is_empty() || c.as_ref().contains('\0'))
+    {
+        return Err(PoolError::BadCode(i));
+    }
+    let mut sorted: Vec<&str> = codes.iter().map(AsRef::as_ref).collect();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(PoolError::Repeated(w[0].into()));
+    }
+    let leaves: Vec<Hash32> = codes.iter().map(|c| leaf(c.as_ref().as_bytes())).collect();
+    root(&leaves).ok_or(PoolError::Size(0))
+}
+
+/// The quantity limit a pool perk gets: the one given if the codes cover it, else as
+/// many editions as there are codes.
+pub fn pool_limit(codes: usize, limit: Option<u32>) -> Result<u32, PoolError> {
+    let most = u32::try_from(codes).map_err(|_| PoolError::Size(codes))?;
+    match limit {
+        Some(l) if l > most => Err(PoolError::FewerCodesThanEditions { codes, limit: l }),
+        Some(l) => Ok(l),
+        None => Ok(most),
+    }
+}
+
 /// The root of `leaves`; `None` for an empty pool.
 pub fn root(leaves: &[Hash32]) -> Option<Hash32> {
     let mut level = leaves.to_vec();
@@ -84,6 +147,25 @@ pub fn verify(leaf: Hash32, steps: &[Step], root: Hash32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pools_refuse_repeats_and_uncovered_editions() {
+        assert_eq!(pool_root::<&str>(&[]), Err(PoolError::Size(0)));
+        assert_eq!(pool_root(&["a", ""]), Err(PoolError::BadCode(1)));
+        assert_eq!(pool_root(&["a", "b\0"]), Err(PoolError::BadCode(1)));
+        assert_eq!(
+            pool_root(&["a", "b", "a"]),
+            Err(PoolError::Repeated("a".into()))
+        );
+        let leaves = [leaf(b"a"), leaf(b"b")];
+        assert_eq!(pool_root(&["a", "b"]), Ok(root(&leaves).expect("root")));
+        assert_eq!(pool_limit(3, None), Ok(3));
+        assert_eq!(pool_limit(3, Some(2)), Ok(2));
+        assert_eq!(
+            pool_limit(3, Some(4)),
+            Err(PoolError::FewerCodesThanEditions { codes: 3, limit: 4 })
+        );
+    }
 
     #[test]
     fn every_code_proves_and_no_other_does() {
