@@ -30,7 +30,7 @@ pub struct Release {
     pub artist_name: Option<String>,
     /// Price in the chain's smallest unit, as a decimal string.
     pub price: String,
-    pub max_editions: Option<i32>,
+    pub max_editions: Option<i64>,
     pub editions_sold: i32,
     pub sale_start: i64,
     pub sale_end: Option<i64>,
@@ -60,9 +60,9 @@ pub struct Perk {
     pub delivery: String,
     /// Milliseconds since the epoch.
     pub deadline: i64,
-    pub quantity_limit: Option<i32>,
+    pub quantity_limit: Option<i64>,
     /// Editions that can still get it; `null` when unlimited.
-    pub remaining: Option<i32>,
+    pub remaining: Option<i64>,
     pub added_at_edition: i32,
     #[sqlx(flatten)]
     pub added: Origin,

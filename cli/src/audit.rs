@@ -10,6 +10,7 @@ use dreamster_types::entitlement::{Entitlement, EntitlementState, PerkStatus};
 use dreamster_types::perk::{DeliveryMethod, Perk};
 use dreamster_types::registry_api::Reputation;
 use dreamster_types::release::SaleTerms;
+use dreamster_types::stored::{clean, millis};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection, Row};
 use subxt::utils::AccountId32;
@@ -248,22 +249,23 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
     .bind(&key)
     .fetch_one(&mut *db)
     .await?;
-    check("title", t.title.clone(), row.get(0));
-    check("metadata URI", t.metadata_uri.clone(), row.get(1));
+    // The read model holds text cleaned and times saturated (dreamster_types::stored).
+    check("title", clean(&t.title).0, row.get(0));
+    check("metadata URI", clean(&t.metadata_uri).0, row.get(1));
     check("price", t.price.to_string(), row.get(2));
     check(
         "edition cap",
         opt(t.max_editions),
-        opt(row.get::<Option<i32>, _>(3)),
+        opt(row.get::<Option<i64>, _>(3)),
     );
     check(
         "sale start",
-        t.sale_start.to_string(),
+        millis(t.sale_start).to_string(),
         row.get::<i64, _>(4).to_string(),
     );
     check(
         "sale end",
-        opt(t.sale_end),
+        opt(t.sale_end.map(millis)),
         opt(row.get::<Option<i64>, _>(5)),
     );
     check(
@@ -298,9 +300,9 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
         let fields: [(&str, String, String); 14] = [
             ("category", p.terms.category.slug().into(), row.get(1)),
             ("kind", p.terms.kind.slug().into(), row.get(2)),
-            ("title", p.terms.title.clone(), row.get(3)),
-            ("description", p.terms.description.clone(), row.get(4)),
-            ("metadata URI", p.terms.metadata_uri.clone(), row.get(5)),
+            ("title", clean(&p.terms.title).0, row.get(3)),
+            ("description", clean(&p.terms.description).0, row.get(4)),
+            ("metadata URI", clean(&p.terms.metadata_uri).0, row.get(5)),
             ("value", p.terms.estimated_value.to_string(), row.get(6)),
             (
                 "escrow share",
@@ -312,11 +314,11 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
             (
                 "quantity limit",
                 opt(p.terms.quantity_limit),
-                opt(row.get::<Option<i32>, _>(10)),
+                opt(row.get::<Option<i64>, _>(10)),
             ),
             (
                 "deadline",
-                p.terms.deadline.to_string(),
+                millis(p.terms.deadline).to_string(),
                 row.get::<i64, _>(11).to_string(),
             ),
             (
@@ -397,7 +399,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
                 let chain = [
                     e.state.slug().to_string(),
                     e.escrow.to_string(),
-                    e.deadline.to_string(),
+                    millis(e.deadline).to_string(),
                     opt(e.delivered_at),
                     opt_hex(e.proof.map(|p| p.to_vec())),
                     opt_hex(e.evidence.map(|p| p.to_vec())),

@@ -36,6 +36,17 @@ pub struct RawEvents {
     pub data: Vec<Vec<u8>>,
     pub name: Vec<Option<String>>,
     pub decode_error: Vec<Option<String>>,
+    /// Why the read model could not take a decoded event (then nothing else of it is written).
+    pub rejected: Vec<Option<String>>,
+}
+
+/// The original bytes of a text stored cleaned (`dreamster_types::stored::clean`).
+pub struct SanitizedRow {
+    pub block: i64,
+    pub event_index: i32,
+    /// Which text: `artist.name`, `perk.description`, …
+    pub field: &'static str,
+    pub original: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -56,7 +67,7 @@ pub struct Releases {
     pub title: Vec<String>,
     pub metadata_uri: Vec<String>,
     pub price: Vec<String>,
-    pub max_editions: Vec<Option<i32>>,
+    pub max_editions: Vec<Option<i64>>,
     pub sale_start: Vec<i64>,
     pub sale_end: Vec<Option<i64>>,
     pub dispute_window: Vec<i64>,
@@ -78,7 +89,7 @@ pub struct Perks {
     pub escrow_bps: Vec<i32>,
     pub delivery: Vec<String>,
     pub content_hash: Vec<Option<Vec<u8>>>,
-    pub quantity_limit: Vec<Option<i32>>,
+    pub quantity_limit: Vec<Option<i64>>,
     pub deadline: Vec<i64>,
     pub added_at_edition: Vec<i32>,
     pub added_at: Vec<i64>,
@@ -215,6 +226,7 @@ pub struct ReleaseDelta {
 #[derive(Default)]
 pub struct Changes {
     pub raw_events: RawEvents,
+    pub sanitized: Vec<SanitizedRow>,
     pub artists: Artists,
     pub arbiters: HashMap<Bytes32, ArbiterRow>,
     pub releases: Releases,
@@ -269,6 +281,7 @@ impl Changes {
     /// Writes everything, inserts in foreign-key order first, then the folded updates.
     pub async fn flush(self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
         insert_raw_events(db, &self.raw_events).await?;
+        insert_sanitized(db, &self.sanitized).await?;
         insert_artists(db, &self.artists).await?;
         upsert_arbiters(db, &self.arbiters).await?;
         insert_releases(db, &self.releases).await?;
@@ -293,13 +306,13 @@ async fn insert_raw_events(db: &mut PgConnection, r: &RawEvents) -> Result<(), s
     }
     sqlx::query(
         "INSERT INTO raw_events (block_number, block_hash, extrinsic_index, event_index, contract, topics, data,
-            name, decode_error)
+            name, decode_error, rejected)
          SELECT u.b, u.h, u.x, u.i, u.c,
             ARRAY(SELECT substring(u.t FROM k * 32 + 1 FOR 32) FROM generate_series(0, length(u.t) / 32 - 1) k
                   ORDER BY k),
-            u.d, u.n, u.e
+            u.d, u.n, u.e, u.r
          FROM UNNEST($1::int8[], $2::bytea[], $3::int4[], $4::int4[], $5::bytea[], $6::bytea[], $7::bytea[],
-            $8::text[], $9::text[]) AS u(b, h, x, i, c, t, d, n, e)",
+            $8::text[], $9::text[], $10::text[]) AS u(b, h, x, i, c, t, d, n, e, r)",
     )
     .bind(&r.block)
     .bind(&r.hash)
@@ -310,6 +323,24 @@ async fn insert_raw_events(db: &mut PgConnection, r: &RawEvents) -> Result<(), s
     .bind(&r.data)
     .bind(&r.name)
     .bind(&r.decode_error)
+    .bind(&r.rejected)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+async fn insert_sanitized(db: &mut PgConnection, rows: &[SanitizedRow]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO sanitized_text (block_number, event_index, field, original)
+         SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::bytea[])",
+    )
+    .bind(rows.iter().map(|r| r.block).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_index).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.field).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.original.clone()).collect::<Vec<_>>())
     .execute(db)
     .await
     .map(drop)
@@ -366,7 +397,7 @@ async fn insert_releases(db: &mut PgConnection, r: &Releases) -> Result<(), sqlx
         "INSERT INTO releases (address, registry, artist, title, metadata_uri, price, max_editions, sale_start,
             sale_end, dispute_window, created_at, block_number, extrinsic_index)
          SELECT a, r, ar, t, m, p::numeric, me, ss, se, dw, ca, b, x
-         FROM UNNEST($1::bytea[], $2::bytea[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::int4[],
+         FROM UNNEST($1::bytea[], $2::bytea[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::int8[],
             $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int4[])
             AS u(a, r, ar, t, m, p, me, ss, se, dw, ca, b, x)",
     )
@@ -434,7 +465,7 @@ async fn insert_perks(db: &mut PgConnection, p: &Perks) -> Result<(), sqlx::Erro
             block_number, extrinsic_index)
          SELECT r, p, c, k, t, d, m, v::numeric, e, dl, h, q, dd, ae, aa, b, x
          FROM UNNEST($1::bytea[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::int4[], $10::text[], $11::bytea[], $12::int4[], $13::int8[], $14::int4[], $15::int8[],
+            $8::text[], $9::int4[], $10::text[], $11::bytea[], $12::int8[], $13::int8[], $14::int4[], $15::int8[],
             $16::int8[], $17::int4[]) AS u(r, p, c, k, t, d, m, v, e, dl, h, q, dd, ae, aa, b, x)",
     )
     .bind(&p.release)

@@ -58,6 +58,7 @@ pub struct Totals {
     pub blocks: u64,
     pub events: u64,
     pub undecodable: u64,
+    pub rejected: u64,
 }
 
 pub struct Follower {
@@ -140,6 +141,10 @@ impl Follower {
         &self.store
     }
 
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     async fn next_block(&self) -> Result<u64, IndexerError> {
         Ok(match self.store.cursor().await? {
             Some(done) => done + 1,
@@ -214,6 +219,28 @@ impl Follower {
         self.totals.blocks += stats.blocks;
         self.totals.events += stats.events;
         self.totals.undecodable += stats.undecodable;
+        self.totals.rejected += stats.rejected;
+    }
+
+    /// Refuses a node whose chain is not the one the database was indexed from: the block
+    /// at the cursor must have the stored hash (a reset dev chain or a wrong `--rpc-url`
+    /// would otherwise mix two chains in one read model).
+    pub async fn check_chain(&self, source: &ChainSource) -> Result<(), IndexerError> {
+        let Some((block, stored)) = self.store.cursor_at().await? else {
+            return Ok(());
+        };
+        let found = source.block_hash(block).await?;
+        if found.as_ref().map(|h| h.0.as_slice()) != Some(stored.as_slice()) {
+            return Err(IndexerError::WrongChain {
+                block,
+                stored: format!("0x{}", crate::store::hex(&stored)),
+                found: found.map_or_else(
+                    || "missing (the chain is shorter)".to_string(),
+                    |h| format!("0x{}", crate::store::hex(&h.0)),
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Follows the chain until `stop` resolves, reconnecting with backoff whenever the node
@@ -223,10 +250,13 @@ impl Follower {
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), IndexerError> {
         tokio::pin!(stop);
-        let mut backoff = Duration::from_millis(250);
+        const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+        let mut backoff = FIRST_BACKOFF;
         loop {
+            let written = self.totals.blocks;
             let attempt = async {
                 let source = ChainSource::connect(&self.config.rpc_url).await?;
+                self.check_chain(&source).await?;
                 let mut heads = source.finalized_heads().await?;
                 loop {
                     self.catch_up(&source).await?;
@@ -249,10 +279,16 @@ impl Follower {
             };
             tokio::select! {
                 _ = &mut stop => return Ok(()),
-                result = attempt => {
-                    if let Err(e) = result {
+                result = attempt => match result {
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => {
+                        // Work done since the last failure: the next one starts over short.
+                        if self.totals.blocks > written {
+                            backoff = FIRST_BACKOFF;
+                        }
                         tracing::warn!(error = %e, retry_in = ?backoff, "indexing interrupted; retrying");
                     }
+                    Ok(()) => {}
                 }
             }
             tokio::select! {
@@ -260,6 +296,15 @@ impl Follower {
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(self.config.max_backoff);
+            // The writer lock and the known releases, as the database has them now.
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                recovered = self.store.recover() => {
+                    if let Err(e) = recovered {
+                        tracing::warn!(error = %e, "the database is not back yet");
+                    }
+                }
+            }
         }
     }
 }

@@ -33,6 +33,27 @@ pub enum IndexerError {
     MissingBlock(u64),
     #[error("the database was indexed for registry {stored}, not {wanted}: use a fresh database")]
     OtherRegistry { stored: String, wanted: String },
+    #[error("another indexer wrote past block {expected} meanwhile; continuing from the database's cursor")]
+    CursorMoved { expected: u64 },
+    #[error("the database was indexed from another chain: its block {block} is {stored} there and {found} on this node (a reset dev chain, or the wrong --rpc-url?); use a fresh database or the right node")]
+    WrongChain {
+        block: u64,
+        stored: String,
+        found: String,
+    },
+}
+
+impl IndexerError {
+    /// An error that retrying cannot cure: the indexer stops and says why.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            IndexerError::OtherRegistry { .. }
+                | IndexerError::WrongChain { .. }
+                | IndexerError::DatabaseUrl(_)
+                | IndexerError::Migrate(_)
+        )
+    }
 }
 
 /// A 32-byte account or hash in the read model.
@@ -51,5 +72,7 @@ pub async fn index_once(
         rpc_url: rpc_url.into(),
         ..FollowerConfig::default()
     };
-    Follower::new(config, store).catch_up(&source).await
+    let mut follower = Follower::new(config, store);
+    follower.check_chain(&source).await?;
+    follower.catch_up(&source).await
 }

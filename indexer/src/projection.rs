@@ -4,11 +4,12 @@
 use dreamster_types::entitlement::EntitlementState;
 use dreamster_types::events::*;
 use dreamster_types::perk::DeliveryMethod;
+use dreamster_types::stored::{clean, millis};
 use dreamster_types::AccountId;
 use sqlx::PgConnection;
 
 pub use crate::changes::Origin;
-use crate::changes::{ArbiterRow, Changes, EntitlementPatch, ReputationRow};
+use crate::changes::{ArbiterRow, Changes, EntitlementPatch, ReputationRow, SanitizedRow};
 
 fn id(account: &AccountId) -> Vec<u8> {
     key(account).to_vec()
@@ -26,6 +27,20 @@ fn state(s: EntitlementState) -> &'static str {
     s.slug()
 }
 
+/// `text` as the read model stores it; its original bytes are kept when it was cleaned.
+fn text(changes: &mut Changes, o: &Origin, field: &'static str, text: &str) -> String {
+    let (cleaned, changed) = clean(text);
+    if changed {
+        changes.sanitized.push(SanitizedRow {
+            block: o.block,
+            event_index: o.event_index,
+            field,
+            original: text.as_bytes().to_vec(),
+        });
+    }
+    cleaned
+}
+
 /// Applies one decoded event. `db` is only read (the escrow of an entitlement from an
 /// earlier batch); every write waits in `changes`.
 pub async fn apply(
@@ -39,28 +54,32 @@ pub async fn apply(
         DreamsterEvent::ArbiterRemoved(e) => set_arbiter(changes, o, &e.arbiter, false),
         DreamsterEvent::ReleaseCodeSet(_) | DreamsterEvent::Approval(_) => {}
         DreamsterEvent::ArtistRegistered(e) => {
+            let name = text(changes, o, "artist.name", &e.name);
+            let uri = text(changes, o, "artist.metadata_uri", &e.metadata_uri);
             let a = &mut changes.artists;
             a.address.push(id(&e.artist));
-            a.name.push(e.name.clone());
-            a.metadata_uri.push(e.metadata_uri.clone());
-            a.registered_at.push(e.at as i64);
+            a.name.push(name);
+            a.metadata_uri.push(uri);
+            a.registered_at.push(millis(e.at));
             a.block.push(o.block);
             a.extrinsic.push(o.extrinsic);
         }
         DreamsterEvent::ReleaseCreated(e) => {
             let t = &e.terms;
+            let title = text(changes, o, "release.title", &t.title);
+            let uri = text(changes, o, "release.metadata_uri", &t.metadata_uri);
             let r = &mut changes.releases;
             r.address.push(id(&e.release));
             r.registry.push(o.contract.to_vec());
             r.artist.push(id(&e.artist));
-            r.title.push(t.title.clone());
-            r.metadata_uri.push(t.metadata_uri.clone());
+            r.title.push(title);
+            r.metadata_uri.push(uri);
             r.price.push(num(t.price));
-            r.max_editions.push(t.max_editions.map(|m| m as i32));
-            r.sale_start.push(t.sale_start as i64);
-            r.sale_end.push(t.sale_end.map(|s| s as i64));
-            r.dispute_window.push(t.dispute_window as i64);
-            r.created_at.push(e.at as i64);
+            r.max_editions.push(t.max_editions.map(i64::from));
+            r.sale_start.push(millis(t.sale_start));
+            r.sale_end.push(t.sale_end.map(millis));
+            r.dispute_window.push(millis(t.dispute_window));
+            r.created_at.push(millis(e.at));
             r.block.push(o.block);
             r.extrinsic.push(o.extrinsic);
         }
@@ -143,14 +162,17 @@ fn set_arbiter(changes: &mut Changes, o: &Origin, arbiter: &AccountId, active: b
 
 fn perk_added(changes: &mut Changes, o: &Origin, e: &PerkAdded) {
     let t = &e.terms;
+    let title = text(changes, o, "perk.title", &t.title);
+    let description = text(changes, o, "perk.description", &t.description);
+    let uri = text(changes, o, "perk.metadata_uri", &t.metadata_uri);
     let p = &mut changes.perks;
     p.release.push(o.contract.to_vec());
     p.perk.push(e.perk as i32);
     p.category.push(t.category.slug().to_string());
     p.kind.push(t.kind.slug().to_string());
-    p.title.push(t.title.clone());
-    p.description.push(t.description.clone());
-    p.metadata_uri.push(t.metadata_uri.clone());
+    p.title.push(title);
+    p.description.push(description);
+    p.metadata_uri.push(uri);
     p.estimated_value.push(num(t.estimated_value));
     p.escrow_bps.push(i32::from(t.escrow_bps));
     p.delivery.push(t.delivery.slug().to_string());
@@ -158,10 +180,10 @@ fn perk_added(changes: &mut Changes, o: &Origin, e: &PerkAdded) {
         DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
         _ => None,
     });
-    p.quantity_limit.push(t.quantity_limit.map(|q| q as i32));
-    p.deadline.push(t.deadline as i64);
+    p.quantity_limit.push(t.quantity_limit.map(i64::from));
+    p.deadline.push(millis(t.deadline));
     p.added_at_edition.push(e.added_at_edition as i32);
-    p.added_at.push(e.at as i64);
+    p.added_at.push(millis(e.at));
     p.block.push(o.block);
     p.extrinsic.push(o.extrinsic);
 }
@@ -173,7 +195,7 @@ fn edition_sold(changes: &mut Changes, o: &Origin, e: &EditionSold) {
     ed.buyer.push(id(&e.buyer));
     ed.price.push(num(e.price));
     ed.artist_share.push(num(e.artist_share));
-    ed.sold_at.push(e.at as i64);
+    ed.sold_at.push(millis(e.at));
     ed.block.push(o.block);
     ed.extrinsic.push(o.extrinsic);
     let mut escrowed: i128 = 0;
@@ -234,7 +256,7 @@ async fn entitlement_changed(
     c.amount.push(amount.map(num));
     c.refund.push(refund);
     c.late.push(late);
-    c.at.push(e.at as i64);
+    c.at.push(millis(e.at));
     c.block.push(o.block);
     c.extrinsic.push(o.extrinsic);
     c.event_index.push(o.event_index);
@@ -246,7 +268,7 @@ async fn entitlement_changed(
     };
     match e.action {
         EntitlementAction::Unlocked { .. } | EntitlementAction::MarkedDelivered { .. } => {
-            patch.delivered_at = Some(e.at as i64);
+            patch.delivered_at = Some(millis(e.at));
             patch.proof = proof.map(|p| p.to_vec());
             patch.late = late;
             patch.unlocked = Some(matches!(e.action, EntitlementAction::Unlocked { .. }));

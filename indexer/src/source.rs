@@ -56,6 +56,11 @@ impl ChainSource {
         Ok(u64::from(header.number))
     }
 
+    /// The hash of block `number` on this chain, if it has one.
+    pub async fn block_hash(&self, number: u64) -> Result<Option<H256>, IndexerError> {
+        Ok(self.rpc.chain_get_block_hash(Some(number.into())).await?)
+    }
+
     /// The contract events of finalized block `number`.
     pub async fn block(&self, number: u64) -> Result<BlockEvents, IndexerError> {
         let hash = self

@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection;
-use sqlx::Row;
+
+use dreamster_client::ContractEvent;
 
 use crate::changes::{Changes, Origin};
 use crate::projection;
@@ -45,21 +46,70 @@ pub struct BatchStats {
     pub blocks: u64,
     pub events: u64,
     pub undecodable: u64,
+    /// Decoded events the read model could not take, kept raw with the reason.
+    pub rejected: u64,
 }
+
+/// The advisory lock held by the one indexer that writes a database ("dreamstr").
+const WRITER_LOCK: i64 = 0x6472_6561_6d73_7472;
+/// Taken by each batch's transaction, so batches of two processes never interleave even
+/// while the writer lock changes hands.
+const BATCH_LOCK: i64 = WRITER_LOCK + 1;
 
 pub struct Store {
     pool: PgPool,
+    options: PgConnectOptions,
     registry: Bytes32,
     /// Releases the registry created, as of the last committed batch.
     releases: HashSet<Bytes32>,
+    /// The releases must be read again before the next batch: the last one failed, and
+    /// a commit whose acknowledgement was lost may have added some.
+    releases_stale: bool,
+    /// The session holding [`WRITER_LOCK`]; the lock goes with it.
+    writer: PgConnection,
 }
 
 fn bytes32(v: Vec<u8>) -> Option<Bytes32> {
     v.try_into().ok()
 }
 
+/// Whether PostgreSQL refused a value rather than failed: a data exception (class 22: a
+/// NUL in text, a number out of range) or an integrity violation (class 23). Such a batch
+/// is written again event by event, and only the events it refuses are set aside.
+fn refused_value(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+}
+
+/// One session holding the writer lock; a second indexer says so once and waits.
+async fn writer_lock(options: &PgConnectOptions) -> Result<PgConnection, IndexerError> {
+    let mut conn = PgConnection::connect_with(options).await?;
+    let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(WRITER_LOCK)
+        .fetch_one(&mut conn)
+        .await?;
+    if !mine {
+        tracing::warn!("another indexer is writing to this database; waiting until it stops");
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(WRITER_LOCK)
+            .execute(&mut conn)
+            .await?;
+        tracing::info!("the other indexer stopped; writing from here on");
+    }
+    Ok(conn)
+}
+
+/// One decoded-or-not contract event in its block.
+struct Taken {
+    /// A release the registry created with this event.
+    new_release: Option<Bytes32>,
+    undecodable: bool,
+}
+
 impl Store {
-    /// Connects, migrates, and checks the database belongs to this registry.
+    /// Connects, waits for the writer lock, migrates, and checks the database belongs to
+    /// this registry.
     pub async fn open(database_url: &str, registry: Bytes32) -> Result<Self, IndexerError> {
         let options = PgConnectOptions::from_str(database_url)
             .map_err(|e| IndexerError::DatabaseUrl(e.to_string()))?;
@@ -76,16 +126,17 @@ impl Store {
             .map_err(|e| IndexerError::DatabaseUnreachable(where_, e.to_string()))?
             .close()
             .await?;
+        let writer = writer_lock(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
-        if let Some(row) = sqlx::query("SELECT registry FROM indexer_cursor")
-            .fetch_optional(&pool)
-            .await?
+        if let Some(stored) =
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT registry FROM indexer_cursor")
+                .fetch_optional(&pool)
+                .await?
         {
-            let stored: Vec<u8> = row.get(0);
             if stored != registry {
                 return Err(IndexerError::OtherRegistry {
                     stored: hex(&stored),
@@ -93,38 +144,90 @@ impl Store {
                 });
             }
         }
-        let releases = sqlx::query("SELECT address FROM releases")
-            .fetch_all(&pool)
-            .await?
-            .into_iter()
-            .filter_map(|row| bytes32(row.get(0)))
-            .collect();
-        Ok(Store {
+        let mut store = Store {
             pool,
+            options,
             registry,
-            releases,
-        })
+            releases: HashSet::new(),
+            releases_stale: true,
+            writer,
+        };
+        store.reload_releases().await?;
+        Ok(store)
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
+    /// The releases as the database knows them: the one truth after anything failed.
+    async fn reload_releases(&mut self) -> Result<(), IndexerError> {
+        let addresses: Vec<Vec<u8>> = sqlx::query_scalar("SELECT address FROM releases")
+            .fetch_all(&self.pool)
+            .await?;
+        self.releases = addresses.into_iter().filter_map(bytes32).collect();
+        self.releases_stale = false;
+        Ok(())
+    }
+
+    /// After a failure: the writer lock still held (taken again, waiting if another
+    /// indexer took it meanwhile, when its session was lost) and the releases re-read.
+    pub async fn recover(&mut self) -> Result<(), IndexerError> {
+        let alive = sqlx::query("SELECT 1")
+            .execute(&mut self.writer)
+            .await
+            .is_ok();
+        if !alive {
+            self.writer = writer_lock(&self.options).await?;
+        }
+        self.reload_releases().await
+    }
+
     /// The last block written, if any.
     pub async fn cursor(&self) -> Result<Option<u64>, IndexerError> {
-        let row = sqlx::query("SELECT block_number FROM indexer_cursor")
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.get::<i64, _>(0) as u64))
+        Ok(self.cursor_at().await?.map(|(n, _)| n))
+    }
+
+    /// The last block written and its hash, if any.
+    pub async fn cursor_at(&self) -> Result<Option<(u64, Vec<u8>)>, IndexerError> {
+        let row: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT block_number, block_hash FROM indexer_cursor")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(n, h)| (n as u64, h)))
     }
 
     /// Writes a batch of consecutive blocks and moves the cursor to the last of them, all
-    /// in one transaction: either everything is written or nothing is.
+    /// in one transaction: either everything is written or nothing is. An event whose
+    /// values the read model refuses does not stop it: the batch is written again event
+    /// by event, and that event is kept raw with the reason.
     pub async fn write_batch(
         &mut self,
         blocks: &[BlockEvents],
     ) -> Result<BatchStats, IndexerError> {
-        let Some(last) = blocks.last() else {
+        if self.releases_stale {
+            self.reload_releases().await?;
+        }
+        let written = match self.write(blocks, false).await {
+            Err(IndexerError::Database(e)) if refused_value(&e) => {
+                tracing::warn!(error = %e, "the read model refused a value of this batch; writing it event by event");
+                self.write(blocks, true).await
+            }
+            other => other,
+        };
+        if written.is_err() {
+            self.releases_stale = true;
+        }
+        written
+    }
+
+    /// One attempt at a batch; `careful`: each event in a savepoint of its own.
+    async fn write(
+        &mut self,
+        blocks: &[BlockEvents],
+        careful: bool,
+    ) -> Result<BatchStats, IndexerError> {
+        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
             return Ok(BatchStats::default());
         };
         let mut releases = self.releases.clone();
@@ -133,6 +236,22 @@ impl Store {
             ..BatchStats::default()
         };
         let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(BATCH_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        // The batch continues the cursor it read, or nothing: a second writer's batch
+        // (a rolling deploy) finds the cursor moved and writes nothing.
+        let cursor: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_cursor")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(at) = cursor {
+            if at + 1 != first.number as i64 {
+                return Err(IndexerError::CursorMoved {
+                    expected: first.number.saturating_sub(1),
+                });
+            }
+        }
         let mut changes = Changes::default();
         for block in blocks {
             for event in &block.events {
@@ -141,68 +260,156 @@ impl Store {
                 if !from_registry && !releases.contains(&contract) {
                     continue;
                 }
-                let topics: Vec<[u8; 32]> = event.topics.iter().map(|t| t.0).collect();
-                let decoded = DreamsterEvent::decode(&topics, &event.data);
-                let (name, error) = match &decoded {
-                    Ok(e) => (Some(e.name()), None),
-                    Err(e) => (None, Some(format!("{e:?}"))),
-                };
-                let origin = Origin {
-                    block: block.number as i64,
-                    extrinsic: event.extrinsic_index.map(|i| i as i32),
-                    event_index: event.event_index as i32,
-                    contract,
-                };
-                let raw = &mut changes.raw_events;
-                raw.block.push(origin.block);
-                raw.hash.push(block.hash.0.to_vec());
-                raw.extrinsic.push(origin.extrinsic);
-                raw.event_index.push(origin.event_index);
-                raw.contract.push(contract.to_vec());
-                raw.topics.push(topics.concat());
-                raw.data.push(event.data.clone());
-                raw.name.push(name.map(str::to_string));
-                raw.decode_error.push(error);
                 stats.events += 1;
-                match decoded {
-                    Ok(event) => {
-                        // Only the registry vouches for releases; a release cannot create another.
-                        if let (true, DreamsterEvent::ReleaseCreated(created)) =
-                            (from_registry, &event)
-                        {
-                            releases.insert(
-                                *<dreamster_types::AccountId as AsRef<[u8; 32]>>::as_ref(
-                                    &created.release,
-                                ),
-                            );
-                        }
-                        // Registry events count only from the registry, release events only from
-                        // its releases: a contract cannot speak for the other kind.
-                        if from_registry == is_registry_event(&event) {
-                            projection::apply(&mut tx, &mut changes, &origin, &event).await?;
-                        }
+                if !careful {
+                    let taken = self
+                        .take(&mut tx, &mut changes, block, event, from_registry)
+                        .await?;
+                    stats.undecodable += u64::from(taken.undecodable);
+                    releases.extend(taken.new_release);
+                    continue;
+                }
+                sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
+                let mut own = Changes::default();
+                let outcome = match self
+                    .take(&mut tx, &mut own, block, event, from_registry)
+                    .await
+                {
+                    Ok(taken) => own.flush(&mut tx).await.map(|()| taken),
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok(taken) => {
+                        sqlx::query("RELEASE SAVEPOINT event")
+                            .execute(&mut *tx)
+                            .await?;
+                        stats.undecodable += u64::from(taken.undecodable);
+                        releases.extend(taken.new_release);
                     }
-                    Err(e) => {
-                        stats.undecodable += 1;
-                        tracing::warn!(block = block.number, event = event.event_index, error = ?e, "kept undecodable event raw");
+                    Err(e) if refused_value(&e) => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT event")
+                            .execute(&mut *tx)
+                            .await?;
+                        tracing::warn!(block = block.number, event = event.event_index, error = %e, "kept a refused event raw");
+                        stats.rejected += 1;
+                        let mut raw = Changes::default();
+                        let name = DreamsterEvent::decode(&topics(event), &event.data)
+                            .ok()
+                            .map(|d| d.name());
+                        push_raw(&mut raw, block, event, name, None, Some(e.to_string()));
+                        raw.flush(&mut tx).await?;
                     }
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
         changes.flush(&mut tx).await?;
-        sqlx::query(
-            "INSERT INTO indexer_cursor (id, registry, block_number, block_hash) VALUES (TRUE, $1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash",
-        )
-        .bind(self.registry.to_vec())
-        .bind(last.number as i64)
-        .bind(last.hash.0.to_vec())
-        .execute(&mut *tx)
-        .await?;
+        let moved = match cursor {
+            None => sqlx::query(
+                "INSERT INTO indexer_cursor (id, registry, block_number, block_hash) VALUES (TRUE, $1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(self.registry.to_vec())
+            .bind(last.number as i64)
+            .bind(last.hash.0.to_vec())
+            .execute(&mut *tx)
+            .await?,
+            Some(at) => sqlx::query(
+                "UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE block_number = $1",
+            )
+            .bind(at)
+            .bind(last.number as i64)
+            .bind(last.hash.0.to_vec())
+            .execute(&mut *tx)
+            .await?,
+        };
+        if moved.rows_affected() != 1 {
+            return Err(IndexerError::CursorMoved {
+                expected: first.number.saturating_sub(1),
+            });
+        }
         tx.commit().await?;
         self.releases = releases;
         Ok(stats)
     }
+
+    /// Records one event raw and, decoded, in the projection (both in `changes`).
+    async fn take(
+        &self,
+        tx: &mut PgConnection,
+        changes: &mut Changes,
+        block: &BlockEvents,
+        event: &ContractEvent,
+        from_registry: bool,
+    ) -> Result<Taken, sqlx::Error> {
+        let decoded = DreamsterEvent::decode(&topics(event), &event.data);
+        let (name, error) = match &decoded {
+            Ok(e) => (Some(e.name()), None),
+            Err(e) => (None, Some(format!("{e:?}"))),
+        };
+        push_raw(changes, block, event, name, error, None);
+        let origin = origin(block, event);
+        let event = match decoded {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(block = block.number, event = event.event_index, error = ?e, "kept undecodable event raw");
+                return Ok(Taken {
+                    new_release: None,
+                    undecodable: true,
+                });
+            }
+        };
+        // Only the registry vouches for releases; a release cannot create another.
+        let new_release = match (from_registry, &event) {
+            (true, DreamsterEvent::ReleaseCreated(created)) => Some(
+                *<dreamster_types::AccountId as AsRef<[u8; 32]>>::as_ref(&created.release),
+            ),
+            _ => None,
+        };
+        // Registry events count only from the registry, release events only from its
+        // releases: a contract cannot speak for the other kind.
+        if from_registry == is_registry_event(&event) {
+            projection::apply(tx, changes, &origin, &event).await?;
+        }
+        Ok(Taken {
+            new_release,
+            undecodable: false,
+        })
+    }
+}
+
+fn topics(event: &ContractEvent) -> Vec<[u8; 32]> {
+    event.topics.iter().map(|t| t.0).collect()
+}
+
+fn origin(block: &BlockEvents, event: &ContractEvent) -> Origin {
+    Origin {
+        block: block.number as i64,
+        extrinsic: event.extrinsic_index.map(|i| i as i32),
+        event_index: event.event_index as i32,
+        contract: event.contract.0,
+    }
+}
+
+fn push_raw(
+    changes: &mut Changes,
+    block: &BlockEvents,
+    event: &ContractEvent,
+    name: Option<&str>,
+    decode_error: Option<String>,
+    rejected: Option<String>,
+) {
+    let raw = &mut changes.raw_events;
+    raw.block.push(block.number as i64);
+    raw.hash.push(block.hash.0.to_vec());
+    raw.extrinsic.push(event.extrinsic_index.map(|i| i as i32));
+    raw.event_index.push(event.event_index as i32);
+    raw.contract.push(event.contract.0.to_vec());
+    raw.topics.push(topics(event).concat());
+    raw.data.push(event.data.clone());
+    raw.name.push(name.map(str::to_string));
+    raw.decode_error.push(decode_error);
+    raw.rejected.push(rejected);
 }
 
 /// Events only the registry may emit; the same shapes from a release are ignored.

@@ -17,6 +17,8 @@ pub mod merkle;
 pub mod perk;
 pub mod registry_api;
 pub mod release;
+#[cfg(feature = "std")]
+pub mod stored;
 pub mod templates;
 
 pub use ink::primitives::AccountId;

@@ -43,13 +43,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..FollowerConfig::default()
     };
     let mut follower = Follower::new(config.clone(), store);
+    follower.check_chain(&source).await?;
     if args.once {
         let head = follower.catch_up(&source).await?;
         tracing::info!(head, events = follower.totals.events, "caught up");
         return Ok(());
     }
     drop(source);
+    // Ctrl-C, or SIGTERM from a service manager or a rolling deploy: stop between batches.
     let stop = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     };
     follower.run(stop).await?;
