@@ -27,6 +27,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 pub const TABLES: &[&str] = &[
     "indexer_cursor",
     "raw_events",
+    "sanitized_text",
     "artists",
     "arbiters",
     "releases",

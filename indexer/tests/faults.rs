@@ -21,7 +21,8 @@ use dreamster_indexer::source::ChainSource;
 use dreamster_indexer::store::TABLES;
 use dreamster_test_support::{DevNode, PostgresServer, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use sqlx::{PgPool, Row};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::dev;
@@ -120,15 +121,39 @@ async fn await_cursor(pool: &PgPool, child: &mut Child, target: i64) -> anyhow::
     }
 }
 
+/// Whether another session of this database is inside a transaction that has written
+/// (an indexer batch between BEGIN and COMMIT), as a kill is about to land.
+async fn in_batch(pool: &PgPool) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND backend_xid IS NOT NULL)",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The fault run's random choices: from `DREAMSTER_FAULT_SEED` to replay a failure, else
+/// a fresh seed, printed either way.
+fn seeded() -> StdRng {
+    let seed = std::env::var("DREAMSTER_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().gen());
+    println!("faults: seed {seed} (replay with DREAMSTER_FAULT_SEED={seed})");
+    StdRng::seed_from_u64(seed)
+}
+
 /// Kills fresh indexer processes at random points until `kills` more have landed while it
-/// was still behind `head`; returns how many landed.
+/// was still behind `head`; returns how many landed, and how many of those inside a batch.
 async fn kill_repeatedly(
     run: &Run<'_>,
     pool: &PgPool,
     head: i64,
     kills: usize,
-) -> anyhow::Result<usize> {
-    let mut rng = rand::thread_rng();
+    rng: &mut StdRng,
+) -> anyhow::Result<(usize, usize)> {
+    let mut mid_batch = 0;
     for landed in 0..kills {
         let from = cursor(pool).await?;
         let target = from + rng.gen_range(1..20);
@@ -138,10 +163,11 @@ async fn kill_repeatedly(
         );
         let mut child = run.spawn(rng.gen_range(1..=4))?;
         await_cursor(pool, &mut child, target).await?;
+        mid_batch += usize::from(in_batch(pool).await?);
         child.kill()?;
         child.wait()?;
     }
-    Ok(kills)
+    Ok((kills, mid_batch))
 }
 
 /// Crashes the PostgreSQL server while the indexer is inside a write transaction, restarts
@@ -257,9 +283,11 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
         log: &log,
     };
     let started = Instant::now();
+    let mut rng = seeded();
 
     // 1. SIGKILLs at random points of the backfill.
-    let mut landed = kill_repeatedly(&run, &pool, head, before_restart).await?;
+    let (mut landed, mut mid_batch) =
+        kill_repeatedly(&run, &pool, head, before_restart, &mut rng).await?;
 
     // 2. The database server crashes under a write, twice; the same process carries on.
     let mut survivor = run.spawn(1)?;
@@ -291,7 +319,10 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
     scenario::buying_blocks(&node, &dev::ferdie(), &busy, 30 * after_restart as u64).await?;
     release_call::<u32>(&node, &dev::eve(), &story.release, PRICE, release::buy()).await?;
     let last = finalized(&rpc, &node).await?;
-    landed += kill_repeatedly(&run, &pool, last, after_restart).await?;
+    let (more, more_mid_batch) =
+        kill_repeatedly(&run, &pool, last, after_restart, &mut rng).await?;
+    landed += more;
+    mid_batch += more_mid_batch;
     let mut finisher = run.spawn(200)?;
     await_cursor(&pool, &mut finisher, last).await?;
     finisher.kill()?;
@@ -319,7 +350,7 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
         }
     }
     println!(
-        "faults: {landed} SIGKILLs survived, 2 PostgreSQL crashes mid-transaction, 1 node \
+        "faults: {landed} SIGKILLs survived ({mid_batch} inside a batch), 2 PostgreSQL crashes mid-transaction, 1 node \
          restart, over blocks 0..={last} in {:.0} s; {} tables, {rows} rows identical to \
          an uninterrupted run",
         faulted_for.as_secs_f64(),

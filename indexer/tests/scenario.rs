@@ -42,7 +42,12 @@ async fn projection_matches_the_contracts_getters() -> anyhow::Result<()> {
     // Wait until the last transaction's block is finalized, then index up to it.
     let last = node.api().blocks().at_latest().await?.number() as u64;
     let source = ChainSource::connect(&dev_node.rpc_url()).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while follower.catch_up(&source).await? < last {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "block {last} was not finalized within 90 s"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     assert_eq!(follower.totals.undecodable, 0);
