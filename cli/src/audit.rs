@@ -328,7 +328,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
             ),
             (
                 "added at",
-                p.added_at.to_string(),
+                millis(p.added_at).to_string(),
                 row.get::<i64, _>(13).to_string(),
             ),
             (
@@ -400,7 +400,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
                     e.state.slug().to_string(),
                     e.escrow.to_string(),
                     millis(e.deadline).to_string(),
-                    opt(e.delivered_at),
+                    opt(e.delivered_at.map(millis)),
                     opt_hex(e.proof.map(|p| p.to_vec())),
                     opt_hex(e.evidence.map(|p| p.to_vec())),
                     opt(e.rating),

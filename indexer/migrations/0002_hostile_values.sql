@@ -5,7 +5,7 @@
 ALTER TABLE releases ALTER COLUMN max_editions TYPE BIGINT;
 ALTER TABLE perks ALTER COLUMN quantity_limit TYPE BIGINT;
 
--- Text stored cleaned (NUL and control characters replaced, see indexer/src/text.rs):
+-- Text stored cleaned (NUL and control characters replaced, see crates/types/src/stored.rs):
 -- the original bytes, by the event that carried them.
 CREATE TABLE sanitized_text (
     block_number BIGINT NOT NULL,

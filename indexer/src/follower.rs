@@ -229,15 +229,17 @@ impl Follower {
         let Some((block, stored)) = self.store.cursor_at().await? else {
             return Ok(());
         };
-        let found = source.block_hash(block).await?;
-        if found.as_ref().map(|h| h.0.as_slice()) != Some(stored.as_slice()) {
+        // A node without that block may be the right chain still syncing: retried. A
+        // different block there is another chain: refused for good.
+        let found = source
+            .block_hash(block)
+            .await?
+            .ok_or(IndexerError::NodeBehind(block))?;
+        if found.0.as_slice() != stored.as_slice() {
             return Err(IndexerError::WrongChain {
                 block,
                 stored: format!("0x{}", crate::store::hex(&stored)),
-                found: found.map_or_else(
-                    || "missing (the chain is shorter)".to_string(),
-                    |h| format!("0x{}", crate::store::hex(&h.0)),
-                ),
+                found: format!("0x{}", crate::store::hex(&found.0)),
             });
         }
         Ok(())

@@ -35,6 +35,14 @@ pub enum IndexerError {
     OtherRegistry { stored: String, wanted: String },
     #[error("another indexer wrote past block {expected} meanwhile; continuing from the database's cursor")]
     CursorMoved { expected: u64 },
+    #[error(
+        "this indexer lost the database's writer lock (the database restarted?); taking it again"
+    )]
+    LockLost,
+    #[error(
+        "the node does not have block {0} yet, where the database's cursor is (still syncing?)"
+    )]
+    NodeBehind(u64),
     #[error("the database was indexed from another chain: its block {block} is {stored} there and {found} on this node (a reset dev chain, or the wrong --rpc-url?); use a fresh database or the right node")]
     WrongChain {
         block: u64,

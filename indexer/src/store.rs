@@ -68,6 +68,8 @@ pub struct Store {
     releases_stale: bool,
     /// The session holding [`WRITER_LOCK`]; the lock goes with it.
     writer: PgConnection,
+    /// That session's backend, to check in each batch that the lock is still ours.
+    writer_pid: i32,
 }
 
 fn bytes32(v: Vec<u8>) -> Option<Bytes32> {
@@ -83,9 +85,13 @@ fn refused_value(e: &sqlx::Error) -> bool {
         .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
 }
 
-/// One session holding the writer lock; a second indexer says so once and waits.
-async fn writer_lock(options: &PgConnectOptions) -> Result<PgConnection, IndexerError> {
+/// One session holding the writer lock (and its backend pid); a second indexer says so
+/// once and waits.
+async fn writer_lock(options: &PgConnectOptions) -> Result<(PgConnection, i32), IndexerError> {
     let mut conn = PgConnection::connect_with(options).await?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await?;
     let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(WRITER_LOCK)
         .fetch_one(&mut conn)
@@ -98,7 +104,7 @@ async fn writer_lock(options: &PgConnectOptions) -> Result<PgConnection, Indexer
             .await?;
         tracing::info!("the other indexer stopped; writing from here on");
     }
-    Ok(conn)
+    Ok((conn, pid))
 }
 
 /// One decoded-or-not contract event in its block.
@@ -127,7 +133,7 @@ impl Store {
             .map_err(|e| IndexerError::DatabaseUnreachable(where_, e.to_string()))?
             .close()
             .await?;
-        let writer = writer_lock(&options).await?;
+        let (writer, writer_pid) = writer_lock(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .connect_with(options.clone())
@@ -152,6 +158,7 @@ impl Store {
             releases: HashSet::new(),
             releases_stale: true,
             writer,
+            writer_pid,
         };
         store.reload_releases().await?;
         Ok(store)
@@ -174,12 +181,15 @@ impl Store {
     /// After a failure: the writer lock still held (taken again, waiting if another
     /// indexer took it meanwhile, when its session was lost) and the releases re-read.
     pub async fn recover(&mut self) -> Result<(), IndexerError> {
-        let alive = sqlx::query("SELECT 1")
-            .execute(&mut self.writer)
-            .await
-            .is_ok();
+        // A half-open connection would hang on TCP's patience: a few seconds decide.
+        let alive = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            sqlx::query("SELECT 1").execute(&mut self.writer),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
         if !alive {
-            self.writer = writer_lock(&self.options).await?;
+            (self.writer, self.writer_pid) = writer_lock(&self.options).await?;
         }
         self.reload_releases().await
     }
@@ -241,6 +251,18 @@ impl Store {
             .bind(BATCH_LOCK)
             .execute(&mut *tx)
             .await?;
+        // Still the writer? A lost session (a database restart) takes the lock with it,
+        // and another indexer may hold it now: then this one writes nothing until
+        // `recover` has it back.
+        let ours: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1)",
+        )
+        .bind(self.writer_pid)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !ours {
+            return Err(IndexerError::LockLost);
+        }
         // The batch continues the cursor it read, or nothing: a second writer's batch
         // (a rolling deploy) finds the cursor moved and writes nothing.
         let cursor: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_cursor")
@@ -288,16 +310,30 @@ impl Store {
                         releases.extend(taken.new_release);
                     }
                     Err(e) if refused_value(&e) => {
+                        // Back to before the event, and the savepoint gone: no nesting
+                        // of subtransactions across a batch's refused events.
                         sqlx::query("ROLLBACK TO SAVEPOINT event")
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("RELEASE SAVEPOINT event")
                             .execute(&mut *tx)
                             .await?;
                         tracing::warn!(block = block.number, event = event.event_index, error = %e, "kept a refused event raw");
                         stats.rejected += 1;
                         let mut raw = Changes::default();
-                        let name = DreamsterEvent::decode(&topics(event), &event.data)
-                            .ok()
-                            .map(|d| d.name());
-                        push_raw(&mut raw, block, event, name, None, Some(e.to_string()));
+                        let (name, decode_error) =
+                            match DreamsterEvent::decode(&topics(event), &event.data) {
+                                Ok(d) => (Some(d.name()), None),
+                                Err(d) => (None, Some(format!("{d:?}"))),
+                            };
+                        push_raw(
+                            &mut raw,
+                            block,
+                            event,
+                            name,
+                            decode_error,
+                            Some(e.to_string()),
+                        );
                         raw.flush(&mut tx).await?;
                     }
                     Err(e) => return Err(e.into()),

@@ -121,13 +121,14 @@ async fn await_cursor(pool: &PgPool, child: &mut Child, target: i64) -> anyhow::
     }
 }
 
-/// Whether another session of this database is inside a transaction that has written
-/// (an indexer batch between BEGIN and COMMIT), as a kill is about to land.
+/// Whether another session of this database is inside a transaction (an indexer batch
+/// between BEGIN and COMMIT; the writer-lock session is idle outside one) as a kill is
+/// about to land.
 async fn in_batch(pool: &PgPool) -> anyhow::Result<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid()
-            AND backend_xid IS NOT NULL)",
+            AND xact_start IS NOT NULL)",
     )
     .fetch_one(pool)
     .await?)

@@ -160,6 +160,15 @@ async fn a_node_of_another_chain_is_refused_in_one_line() {
     let node = Node::connect(&second_chain.rpc_url())
         .await
         .expect("client");
+    // Before it has that many blocks it may be the right chain still syncing: retryable.
+    let behind = dreamster_indexer::index_once(&second_chain.rpc_url(), db.url(), registry_addr.0)
+        .await
+        .expect_err("a node without the cursor's block");
+    assert!(
+        matches!(behind, IndexerError::NodeBehind(b) if b == indexed_to),
+        "{behind}"
+    );
+    assert!(!behind.is_fatal());
     empty_blocks(&node, &dev::alice(), indexed_to + 2)
         .await
         .expect("blocks");

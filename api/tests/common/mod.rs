@@ -54,7 +54,12 @@ pub async fn serve_story() -> Served {
 }
 
 pub async fn get(base: &str, path: &str) -> (u16, Value) {
-    let resp = reqwest::get(format!("{base}{path}"))
+    let resp = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("client")
+        .get(format!("{base}{path}"))
+        .send()
         .await
         .expect("request");
     let status = resp.status().as_u16();

@@ -51,7 +51,7 @@ impl core::fmt::Display for PoolError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             PoolError::Size(n) => write!(f, "a pool is 1 to {MAX_POOL} codes, not {n}"),
-            PoolError::BadCode(i) => write!(f, "code {} is empty or holds a NUL", i + 1),
+            PoolError::BadCode(i) => write!(f, "code {} is empty or holds a NUL", i.saturating_add(1)),
             PoolError::Repeated(c) => write!(f, "the code {c:?} is in the pool twice"),
             PoolError::FewerCodesThanEditions { codes, limit } => write!(
                 f,
