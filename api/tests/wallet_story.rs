@@ -358,7 +358,10 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     let codes = ["CHAT-7F3A-K2", "CHAT-91C2-P8", "CHAT-04BE-Z5"];
     wizard_to_preview(&b, "private_chat", Given::Codes(&codes)).await;
     let preview = text_of(&b, &format!("{wizard} .preview")).await;
-    assert!(preview.contains("(3 codes)"), "preview: {preview:?}");
+    assert!(
+        preview.contains("(3 codes, so for the first 3 editions)"),
+        "preview: {preview:?}"
+    );
     done(&b, wizard, "4-code-pool-perk").await;
     let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
     assert_eq!(perks.len(), 3);
@@ -372,6 +375,8 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
             content_hash: dreamster_types::merkle::root(&leaves).expect("root")
         }
     );
+    // A code each: the perk binds no more editions than there are codes.
+    assert_eq!(perks[2].terms.quantity_limit, Some(3));
 
     // A fan buys from View Perks: what the price buys is listed first.
     pick(&b, "Eve").await;

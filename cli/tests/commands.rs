@@ -455,30 +455,32 @@ async fn every_command_on_a_real_node() {
     let codes = cli.dir.path().join("codes.txt");
     std::fs::write(&codes, "VIP-1\nVIP-2\n\nVIP-3\n").expect("codes file");
     let codes_path = codes.to_string_lossy().to_string();
-    cli.run(
-        Some(BOB),
-        &[
-            "perk",
-            "add",
-            "--release",
-            r,
-            "--kind",
-            "private_chat",
-            "--title",
-            "Discord",
-            "--value",
-            "1",
-            "--escrow",
-            "5",
-            "--delivery",
-            "automatic",
-            "--codes-file",
-            &codes_path,
-            "--deadline",
-            "+7d",
-        ],
-    )
-    .ok();
+    let add_pool_perk = || {
+        cli.run(
+            Some(BOB),
+            &[
+                "perk",
+                "add",
+                "--release",
+                r,
+                "--kind",
+                "private_chat",
+                "--title",
+                "Discord",
+                "--value",
+                "1",
+                "--escrow",
+                "5",
+                "--delivery",
+                "automatic",
+                "--codes-file",
+                &codes_path,
+                "--deadline",
+                "+7d",
+            ],
+        )
+    };
+    add_pool_perk().ok();
     let leaves: Vec<[u8; 32]> = ["VIP-1", "VIP-2", "VIP-3"]
         .iter()
         .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
@@ -496,29 +498,7 @@ async fn every_command_on_a_real_node() {
     // One code per edition: the perk binds as many editions as there are codes.
     assert_eq!(perks[3].terms.quantity_limit, Some(3));
     std::fs::write(&codes, "VIP-1\nVIP-2\nVIP-1\n").expect("codes file");
-    let repeated = cli.run(
-        Some(BOB),
-        &[
-            "perk",
-            "add",
-            "--release",
-            r,
-            "--kind",
-            "private_chat",
-            "--title",
-            "Discord",
-            "--value",
-            "1",
-            "--escrow",
-            "5",
-            "--delivery",
-            "automatic",
-            "--codes-file",
-            &codes_path,
-            "--deadline",
-            "+7d",
-        ],
-    );
+    let repeated = add_pool_perk();
     assert_eq!(repeated.code, 1);
     assert!(
         repeated
