@@ -60,12 +60,36 @@ if [ "$(cat "$DATA_DIR/demo.done" 2>/dev/null)" != "$REGISTRY" ]; then
     echo "$REGISTRY" >"$DATA_DIR/demo.done"
 fi
 
-# The read model lives in its own database, rebuilt when the registry changes.
+# The read model lives in its own database, rebuilt unless it was indexed from this very
+# chain and registry: its cursor's registry and block hash are compared with the node's
+# (another checkout may share the database name; a dev chain may have been reset), since
+# the indexer refuses to mix two chains.
 READ_DB=${DREAMSTER_READ_DB:-dreamster_read_model}
 READ_URL="${DATABASE_URL%/*}/$READ_DB"
-if [ "$(cat "$DATA_DIR/read-model.registry" 2>/dev/null)" != "$REGISTRY" ]; then
+stored=$(psql -tA "$READ_URL" -c "SELECT encode(registry, 'hex') || ' ' || block_number || ' 0x' || encode(block_hash, 'hex') FROM indexer_cursor" 2>/dev/null || true)
+keep=no
+if [ -n "$stored" ]; then
+    read -r stored_registry stored_block stored_hash <<<"$stored"
+    chain_hash=$(curl -s -H 'Content-Type: application/json' \
+        -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"chain_getBlockHash\",\"params\":[$stored_block]}" \
+        "http://127.0.0.1:$RPC_PORT" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("result") or "")')
+    wanted_registry=$(python3 - "$REGISTRY" <<'PY'
+import sys
+# SS58 → the 32-byte account in hex (base58, then prefix and checksum stripped).
+alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+n = 0
+for c in sys.argv[1]:
+    n = n * 58 + alphabet.index(c)
+raw = n.to_bytes(35, "big")
+print(raw[1:33].hex())
+PY
+)
+    if [ "$stored_registry" = "$wanted_registry" ] && [ "$stored_hash" = "$chain_hash" ]; then
+        keep=yes
+    fi
+fi
+if [ "$keep" = no ]; then
     psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $READ_DB WITH (FORCE)" -c "CREATE DATABASE $READ_DB"
-    echo "$REGISTRY" >"$DATA_DIR/read-model.registry"
 fi
 "$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" >"$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
@@ -76,6 +100,8 @@ for _ in $(seq 1 30); do
     sleep 1
 done
 curl -sf "http://127.0.0.1:$API_PORT/health" >/dev/null || die "the API did not answer; see $DATA_DIR/api.log"
+sleep 1 # the indexer checks the database and the chain as it starts
+kill -0 "${pids[1]}" 2>/dev/null || die "the indexer stopped: $(grep -m1 '^error' "$DATA_DIR/indexer.log" || tail -n 1 "$DATA_DIR/indexer.log")"
 
 cat <<INFO
 
