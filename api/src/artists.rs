@@ -141,7 +141,6 @@ pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no artist {address}")))?;
     let filter = ReleaseFilter {
-        artist: Some(address.to_string()),
         limit: Some(100),
         ..ReleaseFilter::default()
     };
@@ -152,7 +151,9 @@ pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
         registered_at: row.registered_at,
         registered: row.registered,
         reputation: reputation(db, address).await?,
-        releases: crate::releases::releases(db, &filter).await?.items,
+        releases: crate::releases::releases_of(db, Some(address), &filter)
+            .await?
+            .items,
     })
 }
 

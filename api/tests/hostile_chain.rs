@@ -12,19 +12,17 @@ mod common;
 use dreamster_api::{router, AppState};
 use dreamster_calls::{registry, release};
 use dreamster_client::Node;
-use dreamster_e2e::scenario::{now_ms, open_sale, perk, registry_call, release_call, PRICE};
-use dreamster_e2e::{deploy, subxt_id};
+use dreamster_e2e::deploy;
+use dreamster_e2e::scenario::{
+    create_release, now_ms, open_sale, perk, registry_call, release_call, PRICE,
+};
 use dreamster_test_support::{DevNode, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind, MAX_DESCRIPTION_LEN, MAX_TITLE_LEN};
 use dreamster_types::release::MAX_RELEASE_TITLE_LEN;
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::{dev, Keypair};
 
-use common::get;
-
-fn id(k: &Keypair) -> AccountId32 {
-    k.public_key().to_account_id()
-}
+use common::{get, id};
 
 /// `n` bytes of text made of `unit` (ASCII), then `tail`.
 fn long(unit: &str, n: usize, tail: &str) -> String {
@@ -39,11 +37,9 @@ async fn create(
     registry_addr: &AccountId32,
     terms: dreamster_types::release::SaleTerms,
 ) -> AccountId32 {
-    let created: dreamster_types::AccountId =
-        registry_call(node, artist, registry_addr, registry::create_release(terms))
-            .await
-            .expect("create release");
-    subxt_id(&created)
+    create_release(node, artist, registry_addr, terms)
+        .await
+        .expect("create release")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -14,16 +14,11 @@ use dreamster_api::{router, AppState};
 use dreamster_client::wallet::SignerPayload;
 use dreamster_client::Node;
 use serde_json::{json, Value};
-use subxt::utils::AccountId32;
 use subxt_signer::sr25519::{dev, Keypair};
 
-use common::{addr, post_as, story_read_model};
+use common::{addr, id, post_as, story_read_model};
 
 const PUBLIC_URL: &str = "https://dreamster.example";
-
-fn id(k: &Keypair) -> AccountId32 {
-    k.public_key().to_account_id()
-}
 
 /// A wallet's answer to `signPayload`: the MultiSignature (0x01 = sr25519) as hex.
 fn wallet_sign(node: &Node, who: &Keypair, payload: &SignerPayload) -> String {

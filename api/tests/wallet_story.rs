@@ -17,6 +17,7 @@ mod common;
 use std::time::Duration;
 
 use common::chromium::{self, screenshot, serious_violations, text_of, wait_for};
+use common::id;
 use common::live::{open, pick, spawn_api, Indexer};
 use dreamster_calls::{registry, release};
 use dreamster_client::units::UNIT;
@@ -26,11 +27,7 @@ use dreamster_types::entitlement::{Entitlement, EntitlementState};
 use dreamster_types::perk::{DeliveryMethod, Perk};
 use fantoccini::{Client, Locator};
 use subxt::utils::AccountId32;
-use subxt_signer::sr25519::{dev, Keypair};
-
-fn id(k: &Keypair) -> AccountId32 {
-    k.public_key().to_account_id()
-}
+use subxt_signer::sr25519::dev;
 
 /// What an automatic perk's holders get, as the wizard is told.
 #[derive(Clone, Copy)]

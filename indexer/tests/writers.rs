@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use dreamster_calls::{registry, release};
 use dreamster_client::Node;
-use dreamster_e2e::scenario::{empty_blocks, open_sale, registry_call, release_call, PRICE};
-use dreamster_e2e::{deploy, subxt_id};
+use dreamster_e2e::deploy;
+use dreamster_e2e::scenario::{
+    create_release, empty_blocks, open_sale, registry_call, release_call, PRICE,
+};
 use dreamster_indexer::source::ChainSource;
 use dreamster_indexer::store::Store;
 use dreamster_indexer::{Follower, FollowerConfig, IndexerError};
@@ -33,15 +35,9 @@ async fn count(db: &TestDatabase, table: &str) -> i64 {
 }
 
 async fn new_release(node: &Node, registry_addr: &AccountId32, title: &str) -> AccountId32 {
-    let id: dreamster_types::AccountId = registry_call(
-        node,
-        &dev::bob(),
-        registry_addr,
-        registry::create_release(open_sale(title)),
-    )
-    .await
-    .expect("release");
-    subxt_id(&id)
+    create_release(node, &dev::bob(), registry_addr, open_sale(title))
+        .await
+        .expect("release")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

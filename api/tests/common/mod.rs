@@ -102,8 +102,14 @@ pub async fn get_as(c: &reqwest::Client, url: String, token: Option<&str>) -> (u
     )
 }
 
+/// A key's account.
+pub fn id(k: &subxt_signer::sr25519::Keypair) -> subxt::utils::AccountId32 {
+    k.public_key().to_account_id()
+}
+
+/// A key's account as SS58.
 pub fn addr(k: &subxt_signer::sr25519::Keypair) -> String {
-    k.public_key().to_account_id().to_string()
+    id(k).to_string()
 }
 
 /// Signs in through `/auth/challenge` and `/auth/verify`; returns the bearer token.

@@ -43,8 +43,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..FollowerConfig::default()
     };
     let mut follower = Follower::new(config.clone(), store);
-    follower.check_chain(&source).await?;
     if args.once {
+        // (Following checks it itself on every connection, `run` below.)
+        follower.check_chain(&source).await?;
         let head = follower.catch_up(&source).await?;
         tracing::info!(head, events = follower.totals.events, "caught up");
         return Ok(());

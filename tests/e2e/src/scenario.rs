@@ -94,6 +94,18 @@ pub fn perk(
     }
 }
 
+/// `artist` creates a release through the registry; its address.
+pub async fn create_release(
+    node: &Node,
+    artist: &Keypair,
+    registry_addr: &AccountId32,
+    terms: SaleTerms,
+) -> anyhow::Result<AccountId32> {
+    let created: dreamster_types::AccountId =
+        registry_call(node, artist, registry_addr, registry::create_release(terms)).await?;
+    Ok(subxt_id(&created))
+}
+
 /// A release on sale from the start, for good, with a one-minute dispute window.
 pub fn open_sale(title: &str) -> SaleTerms {
     SaleTerms {
@@ -147,14 +159,7 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
         sale_end: None,
         dispute_window: 10 * 60 * 1000,
     };
-    let release_id: dreamster_types::AccountId = registry_call(
-        node,
-        &artist,
-        &registry_addr,
-        registry::create_release(terms),
-    )
-    .await?;
-    let rel = subxt_id(&release_id);
+    let rel = create_release(node, &artist, &registry_addr, terms).await?;
     let far = now_ms() + 30 * 24 * 3600 * 1000;
     let soon = now_ms() + 8_000;
     let auto = DeliveryMethod::Automatic {
