@@ -1,11 +1,14 @@
 //! Backfill benchmark: builds a chain with at least 20 000 contract events (buys and
 //! unlocks, batched with `Utility.batch_all`), then in one run measures
 //!
-//! 1. the indexer's backfill from genesis, as `dreamster-indexer` runs it (events/s, blocks/s);
+//! 1. the indexer's backfill from genesis, as `dreamster-indexer` runs it (events/s,
+//!    blocks/s), beside the baseline: a raw binary `COPY` of the very rows the backfill
+//!    wrote into the same tables of a fresh database; both `RUNS` times, each run's share
+//!    and the spread of the shares printed;
 //! 2. where that time goes: fetching and decoding the blocks alone, and writing the
 //!    fetched blocks alone;
-//! 3. the baseline: a raw `COPY` of the very rows the backfill wrote into the same tables of
-//!    a fresh database, and the backfill's rate as a share of it.
+//! 3. head latency: a block finalized (as a finalized-heads subscriber hears it) → the
+//!    indexer's transaction holding it committed, p50/p99 over blocks with a sale each.
 //!
 //! `cargo bench -p dreamster-indexer --bench backfill` (needs the node, Postgres and the
 //! built contracts, like the tests). `DREAMSTER_BENCH_EVENTS` sets the event goal.
@@ -17,6 +20,7 @@ use dreamster_calls::{registry, release};
 use dreamster_client::Node;
 use dreamster_e2e::scenario::{now_ms, open_sale, perk, registry_call, release_call, PRICE};
 use dreamster_e2e::{deploy, subxt_id};
+use dreamster_indexer::follower::Totals;
 use dreamster_indexer::source::ChainSource;
 use dreamster_indexer::store::Store;
 use dreamster_indexer::store::TABLES;
@@ -32,8 +36,14 @@ use subxt_signer::sr25519::{dev, Keypair};
 /// (a buy needs ≈ 4.7e9 ps with the client's 20 % margin).
 const PER_BATCH: u32 = 200;
 
+/// Backfills (each with its COPY baseline) measured, for the spread.
+const RUNS: usize = 5;
+/// Blocks measured for head latency.
+const HEAD_SAMPLES: u64 = 60;
+
 struct Chain {
     registry: AccountId32,
+    release: AccountId32,
     events: u64,
 }
 
@@ -133,6 +143,7 @@ async fn build_chain(node: &Node, goal: u64) -> anyhow::Result<Chain> {
     );
     Ok(Chain {
         registry: registry_addr,
+        release: rel,
         events,
     })
 }
@@ -185,28 +196,22 @@ async fn row_count(url: &str) -> anyhow::Result<u64> {
     Ok(rows as u64)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let goal: u64 = std::env::var("DREAMSTER_BENCH_EVENTS")
-        .ok()
-        .map(|v| v.parse().context("DREAMSTER_BENCH_EVENTS must be a number"))
-        .transpose()?
-        .unwrap_or(20_000);
-    let dev_node = DevNode::start().await?;
-    let node = Node::connect(&dev_node.rpc_url()).await?;
-    let chain = build_chain(&node, goal).await?;
-
-    // 1. The backfill as the binary runs it.
+/// One backfill from genesis into a fresh database, as the binary runs it, then its COPY
+/// baseline; returns (events, blocks, rows, backfill seconds, COPY seconds).
+async fn backfill_beside_copy(
+    rpc_url: &str,
+    chain: &Chain,
+) -> anyhow::Result<(Totals, u64, f64, f64)> {
     let db = TestDatabase::create().await?;
     let config = FollowerConfig {
-        rpc_url: dev_node.rpc_url(),
+        rpc_url: rpc_url.to_string(),
         ..FollowerConfig::default()
     };
     let store = Store::open(db.url(), chain.registry.0).await?;
-    let source = ChainSource::connect(&dev_node.rpc_url()).await?;
-    let mut follower = Follower::new(config.clone(), store);
+    let source = ChainSource::connect(rpc_url).await?;
+    let mut follower = Follower::new(config, store);
     let started = Instant::now();
-    let head = follower.catch_up(&source).await?;
+    follower.catch_up(&source).await?;
     let backfill_s = started.elapsed().as_secs_f64();
     let totals = follower.totals;
     // The batches' count leaves out the few events of deploying and setting up the release.
@@ -217,8 +222,112 @@ async fn main() -> anyhow::Result<()> {
             chain.events
         );
     }
+    let rows = row_count(db.url()).await?;
+    let dump = copy_out(db.url()).await?;
+    let copy_db = TestDatabase::create().await?;
+    let (copied, copy_s) = copy_in(copy_db.url(), &dump).await?;
+    if copied != rows {
+        bail!("COPY wrote {copied} rows, the backfill {rows}");
+    }
+    Ok((totals, rows, backfill_s, copy_s))
+}
+
+/// Block finalized → its batch committed, for `samples` blocks with a sale each, while a
+/// follower runs as the binary does; returns the latencies in ms, sorted.
+async fn head_latency(
+    rpc_url: &str,
+    node: &Node,
+    chain: &Chain,
+    samples: u64,
+) -> anyhow::Result<Vec<f64>> {
+    let db = TestDatabase::create().await?;
+    let config = FollowerConfig {
+        rpc_url: rpc_url.to_string(),
+        ..FollowerConfig::default()
+    };
+    let store = Store::open(db.url(), chain.registry.0).await?;
+    let source = ChainSource::connect(rpc_url).await?;
+    let mut follower = Follower::new(config, store);
+    let head = follower.catch_up(&source).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        follower
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let pool = sqlx::PgPool::connect(db.url()).await?;
+    let mut heads = source.finalized_heads().await?;
+    let buyer = {
+        let node = node.clone();
+        let release = chain.release.clone();
+        tokio::spawn(async move {
+            dreamster_e2e::scenario::buying_blocks(&node, &dev::eve(), &release, samples).await
+        })
+    };
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while (latencies.len() as u64) < samples {
+        let header = tokio::time::timeout_at(deadline.into(), heads.next())
+            .await
+            .context("no finalized head within 2 minutes")?
+            .context("the finalized-heads subscription ended")??;
+        let heard = Instant::now();
+        let number = i64::from(header.number);
+        if number as u64 <= head {
+            continue;
+        }
+        loop {
+            let cursor: i64 = sqlx::query_scalar("SELECT block_number FROM indexer_cursor")
+                .fetch_one(&pool)
+                .await?;
+            if cursor >= number {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("block {number} not committed within the deadline");
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(500)).await;
+        }
+        latencies.push(heard.elapsed().as_secs_f64() * 1000.0);
+    }
+    buyer.await??;
+    let _ = stop.send(());
+    running.await??;
+    latencies.sort_by(f64::total_cmp);
+    Ok(latencies)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let goal: u64 = std::env::var("DREAMSTER_BENCH_EVENTS")
+        .ok()
+        .map(|v| v.parse().context("DREAMSTER_BENCH_EVENTS must be a number"))
+        .transpose()?
+        .unwrap_or(20_000);
+    let dev_node = DevNode::start().await?;
+    let rpc_url = dev_node.rpc_url();
+    let node = Node::connect(&rpc_url).await?;
+    let chain = build_chain(&node, goal).await?;
+
+    // 1. The backfill as the binary runs it, beside its COPY baseline, RUNS times.
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        runs.push(backfill_beside_copy(&rpc_url, &chain).await?);
+    }
+    let (totals, rows, _, _) = runs[0];
+    let events = totals.events as f64;
 
     // 2. Where the time goes: the same blocks fetched alone, then written alone.
+    let config = FollowerConfig::default();
+    let source = ChainSource::connect(&rpc_url).await?;
+    let head = source.finalized_head().await?;
     let started = Instant::now();
     let blocks: Vec<_> = futures::stream::iter(0..=head)
         .map(|n| source.block(n))
@@ -233,9 +342,9 @@ async fn main() -> anyhow::Result<()> {
     let mut start = 0;
     while start < blocks.len() {
         let mut end = start;
-        let mut events = 0;
-        while end < blocks.len() && !config.batch_full((end - start) as u64, events) {
-            events += blocks[end].events.len() as u64;
+        let mut batch_events = 0;
+        while end < blocks.len() && !config.batch_full((end - start) as u64, batch_events) {
+            batch_events += blocks[end].events.len() as u64;
             end += 1;
         }
         store.write_batch(&blocks[start..end]).await?;
@@ -243,36 +352,48 @@ async fn main() -> anyhow::Result<()> {
     }
     let write_s = started.elapsed().as_secs_f64();
 
-    // 3. The baseline: COPY of the same rows into the same tables.
-    let rows = row_count(db.url()).await?;
-    let dump = copy_out(db.url()).await?;
-    let copy_db = TestDatabase::create().await?;
-    let (copied, copy_s) = copy_in(copy_db.url(), &dump).await?;
-    if copied != rows {
-        bail!("COPY wrote {copied} rows, the backfill {rows}");
-    }
-
-    let events = totals.events as f64;
     println!(
-        "backfill of blocks 0..={head} ({} blocks, {} events, {rows} rows written)",
+        "backfill of blocks 0..={head} ({} blocks, {} events, {rows} rows written), {RUNS} runs",
         totals.blocks, totals.events
     );
-    println!("                         seconds   events/s   blocks/s");
-    let line = |name: &str, s: f64| {
+    println!("run   backfill s   events/s     COPY s   backfill / COPY rate");
+    let mut shares = Vec::new();
+    for (i, (_, _, backfill_s, copy_s)) in runs.iter().enumerate() {
+        let share = 100.0 * copy_s / backfill_s;
+        shares.push(share);
         println!(
-            "{name:<24} {s:>8.3} {:>10.0} {:>10.1}",
-            events / s,
-            totals.blocks as f64 / s
-        )
-    };
-    line("backfill (indexer)", backfill_s);
-    line("  fetch + decode only", fetch_s);
-    line("  write only", write_s);
-    line("COPY same rows", copy_s);
+            "{:>3} {:>12.3} {:>10.0} {:>10.3} {:>13.1} %",
+            i + 1,
+            backfill_s,
+            events / backfill_s,
+            copy_s,
+            share
+        );
+    }
+    let mut sorted = shares.clone();
+    sorted.sort_by(f64::total_cmp);
+    let mean = shares.iter().sum::<f64>() / shares.len() as f64;
+    let sd = (shares.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / shares.len() as f64).sqrt();
     println!(
-        "backfill rate = {:.1} % of COPY's; writing alone = {:.1} % of COPY's (goal 30 %)",
-        100.0 * copy_s / backfill_s,
-        100.0 * copy_s / write_s
+        "backfill rate / COPY rate: median {:.1} %, min {:.1} %, max {:.1} %, mean {mean:.1} % ± {sd:.1} (goal ≥ 60 %)",
+        sorted[sorted.len() / 2],
+        sorted[0],
+        sorted[sorted.len() - 1],
+    );
+    println!(
+        "where the time goes: fetch + decode alone {fetch_s:.3} s ({:.0} events/s), write alone {write_s:.3} s ({:.0} events/s)",
+        events / fetch_s,
+        events / write_s
+    );
+
+    // 3. Head latency.
+    let latencies = head_latency(&rpc_url, &node, &chain, HEAD_SAMPLES).await?;
+    println!(
+        "head latency (block finalized → its batch committed), {} blocks with a sale each: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        latencies[latencies.len() - 1]
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! or the database going away by retrying with backoff.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -9,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::source::{BlockEvents, ChainSource};
 use crate::store::{BatchStats, Store};
+use crate::telemetry::{Health, HealthRules};
 use crate::IndexerError;
 
 #[derive(Debug, Clone)]
@@ -59,6 +61,7 @@ pub struct Totals {
     pub events: u64,
     pub undecodable: u64,
     pub rejected: u64,
+    pub unreadable: u64,
 }
 
 pub struct Follower {
@@ -66,6 +69,7 @@ pub struct Follower {
     store: Store,
     pub totals: Totals,
     last_log: Option<Instant>,
+    health: Arc<Health>,
 }
 
 /// A catch-up this long is a backfill: its end gets a log line of its own.
@@ -134,7 +138,19 @@ impl Follower {
             store,
             totals: Totals::default(),
             last_log: None,
+            health: Arc::new(Health::new(HealthRules::default())),
         }
+    }
+
+    /// Judges health by `rules` instead of the defaults.
+    pub fn with_health_rules(mut self, rules: HealthRules) -> Self {
+        self.health = Arc::new(Health::new(rules));
+        self
+    }
+
+    /// What `/health` reports on.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -159,6 +175,7 @@ impl Follower {
     pub async fn catch_up(&mut self, source: &ChainSource) -> Result<u64, IndexerError> {
         let head = source.finalized_head().await?;
         let first = self.next_block().await?;
+        self.health.heights(first.checked_sub(1), head);
         if first > head {
             return Ok(head);
         }
@@ -190,8 +207,13 @@ impl Follower {
             let full = self.config.batch_full(batch.len() as u64, batch_events);
             if (full || done) && !batch.is_empty() {
                 let last = batch.last().map_or(head, |b| b.number);
+                let writing = Instant::now();
                 match self.store.write_batch(&batch).await {
-                    Ok(stats) => self.count(stats),
+                    Ok(stats) => {
+                        self.health
+                            .batch(last, &stats, writing.elapsed().as_secs_f64());
+                        self.count(&stats);
+                    }
                     Err(e) => break Err(e),
                 }
                 progress.update(last, head, &self.totals, started);
@@ -215,11 +237,12 @@ impl Follower {
         outcome
     }
 
-    fn count(&mut self, stats: BatchStats) {
+    fn count(&mut self, stats: &BatchStats) {
         self.totals.blocks += stats.blocks;
         self.totals.events += stats.events;
         self.totals.undecodable += stats.undecodable;
         self.totals.rejected += stats.rejected;
+        self.totals.unreadable += stats.unreadable;
     }
 
     /// Refuses a node whose chain is not the one the database was indexed from: the block
@@ -262,6 +285,7 @@ impl Follower {
                 let mut heads = source.finalized_heads().await?;
                 loop {
                     self.catch_up(&source).await?;
+                    self.health.succeeded();
                     // The next finalized head, or the poll as a safety net; a subscription
                     // that ends is a lost connection, so reconnect.
                     tokio::select! {
@@ -284,6 +308,7 @@ impl Follower {
                 result = attempt => match result {
                     Err(e) if e.is_fatal() => return Err(e),
                     Err(e) => {
+                        self.health.failed(&e);
                         // Work done since the last failure: the next one starts over short.
                         if self.totals.blocks > written {
                             backoff = FIRST_BACKOFF;

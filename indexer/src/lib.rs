@@ -4,10 +4,12 @@
 //! crash anywhere loses and duplicates nothing.
 
 pub mod changes;
+pub mod copy;
 pub mod follower;
 pub mod projection;
 pub mod source;
 pub mod store;
+pub mod telemetry;
 
 pub use follower::{Follower, FollowerConfig};
 

@@ -9,7 +9,12 @@ use dreamster_types::AccountId;
 use sqlx::PgConnection;
 
 pub use crate::changes::Origin;
-use crate::changes::{ArbiterRow, Changes, EntitlementPatch, ReputationRow, SanitizedRow};
+use crate::changes::{
+    ArbiterRow, ArtistRow, Changes, EditionRow, EntitlementChangeRow, EntitlementPatch,
+    EntitlementRow, PerkRow, RatingRow, ReleaseRow, ReputationRow, SanitizedRow, TransferRow,
+    WithdrawalRow,
+};
+use crate::copy::Numeric;
 
 fn id(account: &AccountId) -> Vec<u8> {
     key(account).to_vec()
@@ -17,10 +22,6 @@ fn id(account: &AccountId) -> Vec<u8> {
 
 fn key(account: &AccountId) -> [u8; 32] {
     *<AccountId as AsRef<[u8; 32]>>::as_ref(account)
-}
-
-fn num(value: u128) -> String {
-    value.to_string()
 }
 
 fn state(s: EntitlementState) -> &'static str {
@@ -32,7 +33,7 @@ fn text(changes: &mut Changes, o: &Origin, field: &'static str, text: &str) -> S
     let (cleaned, changed) = clean(text);
     if changed {
         changes.sanitized.push(SanitizedRow {
-            block: o.block,
+            block_number: o.block,
             event_index: o.event_index,
             field,
             original: text.as_bytes().to_vec(),
@@ -56,55 +57,69 @@ pub async fn apply(
         DreamsterEvent::ArtistRegistered(e) => {
             let name = text(changes, o, "artist.name", &e.name);
             let uri = text(changes, o, "artist.metadata_uri", &e.metadata_uri);
-            let a = &mut changes.artists;
-            a.address.push(id(&e.artist));
-            a.name.push(name);
-            a.metadata_uri.push(uri);
-            a.registered_at.push(millis(e.at));
-            a.block.push(o.block);
-            a.extrinsic.push(o.extrinsic);
+            changes.artists.push(ArtistRow {
+                address: id(&e.artist),
+                name,
+                metadata_uri: uri,
+                registered_at: millis(e.at),
+                block_number: o.block,
+                extrinsic_index: o.extrinsic,
+            });
         }
         DreamsterEvent::ReleaseCreated(e) => {
             let t = &e.terms;
             let title = text(changes, o, "release.title", &t.title);
             let uri = text(changes, o, "release.metadata_uri", &t.metadata_uri);
-            let r = &mut changes.releases;
-            r.address.push(id(&e.release));
-            r.registry.push(o.contract.to_vec());
-            r.artist.push(id(&e.artist));
-            r.title.push(title);
-            r.metadata_uri.push(uri);
-            r.price.push(num(t.price));
-            r.max_editions.push(t.max_editions.map(i64::from));
-            r.sale_start.push(millis(t.sale_start));
-            r.sale_end.push(t.sale_end.map(millis));
-            r.dispute_window.push(millis(t.dispute_window));
-            r.created_at.push(millis(e.at));
-            r.block.push(o.block);
-            r.extrinsic.push(o.extrinsic);
+            changes.releases.push(ReleaseRow {
+                address: id(&e.release),
+                registry: o.contract.to_vec(),
+                artist: id(&e.artist),
+                title,
+                metadata_uri: uri,
+                price: t.price.into(),
+                max_editions: t.max_editions.map(i64::from),
+                sale_start: millis(t.sale_start),
+                sale_end: t.sale_end.map(millis),
+                dispute_window: millis(t.dispute_window),
+                created_at: millis(e.at),
+                block_number: o.block,
+                extrinsic_index: o.extrinsic,
+            });
         }
         DreamsterEvent::ReputationChanged(e) => {
-            let r = &e.reputation;
+            // Counters beyond INT (two billion deliveries) are stored at its maximum.
+            let c = e
+                .reputation
+                .counters()
+                .map(|c| i32::try_from(c).unwrap_or(i32::MAX));
             changes.reputation.insert(
                 key(&e.artist),
                 ReputationRow {
-                    counters: r.counters(),
-                    block: o.block,
-                    extrinsic: o.extrinsic,
+                    artist: id(&e.artist),
+                    delivered_on_time: c[0],
+                    delivered_late: c[1],
+                    refunded_overdue: c[2],
+                    disputes_won: c[3],
+                    disputes_lost: c[4],
+                    rating_sum: e.reputation.counters()[5],
+                    rating_count: c[6],
+                    block_number: o.block,
+                    extrinsic_index: o.extrinsic,
                 },
             );
         }
         DreamsterEvent::PerkAdded(e) => perk_added(changes, o, e),
-        DreamsterEvent::EditionSold(e) => edition_sold(changes, o, e),
+        DreamsterEvent::EditionSold(e) => edition_sold(db, changes, o, e).await?,
         DreamsterEvent::Transfer(e) => {
-            let t = &mut changes.transfers;
-            t.release.push(o.contract.to_vec());
-            t.edition.push(e.edition as i32);
-            t.from.push(e.from.as_ref().map(id));
-            t.to.push(e.to.as_ref().map(id));
-            t.block.push(o.block);
-            t.extrinsic.push(o.extrinsic);
-            t.event_index.push(o.event_index);
+            changes.transfers.push(TransferRow {
+                release: o.contract.to_vec(),
+                edition: e.edition as i32,
+                from_account: e.from.as_ref().map(id),
+                to_account: e.to.as_ref().map(id),
+                block_number: o.block,
+                extrinsic_index: o.extrinsic,
+                event_index: o.event_index,
+            });
             // A mint's edition row is written by the EditionSold that follows it.
             if let (Some(_), Some(to)) = (&e.from, &e.to) {
                 changes.owners.insert((o.contract, e.edition), id(to));
@@ -112,14 +127,15 @@ pub async fn apply(
         }
         DreamsterEvent::EntitlementChanged(e) => entitlement_changed(db, changes, o, e).await?,
         DreamsterEvent::PerkRated(e) => {
-            let r = &mut changes.ratings;
-            r.release.push(o.contract.to_vec());
-            r.edition.push(e.edition as i32);
-            r.perk.push(e.perk as i32);
-            r.holder.push(id(&e.holder));
-            r.rating.push(i16::from(e.rating));
-            r.block.push(o.block);
-            r.extrinsic.push(o.extrinsic);
+            changes.ratings.push(RatingRow {
+                release: o.contract.to_vec(),
+                edition: e.edition as i32,
+                perk: e.perk as i32,
+                holder: id(&e.holder),
+                rating: i16::from(e.rating),
+                block_number: o.block,
+                extrinsic_index: o.extrinsic,
+            });
             changes.patch(
                 (o.contract, e.edition, e.perk),
                 EntitlementPatch {
@@ -134,13 +150,14 @@ pub async fn apply(
             delta.artist_withdrawable += e.amount as i128;
         }
         DreamsterEvent::ArtistWithdrew(e) => {
-            let w = &mut changes.withdrawals;
-            w.release.push(o.contract.to_vec());
-            w.artist.push(id(&e.artist));
-            w.amount.push(num(e.amount));
-            w.block.push(o.block);
-            w.extrinsic.push(o.extrinsic);
-            w.event_index.push(o.event_index);
+            changes.withdrawals.push(WithdrawalRow {
+                release: o.contract.to_vec(),
+                artist: id(&e.artist),
+                amount: e.amount.into(),
+                block_number: o.block,
+                extrinsic_index: o.extrinsic,
+                event_index: o.event_index,
+            });
             let delta = changes.release_delta(o.contract);
             delta.artist_withdrawable -= e.amount as i128;
             delta.withdrawn += e.amount as i128;
@@ -153,9 +170,10 @@ fn set_arbiter(changes: &mut Changes, o: &Origin, arbiter: &AccountId, active: b
     changes.arbiters.insert(
         key(arbiter),
         ArbiterRow {
+            address: id(arbiter),
             active,
-            block: o.block,
-            extrinsic: o.extrinsic,
+            block_number: o.block,
+            extrinsic_index: o.extrinsic,
         },
     );
 }
@@ -165,49 +183,72 @@ fn perk_added(changes: &mut Changes, o: &Origin, e: &PerkAdded) {
     let title = text(changes, o, "perk.title", &t.title);
     let description = text(changes, o, "perk.description", &t.description);
     let uri = text(changes, o, "perk.metadata_uri", &t.metadata_uri);
-    let p = &mut changes.perks;
-    p.release.push(o.contract.to_vec());
-    p.perk.push(e.perk as i32);
-    p.category.push(t.category.slug().to_string());
-    p.kind.push(t.kind.slug().to_string());
-    p.title.push(title);
-    p.description.push(description);
-    p.metadata_uri.push(uri);
-    p.estimated_value.push(num(t.estimated_value));
-    p.escrow_bps.push(i32::from(t.escrow_bps));
-    p.delivery.push(t.delivery.slug().to_string());
-    p.content_hash.push(match t.delivery {
-        DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
-        _ => None,
-    });
-    p.quantity_limit.push(t.quantity_limit.map(i64::from));
-    p.deadline.push(millis(t.deadline));
-    p.added_at_edition.push(e.added_at_edition as i32);
-    p.added_at.push(millis(e.at));
-    p.block.push(o.block);
-    p.extrinsic.push(o.extrinsic);
+    let row = PerkRow {
+        release: o.contract.to_vec(),
+        perk: e.perk as i32,
+        category: t.category.slug(),
+        kind: t.kind.slug(),
+        title,
+        description,
+        metadata_uri: uri,
+        estimated_value: t.estimated_value.into(),
+        escrow_bps: i32::from(t.escrow_bps),
+        delivery: t.delivery.slug(),
+        content_hash: match t.delivery {
+            DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
+            _ => None,
+        },
+        quantity_limit: t.quantity_limit.map(i64::from),
+        deadline: millis(t.deadline),
+        added_at_edition: e.added_at_edition as i32,
+        added_at: millis(e.at),
+        block_number: o.block,
+        extrinsic_index: o.extrinsic,
+    };
+    changes.add_perk(o.contract, e.perk, row);
 }
 
-fn edition_sold(changes: &mut Changes, o: &Origin, e: &EditionSold) {
-    let ed = &mut changes.editions;
-    ed.release.push(o.contract.to_vec());
-    ed.edition.push(e.edition as i32);
-    ed.buyer.push(id(&e.buyer));
-    ed.price.push(num(e.price));
-    ed.artist_share.push(num(e.artist_share));
-    ed.sold_at.push(millis(e.at));
-    ed.block.push(o.block);
-    ed.extrinsic.push(o.extrinsic);
+async fn edition_sold(
+    db: &mut PgConnection,
+    changes: &mut Changes,
+    o: &Origin,
+    e: &EditionSold,
+) -> Result<(), sqlx::Error> {
+    changes.editions.push(EditionRow {
+        release: o.contract.to_vec(),
+        edition: e.edition as i32,
+        buyer: id(&e.buyer),
+        owner: id(&e.buyer),
+        price: e.price.into(),
+        artist_share: e.artist_share.into(),
+        sold_at: millis(e.at),
+        block_number: o.block,
+        extrinsic_index: o.extrinsic,
+    });
     let mut escrowed: i128 = 0;
     for (perk, escrow) in &e.entitlements {
+        let Some(deadline) = changes.deadline_of(db, o.contract, *perk).await? else {
+            // The release's contract speaks of a perk it never announced: nothing of the
+            // read model can hold it (the event stays in raw_events).
+            tracing::warn!(
+                block = o.block,
+                perk,
+                "an entitlement to a perk never added; skipped"
+            );
+            continue;
+        };
         escrowed = escrowed.saturating_add(*escrow as i128);
-        let en = &mut changes.entitlements;
-        en.release.push(o.contract.to_vec());
-        en.edition.push(e.edition as i32);
-        en.perk.push(*perk as i32);
-        en.escrow.push(num(*escrow));
-        en.block.push(o.block);
-        en.extrinsic.push(o.extrinsic);
+        changes.entitlements.push(EntitlementRow {
+            release: o.contract.to_vec(),
+            edition: e.edition as i32,
+            perk: *perk as i32,
+            escrow: Numeric::from(*escrow),
+            state: state(EntitlementState::Pending),
+            deadline,
+            created_block: o.block,
+            block_number: o.block,
+            extrinsic_index: o.extrinsic,
+        });
         changes
             .new_escrows
             .insert((o.contract, e.edition, *perk), *escrow);
@@ -217,6 +258,7 @@ fn edition_sold(changes: &mut Changes, o: &Origin, e: &EditionSold) {
     delta.editions_sold += 1;
     delta.escrow_held += escrowed;
     delta.artist_withdrawable += e.artist_share as i128;
+    Ok(())
 }
 
 async fn entitlement_changed(
@@ -244,22 +286,23 @@ async fn entitlement_changed(
             Some(overdue),
         ),
     };
-    let c = &mut changes.entitlement_changes;
-    c.release.push(o.contract.to_vec());
-    c.edition.push(e.edition as i32);
-    c.perk.push(e.perk as i32);
-    c.actor.push(id(&e.actor));
-    c.from_state.push(state(e.from));
-    c.to_state.push(state(e.to));
-    c.action.push(action);
-    c.proof.push(proof.map(|p| p.to_vec()));
-    c.amount.push(amount.map(num));
-    c.refund.push(refund);
-    c.late.push(late);
-    c.at.push(millis(e.at));
-    c.block.push(o.block);
-    c.extrinsic.push(o.extrinsic);
-    c.event_index.push(o.event_index);
+    changes.entitlement_changes.push(EntitlementChangeRow {
+        release: o.contract.to_vec(),
+        edition: e.edition as i32,
+        perk: e.perk as i32,
+        actor: id(&e.actor),
+        from_state: state(e.from),
+        to_state: state(e.to),
+        action,
+        proof: proof.map(|p| p.to_vec()),
+        amount: amount.map(Numeric::from),
+        refund,
+        late,
+        at: millis(e.at),
+        block_number: o.block,
+        extrinsic_index: o.extrinsic,
+        event_index: o.event_index,
+    });
 
     let key = (o.contract, e.edition, e.perk);
     let mut patch = EntitlementPatch {

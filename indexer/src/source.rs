@@ -1,8 +1,12 @@
 //! Reads finalized blocks and their contract events from a node.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use dreamster_client::ContractEvent;
 use subxt::backend::legacy::LegacyRpcMethods;
 use subxt::backend::rpc::RpcClient;
+use subxt::events::Events;
 use subxt::utils::H256;
 use subxt::{OnlineClient, PolkadotConfig};
 
@@ -13,13 +17,33 @@ use crate::IndexerError;
 pub struct BlockEvents {
     pub number: u64,
     pub hash: H256,
+    /// The runtime's spec version that produced the block (its events' layout).
+    pub spec_version: u32,
     pub events: Vec<ContractEvent>,
+    /// Events this indexer could not read with that runtime's metadata (kept with why).
+    pub unreadable: Vec<Unreadable>,
 }
 
+/// An event of a block that could not be read: a contract event whose layout is not the
+/// one the client knows, or any event the runtime's own metadata cannot decode (then the
+/// block's later events cannot be told apart either, and are covered by this one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub event_index: u32,
+    /// Whether the events after this one were read (false: they could not be).
+    pub rest_read: bool,
+    pub error: String,
+}
+
+/// A client per runtime version, each with that runtime's metadata: a block's events are
+/// decoded with the metadata of the runtime that produced it, so a backfill across a
+/// runtime upgrade reads each side with its own layout.
 #[derive(Clone)]
 pub struct ChainSource {
     api: OnlineClient<PolkadotConfig>,
     rpc: LegacyRpcMethods<PolkadotConfig>,
+    rpc_client: RpcClient,
+    runtimes: Arc<Mutex<HashMap<u32, OnlineClient<PolkadotConfig>>>>,
 }
 
 impl ChainSource {
@@ -28,9 +52,12 @@ impl ChainSource {
             .await
             .map_err(|e| IndexerError::NodeUnreachable(url.to_string(), e.to_string()))?;
         let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone()).await?;
+        let runtimes = HashMap::from([(api.runtime_version().spec_version, api.clone())]);
         Ok(ChainSource {
             api,
-            rpc: LegacyRpcMethods::new(client),
+            rpc: LegacyRpcMethods::new(client.clone()),
+            rpc_client: client,
+            runtimes: Arc::new(Mutex::new(runtimes)),
         })
     }
 
@@ -61,24 +88,105 @@ impl ChainSource {
         Ok(self.rpc.chain_get_block_hash(Some(number.into())).await?)
     }
 
-    /// The contract events of finalized block `number`.
+    /// The spec versions whose metadata this source has fetched so far.
+    pub fn runtime_versions(&self) -> Vec<u32> {
+        let mut versions: Vec<u32> = self
+            .runtimes
+            .lock()
+            .map(|r| r.keys().copied().collect())
+            .unwrap_or_default();
+        versions.sort_unstable();
+        versions
+    }
+
+    /// The client for the runtime that produced block `hash`, fetching that runtime's
+    /// metadata the first time its version is seen.
+    async fn runtime_at(
+        &self,
+        hash: H256,
+    ) -> Result<(u32, OnlineClient<PolkadotConfig>), IndexerError> {
+        let version = self.rpc.state_get_runtime_version(Some(hash)).await?;
+        let spec = version.spec_version;
+        if let Some(client) = self
+            .runtimes
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&spec).cloned())
+        {
+            return Ok((spec, client));
+        }
+        let metadata = self.rpc.state_get_metadata(Some(hash)).await?;
+        let client = OnlineClient::<PolkadotConfig>::from_rpc_client_with(
+            self.api.genesis_hash(),
+            subxt::client::RuntimeVersion {
+                spec_version: spec,
+                transaction_version: version.transaction_version,
+            },
+            metadata,
+            self.rpc_client.clone(),
+        )?;
+        tracing::info!(spec_version = spec, block = ?hash, "decoding with a new runtime's metadata");
+        if let Ok(mut runtimes) = self.runtimes.lock() {
+            runtimes.insert(spec, client.clone());
+        }
+        Ok((spec, client))
+    }
+
+    /// The contract events of finalized block `number`, read with its own runtime's
+    /// metadata. An event that cannot be read stops nothing: it is reported in
+    /// `unreadable`, and so are the block's events after it when the event stream
+    /// itself cannot be cut further.
     pub async fn block(&self, number: u64) -> Result<BlockEvents, IndexerError> {
         let hash = self
             .rpc
             .chain_get_block_hash(Some(number.into()))
             .await?
             .ok_or(IndexerError::MissingBlock(number))?;
-        let events = self.api.events().at(hash).await?;
-        let mut contract_events = Vec::new();
-        for details in events.iter() {
-            if let Some(event) = ContractEvent::from_details(&details?)? {
-                contract_events.push(event);
-            }
+        let (spec_version, runtime) = self.runtime_at(hash).await?;
+        let events = runtime.events().at(hash).await?;
+        let (contract_events, unreadable) = read_events(&events);
+        for u in &unreadable {
+            tracing::warn!(block = number, event = u.event_index, rest_read = u.rest_read, error = %u.error, "an event this indexer cannot read");
         }
         Ok(BlockEvents {
             number,
             hash,
+            spec_version,
             events: contract_events,
+            unreadable,
         })
     }
+}
+
+/// A block's contract events, and the events that could not be read: one the metadata
+/// cannot decode ends the reading (the stream cannot be cut after it), a contract event
+/// of an unknown layout is skipped.
+pub fn read_events(events: &Events<PolkadotConfig>) -> (Vec<ContractEvent>, Vec<Unreadable>) {
+    let mut contract_events = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut next_index = 0u32;
+    for details in events.iter() {
+        let details = match details {
+            Ok(d) => d,
+            Err(e) => {
+                unreadable.push(Unreadable {
+                    event_index: next_index,
+                    rest_read: false,
+                    error: e.to_string(),
+                });
+                break;
+            }
+        };
+        next_index = details.index() + 1;
+        match ContractEvent::from_details(&details) {
+            Ok(Some(event)) => contract_events.push(event),
+            Ok(None) => {}
+            Err(e) => unreadable.push(Unreadable {
+                event_index: details.index(),
+                rest_read: true,
+                error: e.to_string(),
+            }),
+        }
+    }
+    (contract_events, unreadable)
 }

@@ -10,7 +10,7 @@ use sqlx::Connection;
 
 use dreamster_client::ContractEvent;
 
-use crate::changes::{Changes, Origin};
+use crate::changes::{Changes, Origin, RawEventRow, UnreadableRow};
 use crate::projection;
 use crate::source::BlockEvents;
 use crate::{Bytes32, IndexerError};
@@ -27,6 +27,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 pub const TABLES: &[&str] = &[
     "indexer_cursor",
     "raw_events",
+    "unreadable_events",
     "sanitized_text",
     "artists",
     "arbiters",
@@ -42,13 +43,19 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// What one batch wrote.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct BatchStats {
     pub blocks: u64,
     pub events: u64,
+    /// Events projected, by name (`EditionSold`…).
+    pub kinds: std::collections::BTreeMap<&'static str, u64>,
     pub undecodable: u64,
     /// Decoded events the read model could not take, kept raw with the reason.
     pub rejected: u64,
+    /// Events the runtime's metadata or the client could not read (`unreadable_events`).
+    pub unreadable: u64,
+    /// The runtime version of the batch's last block.
+    pub spec_version: u32,
 }
 
 /// The advisory lock held by the one indexer that writes a database ("dreamstr").
@@ -111,7 +118,17 @@ async fn writer_lock(options: &PgConnectOptions) -> Result<(PgConnection, i32), 
 struct Taken {
     /// A release the registry created with this event.
     new_release: Option<Bytes32>,
-    undecodable: bool,
+    /// The event's name, when it decoded.
+    kind: Option<&'static str>,
+}
+
+impl BatchStats {
+    fn took(&mut self, taken: &Taken) {
+        match taken.kind {
+            Some(kind) => *self.kinds.entry(kind).or_default() += 1,
+            None => self.undecodable += 1,
+        }
+    }
 }
 
 impl Store {
@@ -277,6 +294,18 @@ impl Store {
         }
         let mut changes = Changes::default();
         for block in blocks {
+            stats.spec_version = block.spec_version;
+            stats.unreadable += block.unreadable.len() as u64;
+            for u in &block.unreadable {
+                changes.unreadable.push(UnreadableRow {
+                    block_number: block.number as i64,
+                    block_hash: block.hash.0.to_vec(),
+                    spec_version: i64::from(block.spec_version),
+                    event_index: u.event_index as i32,
+                    rest_read: u.rest_read,
+                    error: dreamster_types::stored::clean(&u.error).0,
+                });
+            }
             for event in &block.events {
                 let contract = event.contract.0;
                 let from_registry = contract == self.registry;
@@ -288,7 +317,7 @@ impl Store {
                     let taken = self
                         .take(&mut tx, &mut changes, block, event, from_registry)
                         .await?;
-                    stats.undecodable += u64::from(taken.undecodable);
+                    stats.took(&taken);
                     releases.extend(taken.new_release);
                     continue;
                 }
@@ -306,7 +335,7 @@ impl Store {
                         sqlx::query("RELEASE SAVEPOINT event")
                             .execute(&mut *tx)
                             .await?;
-                        stats.undecodable += u64::from(taken.undecodable);
+                        stats.took(&taken);
                         releases.extend(taken.new_release);
                     }
                     Err(e) if refused_value(&e) => {
@@ -392,7 +421,7 @@ impl Store {
                 tracing::warn!(block = block.number, event = event.event_index, error = ?e, "kept undecodable event raw");
                 return Ok(Taken {
                     new_release: None,
-                    undecodable: true,
+                    kind: None,
                 });
             }
         };
@@ -410,7 +439,7 @@ impl Store {
         }
         Ok(Taken {
             new_release,
-            undecodable: false,
+            kind: Some(event.name()),
         })
     }
 }
@@ -436,17 +465,18 @@ fn push_raw(
     decode_error: Option<String>,
     rejected: Option<String>,
 ) {
-    let raw = &mut changes.raw_events;
-    raw.block.push(block.number as i64);
-    raw.hash.push(block.hash.0.to_vec());
-    raw.extrinsic.push(event.extrinsic_index.map(|i| i as i32));
-    raw.event_index.push(event.event_index as i32);
-    raw.contract.push(event.contract.0.to_vec());
-    raw.topics.push(topics(event).concat());
-    raw.data.push(event.data.clone());
-    raw.name.push(name.map(str::to_string));
-    raw.decode_error.push(decode_error);
-    raw.rejected.push(rejected);
+    changes.raw_events.push(RawEventRow {
+        block_number: block.number as i64,
+        block_hash: block.hash.0.to_vec(),
+        extrinsic_index: event.extrinsic_index.map(|i| i as i32),
+        event_index: event.event_index as i32,
+        contract: event.contract.0.to_vec(),
+        topics: event.topics.iter().map(|t| t.0.to_vec()).collect(),
+        data: event.data.clone(),
+        name: name.map(str::to_string),
+        decode_error,
+        rejected,
+    });
 }
 
 /// Events only the registry may emit; the same shapes from a release are ignored.

@@ -2,8 +2,12 @@
 
 use std::process::ExitCode;
 
+use std::net::SocketAddr;
+
+use anyhow::Context;
 use clap::Parser;
 use dreamster_indexer::store::Store;
+use dreamster_indexer::telemetry;
 use dreamster_indexer::{Follower, FollowerConfig};
 use subxt::utils::AccountId32;
 
@@ -30,6 +34,25 @@ struct Args {
     /// Catch up with the finalized head, then exit instead of following it.
     #[arg(long)]
     once: bool,
+    /// Where to serve `/metrics` (Prometheus) and `/health` while following; port 0 picks
+    /// a free one (logged), `off` serves neither.
+    #[arg(long, env = "DREAMSTER_INDEXER_METRICS", default_value = "127.0.0.1:9616", value_parser = listen_address)]
+    metrics_listen: Listen,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Listen {
+    Off,
+    On(SocketAddr),
+}
+
+fn listen_address(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen::Off);
+    }
+    s.parse()
+        .map(Listen::On)
+        .map_err(|e| format!("{e}: want host:port (an IP address), or off"))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -51,6 +74,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     drop(source);
+    if let Listen::On(address) = args.metrics_listen {
+        let listener = telemetry::bind(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        let prometheus = telemetry::install()?;
+        tracing::info!(
+            "metrics on http://{0}/metrics, health on http://{0}/health",
+            listener.local_addr()?
+        );
+        let health = follower.health();
+        tokio::spawn(async move {
+            if let Err(e) = telemetry::serve(listener, prometheus, health).await {
+                tracing::error!(error = %e, "the metrics server stopped");
+            }
+        });
+    }
     // Ctrl-C, or SIGTERM from a service manager or a rolling deploy: stop between batches.
     let stop = async {
         #[cfg(unix)]

@@ -1,0 +1,220 @@
+//! What the indexer tells its operator: Prometheus metrics (`/metrics`) and a health
+//! verdict (`/health`) from the same facts.
+//!
+//! The follower records through the `metrics` facade, which costs nothing when no
+//! recorder is installed (the library in tests); the binary installs the Prometheus
+//! recorder and serves both routes.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::store::BatchStats;
+
+/// When the indexer is unhealthy.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthRules {
+    /// Attempts (connecting, fetching, writing) failed in a row.
+    pub max_failures: u64,
+    /// Blocks behind the finalized head tolerated without progress…
+    pub max_lag: u64,
+    /// …for this long.
+    pub stall: Duration,
+}
+
+impl Default for HealthRules {
+    fn default() -> Self {
+        HealthRules {
+            max_failures: 3,
+            max_lag: 10,
+            stall: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The facts health is judged on, shared by the follower and the health route.
+#[derive(Debug)]
+pub struct Health {
+    rules: HealthRules,
+    cursor: AtomicU64,
+    head: AtomicU64,
+    failures: AtomicU64,
+    /// When the cursor last moved (or the indexer started).
+    progress: Mutex<Instant>,
+    last_error: Mutex<Option<String>>,
+}
+
+/// The health route's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub healthy: bool,
+    pub reason: String,
+}
+
+impl Health {
+    pub fn new(rules: HealthRules) -> Self {
+        Health {
+            rules,
+            cursor: AtomicU64::new(0),
+            head: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            progress: Mutex::new(Instant::now()),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// The finalized head as last seen, and the cursor with it.
+    pub fn heights(&self, cursor: Option<u64>, head: u64) {
+        self.head.store(head, Ordering::Relaxed);
+        gauge!("dreamster_indexer_finalized_block").set(head as f64);
+        if let Some(cursor) = cursor {
+            self.cursor.store(cursor, Ordering::Relaxed);
+            gauge!("dreamster_indexer_cursor_block").set(cursor as f64);
+        }
+        let lag = head.saturating_sub(self.cursor.load(Ordering::Relaxed));
+        gauge!("dreamster_indexer_lag_blocks").set(lag as f64);
+    }
+
+    /// A batch committed, up to block `last`.
+    pub fn batch(&self, last: u64, stats: &BatchStats, seconds: f64) {
+        counter!("dreamster_indexer_batches_total", "outcome" => "committed").increment(1);
+        counter!("dreamster_indexer_blocks_total").increment(stats.blocks);
+        for (kind, n) in &stats.kinds {
+            counter!("dreamster_indexer_events_total", "kind" => *kind).increment(*n);
+        }
+        counter!("dreamster_indexer_undecodable_events_total").increment(stats.undecodable);
+        counter!("dreamster_indexer_rejected_events_total").increment(stats.rejected);
+        counter!("dreamster_indexer_unreadable_events_total").increment(stats.unreadable);
+        gauge!("dreamster_indexer_spec_version").set(f64::from(stats.spec_version));
+        histogram!("dreamster_indexer_batch_write_seconds").record(seconds);
+        self.cursor.store(last, Ordering::Relaxed);
+        gauge!("dreamster_indexer_cursor_block").set(last as f64);
+        let lag = self.head.load(Ordering::Relaxed).saturating_sub(last);
+        gauge!("dreamster_indexer_lag_blocks").set(lag as f64);
+        self.succeeded();
+        if let Ok(mut at) = self.progress.lock() {
+            *at = Instant::now();
+        }
+    }
+
+    /// An attempt went through (even one with nothing new): failures in a row end.
+    pub fn succeeded(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+        gauge!("dreamster_indexer_failures_in_a_row").set(0.0);
+    }
+
+    /// An attempt failed (the follower retries it).
+    pub fn failed(&self, error: &crate::IndexerError) {
+        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        counter!("dreamster_indexer_batches_total", "outcome" => "failed").increment(1);
+        gauge!("dreamster_indexer_failures_in_a_row").set(n as f64);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error.to_string());
+        }
+    }
+
+    /// Healthy unless attempts keep failing, or the indexer is behind and not moving.
+    pub fn verdict(&self) -> Verdict {
+        let failures = self.failures.load(Ordering::Relaxed);
+        let cursor = self.cursor.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Relaxed);
+        let lag = head.saturating_sub(cursor);
+        let still = self
+            .progress
+            .lock()
+            .map(|at| at.elapsed())
+            .unwrap_or_default();
+        if failures >= self.rules.max_failures {
+            let error = self
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_default();
+            return Verdict {
+                healthy: false,
+                reason: format!("{failures} attempts failed in a row; the last: {error}"),
+            };
+        }
+        if lag > self.rules.max_lag && still > self.rules.stall {
+            return Verdict {
+                healthy: false,
+                reason: format!(
+                    "{lag} blocks behind the finalized head ({cursor} of {head}) and no block written for {} s",
+                    still.as_secs()
+                ),
+            };
+        }
+        Verdict {
+            healthy: true,
+            reason: format!("block {cursor} of {head} ({lag} behind)"),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Served {
+    prometheus: PrometheusHandle,
+    health: Arc<Health>,
+}
+
+/// Installs the Prometheus recorder for this process; call once, before recording.
+pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+            &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ],
+        )?
+        .install_recorder()
+}
+
+/// Serves `/metrics` and `/health` on `listener` until the process ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    prometheus: PrometheusHandle,
+    health: Arc<Health>,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/health", get(health_text))
+        .with_state(Served { prometheus, health });
+    axum::serve(listener, app).await
+}
+
+/// Binds `address`, so a taken port is one line at start rather than later.
+pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address).await
+}
+
+async fn metrics_text(State(s): State<Served>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        s.prometheus.render(),
+    )
+}
+
+async fn health_text(State(s): State<Served>) -> impl IntoResponse {
+    let verdict = s.health.verdict();
+    let status = if verdict.healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = if verdict.healthy {
+        "healthy"
+    } else {
+        "unhealthy"
+    };
+    (status, format!("{word}: {}\n", verdict.reason))
+}
