@@ -221,3 +221,103 @@ impl Encode<'_, Postgres> for Numeric {
         <BigDecimal as Encode<Postgres>>::encode_by_ref(&value, buf)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dreamster_test_support::TestDatabase;
+
+    rows! {
+        merge Sample => "copy_sample" {
+            n: Numeric,
+            small: i16,
+            big: Option<i64>,
+            flag: bool,
+            text: String,
+            bytes: Option<Vec<u8>>,
+        }
+    }
+
+    fn samples() -> Vec<Sample> {
+        vec![
+            Sample {
+                n: Numeric::Balance(u128::MAX),
+                small: i16::MIN,
+                big: Some(i64::MAX),
+                flag: true,
+                text: "é ☃ \u{1F3B5}".into(),
+                bytes: Some(vec![0, 255]),
+            },
+            Sample {
+                n: Numeric::Change(-(i128::MAX)),
+                small: 0,
+                big: None,
+                flag: false,
+                text: String::new(),
+                bytes: None,
+            },
+            Sample {
+                n: Numeric::Balance(10_000),
+                small: 1,
+                big: Some(-1),
+                flag: true,
+                text: "x".repeat(70_000),
+                bytes: Some(Vec::new()),
+            },
+        ]
+    }
+
+    /// A row as PostgreSQL stored it, its number as text.
+    type Stored = (String, i16, Option<i64>, bool, String, Option<Vec<u8>>);
+
+    /// What PostgreSQL stored, row by row.
+    async fn stored(db: &TestDatabase) -> Vec<Stored> {
+        sqlx::query_as(
+            "SELECT n::text, small, big, flag, text, bytes FROM copy_sample ORDER BY small, n",
+        )
+        .fetch_all(db.pool())
+        .await
+        .expect("read back")
+    }
+
+    fn expected() -> Vec<Stored> {
+        let mut rows: Vec<_> = samples()
+            .into_iter()
+            .map(|s| {
+                let n = match s.n {
+                    Numeric::Balance(v) => v.to_string(),
+                    Numeric::Change(v) => v.to_string(),
+                };
+                (n, s.small, s.big, s.flag, s.text, s.bytes)
+            })
+            .collect();
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
+        rows
+    }
+
+    /// Both ways of writing — `COPY` and the `UNNEST` merge — store every value as given,
+    /// at the ends of each type.
+    #[tokio::test]
+    async fn copy_and_merge_store_values_at_the_ends_of_their_types() {
+        let db = TestDatabase::create().await.expect("database");
+        let create = "CREATE TABLE copy_sample (n NUMERIC(39, 0), small SMALLINT, big BIGINT,
+            flag BOOLEAN, text TEXT, bytes BYTEA)";
+        sqlx::query(create).execute(db.pool()).await.expect("table");
+        let mut conn = db.pool().acquire().await.expect("connection");
+        copy_in(&mut conn, &samples()).await.expect("copy");
+        assert_eq!(stored(&db).await, expected());
+
+        sqlx::query("TRUNCATE copy_sample")
+            .execute(db.pool())
+            .await
+            .expect("truncate");
+        merge(
+            &mut conn,
+            "INSERT INTO copy_sample ({columns}) SELECT * FROM {source}",
+            &samples(),
+        )
+        .await
+        .expect("merge");
+        assert_eq!(stored(&db).await, expected());
+    }
+}

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::source::{BlockEvents, ChainSource};
-use crate::store::{BatchStats, Store};
+use crate::store::{BatchStats, Commit, Store};
 use crate::telemetry::{Health, HealthRules};
 use crate::IndexerError;
 
@@ -46,7 +46,7 @@ impl Default for FollowerConfig {
             rpc_url: "ws://127.0.0.1:9944".into(),
             from_block: 0,
             batch_blocks: 200,
-            batch_events: 2_000,
+            batch_events: 5_000,
             fetch_concurrency: 16,
             poll: Duration::from_millis(500),
             max_backoff: Duration::from_secs(10),
@@ -208,7 +208,14 @@ impl Follower {
             if (full || done) && !batch.is_empty() {
                 let last = batch.last().map_or(head, |b| b.number);
                 let writing = Instant::now();
-                match self.store.write_batch(&batch).await {
+                // Batches with more behind them need not wait for the disk: a database
+                // crash undoes them whole and they are written again from the chain.
+                let commit = if last < head {
+                    Commit::Replayable
+                } else {
+                    Commit::Durable
+                };
+                match self.store.write_batch_with(&batch, commit).await {
                     Ok(stats) => {
                         self.health
                             .batch(last, &stats, writing.elapsed().as_secs_f64());

@@ -58,6 +58,19 @@ pub struct BatchStats {
     pub spec_version: u32,
 }
 
+/// How a batch's commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// The commit is on disk when it returns: for the batch that reaches the head, which
+    /// the API and its webhooks act on.
+    Durable,
+    /// The commit returns before its WAL is flushed (`synchronous_commit = off`): for
+    /// batches of a backfill, followed by more. A database crash may undo the last few,
+    /// atomically, cursor included, and the indexer then writes them again from the
+    /// chain, identically; no fsync wait per batch.
+    Replayable,
+}
+
 /// The advisory lock held by the one indexer that writes a database ("dreamstr").
 const WRITER_LOCK: i64 = 0x6472_6561_6d73_7472;
 /// Taken by each batch's transaction, so batches of two processes never interleave even
@@ -233,13 +246,22 @@ impl Store {
         &mut self,
         blocks: &[BlockEvents],
     ) -> Result<BatchStats, IndexerError> {
+        self.write_batch_with(blocks, Commit::Durable).await
+    }
+
+    /// [`Store::write_batch`], committed as `commit` says.
+    pub async fn write_batch_with(
+        &mut self,
+        blocks: &[BlockEvents],
+        commit: Commit,
+    ) -> Result<BatchStats, IndexerError> {
         if self.releases_stale {
             self.reload_releases().await?;
         }
-        let written = match self.write(blocks, false).await {
+        let written = match self.write(blocks, false, commit).await {
             Err(IndexerError::Database(e)) if refused_value(&e) => {
                 tracing::warn!(error = %e, "the read model refused a value of this batch; writing it event by event");
-                self.write(blocks, true).await
+                self.write(blocks, true, commit).await
             }
             other => other,
         };
@@ -254,6 +276,7 @@ impl Store {
         &mut self,
         blocks: &[BlockEvents],
         careful: bool,
+        commit: Commit,
     ) -> Result<BatchStats, IndexerError> {
         let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
             return Ok(BatchStats::default());
@@ -264,6 +287,11 @@ impl Store {
             ..BatchStats::default()
         };
         let mut tx = self.pool.begin().await?;
+        if commit == Commit::Replayable {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(BATCH_LOCK)
             .execute(&mut *tx)

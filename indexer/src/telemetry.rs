@@ -218,3 +218,46 @@ async fn health_text(State(s): State<Served>) -> impl IntoResponse {
     };
     (status, format!("{word}: {}\n", verdict.reason))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behind_and_not_moving_is_unhealthy_until_a_batch_lands() {
+        let health = Health::new(HealthRules {
+            max_failures: 3,
+            max_lag: 10,
+            stall: Duration::ZERO,
+        });
+        health.heights(Some(100), 105);
+        assert!(
+            health.verdict().healthy,
+            "5 behind is within the lag allowed"
+        );
+        health.heights(Some(100), 150);
+        let verdict = health.verdict();
+        assert!(!verdict.healthy);
+        assert!(
+            verdict.reason.starts_with("50 blocks behind"),
+            "{}",
+            verdict.reason
+        );
+        // Progress, and caught up: healthy again.
+        health.batch(150, &BatchStats::default(), 0.01);
+        assert!(health.verdict().healthy);
+    }
+
+    #[test]
+    fn failures_in_a_row_are_unhealthy_and_one_success_ends_them() {
+        let health = Health::new(HealthRules::default());
+        for _ in 0..3 {
+            health.failed(&crate::IndexerError::LockLost);
+        }
+        let verdict = health.verdict();
+        assert!(!verdict.healthy);
+        assert!(verdict.reason.contains("writer lock"), "{}", verdict.reason);
+        health.succeeded();
+        assert!(health.verdict().healthy);
+    }
+}

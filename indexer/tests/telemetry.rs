@@ -1,0 +1,150 @@
+//! The indexer binary as an operator sees it (issue 16, item 7): `/metrics` in the
+//! Prometheus text format agrees with the database it wrote, `/health` turns unhealthy
+//! when the node goes away and attempts keep failing, and SIGTERM stops it cleanly.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use dreamster_calls::registry;
+use dreamster_client::Node;
+use dreamster_e2e::deploy;
+use dreamster_e2e::scenario::{buying_blocks, create_release, open_sale, registry_call};
+use dreamster_indexer::store::hex;
+use dreamster_test_support::{free_port, DevNode, TestDatabase};
+use subxt_signer::sr25519::dev;
+use tokio::time::{sleep, Instant};
+
+/// The value of the sample `name` (with its labels, as printed) in a scrape.
+fn sample(scrape: &str, name: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+async fn get(url: &str) -> anyhow::Result<(u16, String)> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.text().await?))
+}
+
+#[tokio::test]
+async fn metrics_match_the_database_and_health_turns_when_the_node_goes_away() -> anyhow::Result<()>
+{
+    let mut dev_node = DevNode::start().await?;
+    let node = Node::connect(&dev_node.rpc_url()).await?;
+    let registry_addr = deploy(&node, &dev::alice()).await?;
+    registry_call::<()>(
+        &node,
+        &dev::bob(),
+        &registry_addr,
+        registry::register_artist("Nova", ""),
+    )
+    .await?;
+    let release = create_release(&node, &dev::bob(), &registry_addr, open_sale("Metrics")).await?;
+    let last = buying_blocks(&node, &dev::charlie(), &release, 20).await?;
+
+    let db = TestDatabase::create().await?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut indexer = tokio::process::Command::new(env!("CARGO_BIN_EXE_dreamster-indexer"))
+        .args(["--rpc-url", &dev_node.rpc_url()])
+        .args(["--database-url", db.url()])
+        .args(["--registry", &format!("0x{}", hex(&registry_addr.0))])
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+
+    // Caught up, as the metrics say it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let scrape = loop {
+        if let Ok((200, scrape)) = get(&format!("{base}/metrics")).await {
+            if sample(&scrape, "dreamster_indexer_cursor_block").is_some_and(|c| c >= last as f64) {
+                break scrape;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the metrics never showed block {last} indexed");
+        }
+        sleep(Duration::from_millis(100)).await;
+    };
+    let cursor: i64 = sqlx::query_scalar("SELECT block_number FROM indexer_cursor")
+        .fetch_one(db.pool())
+        .await?;
+    let sold: i64 = sqlx::query_scalar("SELECT count(*) FROM editions")
+        .fetch_one(db.pool())
+        .await?;
+    assert_eq!(sold, 20);
+    assert_eq!(
+        sample(&scrape, "dreamster_indexer_cursor_block"),
+        Some(cursor as f64)
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "dreamster_indexer_events_total{kind=\"EditionSold\"}"
+        ),
+        Some(sold as f64),
+        "{scrape}"
+    );
+    assert!(
+        sample(&scrape, "dreamster_indexer_finalized_block").is_some_and(|h| h >= cursor as f64)
+    );
+    assert!(sample(&scrape, "dreamster_indexer_lag_blocks").is_some());
+    assert!(sample(
+        &scrape,
+        "dreamster_indexer_batches_total{outcome=\"committed\"}"
+    )
+    .is_some_and(|b| b >= 1.0));
+    assert!(
+        sample(&scrape, "dreamster_indexer_batch_write_seconds_count").is_some_and(|b| b >= 1.0)
+    );
+    assert_eq!(
+        sample(&scrape, "dreamster_indexer_rejected_events_total"),
+        Some(0.0)
+    );
+    let (status, body) = get(&format!("{base}/health")).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("healthy"), "{body}");
+
+    // The node goes away: attempts fail in a row, and health says so.
+    dev_node.stop();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let (status, body) = get(&format!("{base}/health")).await?;
+        if status == 503 {
+            break body;
+        }
+        if Instant::now() > deadline {
+            bail!("still {status} a minute after the node stopped: {body}");
+        }
+        sleep(Duration::from_millis(200)).await;
+    };
+    assert!(body.contains("attempts failed in a row"), "{body}");
+    let (_, scrape) = get(&format!("{base}/metrics")).await?;
+    assert!(
+        sample(
+            &scrape,
+            "dreamster_indexer_batches_total{outcome=\"failed\"}"
+        )
+        .is_some_and(|f| f >= 3.0),
+        "{scrape}"
+    );
+
+    // SIGTERM: a clean stop.
+    let pid = indexer.id().context("the indexer has no pid")?;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(15), indexer.wait())
+        .await
+        .context("the indexer did not stop within 15 s of SIGTERM")??;
+    assert!(status.success(), "SIGTERM ends it cleanly: {status}");
+    Ok(())
+}
