@@ -91,7 +91,9 @@ fi
 if [ "$keep" = no ]; then
     psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $READ_DB WITH (FORCE)" -c "CREATE DATABASE $READ_DB"
 fi
-"$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" >"$DATA_DIR/indexer.log" 2>&1 &
+INDEXER_METRICS="${DREAMSTER_INDEXER_METRICS:-127.0.0.1:9616}"
+"$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" \
+    --metrics-listen "$INDEXER_METRICS" >"$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
 "$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" --dev-wallet >"$DATA_DIR/api.log" 2>&1 &
 pids+=($!)
@@ -110,6 +112,7 @@ Dreamster is running.
   chain RPC      ws://127.0.0.1:$RPC_PORT   (log: $DATA_DIR/node.log)
   registry       $REGISTRY   (config: $DREAMSTER_CONFIG)
   read model     $READ_URL   (indexer log: $DATA_DIR/indexer.log)
+  indexer        http://$INDEXER_METRICS/metrics, http://$INDEXER_METRICS/health
   CLI            scripts/dreamster --help
 
 Press Ctrl-C to stop.

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod copy;
 pub mod follower;
 pub mod projection;
+pub mod records;
 pub mod source;
 pub mod store;
 pub mod telemetry;

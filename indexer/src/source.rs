@@ -10,6 +10,7 @@ use subxt::events::Events;
 use subxt::utils::H256;
 use subxt::{OnlineClient, PolkadotConfig};
 
+use crate::records::EventPlan;
 use crate::IndexerError;
 
 /// One block's contract events.
@@ -43,7 +44,21 @@ pub struct ChainSource {
     api: OnlineClient<PolkadotConfig>,
     rpc: LegacyRpcMethods<PolkadotConfig>,
     rpc_client: RpcClient,
-    runtimes: Arc<Mutex<HashMap<u32, OnlineClient<PolkadotConfig>>>>,
+    runtimes: Arc<Mutex<HashMap<u32, Runtime>>>,
+}
+
+/// One runtime version: a client with its metadata, and the plan to read its events fast.
+#[derive(Clone)]
+struct Runtime {
+    client: OnlineClient<PolkadotConfig>,
+    plan: Option<Arc<EventPlan>>,
+}
+
+impl Runtime {
+    fn new(client: OnlineClient<PolkadotConfig>) -> Self {
+        let plan = EventPlan::new(&client.metadata()).map(Arc::new);
+        Runtime { client, plan }
+    }
 }
 
 impl ChainSource {
@@ -52,7 +67,10 @@ impl ChainSource {
             .await
             .map_err(|e| IndexerError::NodeUnreachable(url.to_string(), e.to_string()))?;
         let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone()).await?;
-        let runtimes = HashMap::from([(api.runtime_version().spec_version, api.clone())]);
+        let runtimes = HashMap::from([(
+            api.runtime_version().spec_version,
+            Runtime::new(api.clone()),
+        )]);
         Ok(ChainSource {
             api,
             rpc: LegacyRpcMethods::new(client.clone()),
@@ -101,10 +119,7 @@ impl ChainSource {
 
     /// The client for the runtime that produced block `hash`, fetching that runtime's
     /// metadata the first time its version is seen.
-    async fn runtime_at(
-        &self,
-        hash: H256,
-    ) -> Result<(u32, OnlineClient<PolkadotConfig>), IndexerError> {
+    async fn runtime_at(&self, hash: H256) -> Result<(u32, Runtime), IndexerError> {
         let version = self.rpc.state_get_runtime_version(Some(hash)).await?;
         let spec = version.spec_version;
         if let Some(client) = self
@@ -126,10 +141,11 @@ impl ChainSource {
             self.rpc_client.clone(),
         )?;
         tracing::info!(spec_version = spec, block = ?hash, "decoding with a new runtime's metadata");
+        let runtime = Runtime::new(client);
         if let Ok(mut runtimes) = self.runtimes.lock() {
-            runtimes.insert(spec, client.clone());
+            runtimes.insert(spec, runtime.clone());
         }
-        Ok((spec, client))
+        Ok((spec, runtime))
     }
 
     /// The contract events of finalized block `number`, read with its own runtime's
@@ -143,8 +159,14 @@ impl ChainSource {
             .await?
             .ok_or(IndexerError::MissingBlock(number))?;
         let (spec_version, runtime) = self.runtime_at(hash).await?;
-        let events = runtime.events().at(hash).await?;
-        let (contract_events, unreadable) = read_events(&events);
+        let events = runtime.client.events().at(hash).await?;
+        // The compiled plan when it can cut every record; subxt's reading otherwise,
+        // which also says what it cannot read.
+        let (contract_events, unreadable) =
+            match runtime.plan.as_ref().and_then(|p| p.read(events.bytes())) {
+                Some(found) => (found, Vec::new()),
+                None => read_events(&events),
+            };
         for u in &unreadable {
             tracing::warn!(block = number, event = u.event_index, rest_read = u.rest_read, error = %u.error, "an event this indexer cannot read");
         }

@@ -4,7 +4,8 @@
 use dreamster_calls::{registry, release};
 use dreamster_client::Node;
 use dreamster_e2e::{ink_id, scenario};
-use dreamster_indexer::source::ChainSource;
+use dreamster_indexer::records::EventPlan;
+use dreamster_indexer::source::{read_events, ChainSource};
 use dreamster_indexer::store::Store;
 use dreamster_indexer::{Follower, FollowerConfig};
 use dreamster_test_support::{DevNode, TestDatabase};
@@ -190,5 +191,24 @@ async fn projection_matches_the_contracts_getters() -> anyhow::Result<()> {
         .await?
         .get(0);
     assert_eq!(untraced, 0);
+
+    // The compiled reading of event records agrees with subxt's on every block of the
+    // story (every kind of event the contracts and the runtime emit in it).
+    let api = dev_node.client().await?;
+    let plan = EventPlan::new(&api.metadata()).expect("a plan for the dev runtime");
+    let mut compared = 0;
+    for number in 0..=last {
+        let hash = source.block_hash(number).await?.expect("a block");
+        let events = api.events().at(hash).await?;
+        let (by_subxt, unreadable) = read_events(&events);
+        assert!(unreadable.is_empty(), "block {number}: {unreadable:?}");
+        assert_eq!(
+            plan.read(events.bytes()),
+            Some(by_subxt.clone()),
+            "block {number}"
+        );
+        compared += by_subxt.len();
+    }
+    assert!(compared >= 30, "only {compared} contract events compared");
     Ok(())
 }

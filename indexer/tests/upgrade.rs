@@ -17,6 +17,7 @@ use dreamster_calls::{registry, release};
 use dreamster_client::Node;
 use dreamster_e2e::deploy;
 use dreamster_e2e::scenario::{create_release, open_sale, registry_call, release_call, PRICE};
+use dreamster_indexer::records::EventPlan;
 use dreamster_indexer::source::{read_events, BlockEvents, ChainSource, Unreadable};
 use dreamster_indexer::store::Store;
 use dreamster_indexer::{Follower, FollowerConfig};
@@ -220,6 +221,9 @@ async fn an_event_the_metadata_cannot_decode_is_recorded_and_ends_only_its_block
     bytes.extend(record(&emitted_event, &[[9; 32]]));
     bytes.extend(record(&foreign, &[]));
     bytes.extend(record(&emitted_event, &[]));
+    // The compiled reading gives such a block back to subxt's, which says what it cannot read.
+    let plan = EventPlan::new(&metadata).context("a plan for the dev runtime")?;
+    assert_eq!(plan.read(&bytes), None);
     let events = Events::<PolkadotConfig>::decode_from(bytes, metadata);
 
     let (read, unreadable) = read_events(&events);
