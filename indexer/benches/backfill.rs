@@ -28,6 +28,7 @@ use dreamster_indexer::{Follower, FollowerConfig};
 use dreamster_test_support::{DevNode, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
 use futures::{StreamExt, TryStreamExt};
+use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::Connection;
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::{dev, Keypair};
@@ -197,11 +198,13 @@ async fn row_count(url: &str) -> anyhow::Result<u64> {
 }
 
 /// One backfill from genesis into a fresh database, as the binary runs it, then its COPY
-/// baseline; returns (events, blocks, rows, backfill seconds, COPY seconds).
+/// baseline; returns (totals, rows, backfill seconds, COPY seconds, a `/metrics` scrape
+/// taken halfway through the backfill).
 async fn backfill_beside_copy(
     rpc_url: &str,
     chain: &Chain,
-) -> anyhow::Result<(Totals, u64, f64, f64)> {
+    prometheus: &PrometheusHandle,
+) -> anyhow::Result<(Totals, u64, f64, f64, String)> {
     let db = TestDatabase::create().await?;
     let config = FollowerConfig {
         rpc_url: rpc_url.to_string(),
@@ -210,9 +213,30 @@ async fn backfill_beside_copy(
     let store = Store::open(db.url(), chain.registry.0).await?;
     let source = ChainSource::connect(rpc_url).await?;
     let mut follower = Follower::new(config, store);
+    // What `/metrics` shows while the backfill runs: a scrape every 20 ms, the middle one kept.
+    let scrapes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sampler = {
+        let (prometheus, scrapes) = (prometheus.clone(), scrapes.clone());
+        tokio::spawn(async move {
+            loop {
+                let scrape = prometheus.render();
+                if let Ok(mut s) = scrapes.lock() {
+                    s.push(scrape);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+    };
     let started = Instant::now();
     follower.catch_up(&source).await?;
     let backfill_s = started.elapsed().as_secs_f64();
+    sampler.abort();
+    let scrape = {
+        let scrapes = scrapes
+            .lock()
+            .map_err(|_| anyhow::anyhow!("sampler panicked"))?;
+        scrapes.get(scrapes.len() / 2).cloned().unwrap_or_default()
+    };
     let totals = follower.totals;
     // The batches' count leaves out the few events of deploying and setting up the release.
     if totals.events < chain.events {
@@ -229,7 +253,7 @@ async fn backfill_beside_copy(
     if copied != rows {
         bail!("COPY wrote {copied} rows, the backfill {rows}");
     }
-    Ok((totals, rows, backfill_s, copy_s))
+    Ok((totals, rows, backfill_s, copy_s, scrape))
 }
 
 /// Block finalized → its batch committed, for `samples` blocks with a sale each, while a
@@ -317,11 +341,14 @@ async fn main() -> anyhow::Result<()> {
     let chain = build_chain(&node, goal).await?;
 
     // 1. The backfill as the binary runs it, beside its COPY baseline, RUNS times.
+    // The binary's metrics recorder, so the runs record what it records and a scrape can
+    // be shown.
+    let prometheus = dreamster_indexer::telemetry::install()?;
     let mut runs = Vec::new();
     for _ in 0..RUNS {
-        runs.push(backfill_beside_copy(&rpc_url, &chain).await?);
+        runs.push(backfill_beside_copy(&rpc_url, &chain, &prometheus).await?);
     }
-    let (totals, rows, _, _) = runs[0];
+    let (totals, rows, _, _, _) = runs[0];
     let events = totals.events as f64;
 
     // 2. Where the time goes: the same blocks fetched alone, then written alone.
@@ -358,7 +385,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("run   backfill s   events/s     COPY s   backfill / COPY rate");
     let mut shares = Vec::new();
-    for (i, (_, _, backfill_s, copy_s)) in runs.iter().enumerate() {
+    for (i, (_, _, backfill_s, copy_s, _)) in runs.iter().enumerate() {
         let share = 100.0 * copy_s / backfill_s;
         shares.push(share);
         println!(
@@ -385,6 +412,15 @@ async fn main() -> anyhow::Result<()> {
         events / fetch_s,
         events / write_s
     );
+
+    // What /metrics said halfway through the last backfill (histogram buckets left out;
+    // the counters add up over the runs, the gauges are this run's).
+    println!("/metrics halfway through backfill run {RUNS}:");
+    for line in runs[RUNS - 1].4.lines() {
+        if line.starts_with("dreamster_indexer_") && !line.contains("_bucket{") {
+            println!("    {line}");
+        }
+    }
 
     // 3. Head latency.
     let latencies = head_latency(&rpc_url, &node, &chain, HEAD_SAMPLES).await?;

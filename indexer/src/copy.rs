@@ -114,9 +114,18 @@ impl CopyBuffer {
         Ok(())
     }
 
+    fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The bytes so far, leaving the buffer empty for the next ones.
+    fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf)
+    }
+
     fn finish(mut self) -> Vec<u8> {
         self.buf.extend_from_slice(&(-1i16).to_be_bytes());
-        std::mem::take(&mut *self.buf)
+        self.take()
     }
 }
 
@@ -126,14 +135,14 @@ impl Default for CopyBuffer {
     }
 }
 
+/// Bytes encoded before they are sent: PostgreSQL stores one chunk while the next is
+/// encoded.
+const CHUNK: usize = 256 * 1024;
+
 /// Inserts `rows` into their table with one binary `COPY`.
 pub async fn copy_in<R: Row>(db: &mut PgConnection, rows: &[R]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
-    }
-    let mut out = CopyBuffer::new();
-    for row in rows {
-        row.encode(&mut out).map_err(sqlx::Error::Encode)?;
     }
     let mut copy = db
         .copy_in_raw(&format!(
@@ -142,6 +151,17 @@ pub async fn copy_in<R: Row>(db: &mut PgConnection, rows: &[R]) -> Result<(), sq
             R::COLUMNS.join(", ")
         ))
         .await?;
+    let mut out = CopyBuffer::new();
+    for row in rows {
+        if let Err(e) = row.encode(&mut out) {
+            // Nothing half-written: the COPY is aborted with the reason.
+            copy.abort(e.to_string()).await?;
+            return Err(sqlx::Error::Encode(e));
+        }
+        if out.len() >= CHUNK {
+            copy.send(out.take()).await?;
+        }
+    }
     copy.send(out.finish()).await?;
     copy.finish().await.map(drop)
 }
