@@ -112,7 +112,7 @@ Dreamster is running.
   chain RPC      ws://127.0.0.1:$RPC_PORT   (log: $DATA_DIR/node.log)
   registry       $REGISTRY   (config: $DREAMSTER_CONFIG)
   read model     $READ_URL   (indexer log: $DATA_DIR/indexer.log)
-  indexer        http://$INDEXER_METRICS/metrics, http://$INDEXER_METRICS/health
+$( [ "$INDEXER_METRICS" = off ] || echo "  indexer        http://$INDEXER_METRICS/metrics, http://$INDEXER_METRICS/health" )
   CLI            scripts/dreamster --help
 
 Press Ctrl-C to stop.

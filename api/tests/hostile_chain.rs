@@ -16,7 +16,7 @@ use dreamster_e2e::deploy;
 use dreamster_e2e::scenario::{
     create_release, now_ms, open_sale, perk, registry_call, release_call, PRICE,
 };
-use dreamster_test_support::{DevNode, TestDatabase};
+use dreamster_test_support::{within, DevNode, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind, MAX_DESCRIPTION_LEN, MAX_TITLE_LEN};
 use dreamster_types::release::MAX_RELEASE_TITLE_LEN;
 use subxt::utils::AccountId32;
@@ -129,9 +129,13 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
         .execute(db.pool())
         .await
         .expect("constraint");
-    dreamster_indexer::index_once(&dev_node.rpc_url(), db.url(), registry_addr.0)
-        .await
-        .expect("the indexer keeps up");
+    within(
+        120,
+        "indexing the hostile chain",
+        dreamster_indexer::index_once(&dev_node.rpc_url(), db.url(), registry_addr.0),
+    )
+    .await
+    .expect("the indexer keeps up");
     dreamster_api::migrator()
         .run(db.pool())
         .await

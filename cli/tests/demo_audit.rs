@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::Cli;
-use dreamster_test_support::TestDatabase;
+use dreamster_test_support::{within, TestDatabase};
 
 #[tokio::test]
 async fn demo_then_audit_against_the_read_model() {
@@ -42,9 +42,13 @@ async fn demo_then_audit_against_the_read_model() {
     let registry =
         dreamster_client::parse_address(deployed["registry"].as_str().expect("registry"))
             .expect("address");
-    dreamster_indexer::index_once(&cli.node.rpc_url(), db.url(), registry.0)
-        .await
-        .expect("indexed");
+    within(
+        120,
+        "indexing the demo",
+        dreamster_indexer::index_once(&cli.node.rpc_url(), db.url(), registry.0),
+    )
+    .await
+    .expect("indexed");
 
     // Every artist, then every release on its own: every figure the audit reports from
     // the chain is set beside the read model's.

@@ -197,6 +197,21 @@ async fn row_count(url: &str) -> anyhow::Result<u64> {
     Ok(rows as u64)
 }
 
+/// A follower with the binary's defaults on a fresh database, and its chain source.
+async fn fresh_follower(
+    rpc_url: &str,
+    chain: &Chain,
+) -> anyhow::Result<(TestDatabase, ChainSource, Follower)> {
+    let db = TestDatabase::create().await?;
+    let config = FollowerConfig {
+        rpc_url: rpc_url.to_string(),
+        ..FollowerConfig::default()
+    };
+    let store = Store::open(db.url(), chain.registry.0).await?;
+    let source = ChainSource::connect(rpc_url).await?;
+    Ok((db, source, Follower::new(config, store)))
+}
+
 /// One backfill from genesis into a fresh database, as the binary runs it, then its COPY
 /// baseline; returns (totals, rows, backfill seconds, COPY seconds, a `/metrics` scrape
 /// taken halfway through the backfill).
@@ -205,14 +220,7 @@ async fn backfill_beside_copy(
     chain: &Chain,
     prometheus: &PrometheusHandle,
 ) -> anyhow::Result<(Totals, u64, f64, f64, String)> {
-    let db = TestDatabase::create().await?;
-    let config = FollowerConfig {
-        rpc_url: rpc_url.to_string(),
-        ..FollowerConfig::default()
-    };
-    let store = Store::open(db.url(), chain.registry.0).await?;
-    let source = ChainSource::connect(rpc_url).await?;
-    let mut follower = Follower::new(config, store);
+    let (db, source, mut follower) = fresh_follower(rpc_url, chain).await?;
     // What `/metrics` shows while the backfill runs: a scrape every 20 ms, the middle one kept.
     let scrapes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sampler = {
@@ -264,14 +272,7 @@ async fn head_latency(
     chain: &Chain,
     samples: u64,
 ) -> anyhow::Result<Vec<f64>> {
-    let db = TestDatabase::create().await?;
-    let config = FollowerConfig {
-        rpc_url: rpc_url.to_string(),
-        ..FollowerConfig::default()
-    };
-    let store = Store::open(db.url(), chain.registry.0).await?;
-    let source = ChainSource::connect(rpc_url).await?;
-    let mut follower = Follower::new(config, store);
+    let (db, source, mut follower) = fresh_follower(rpc_url, chain).await?;
     let head = follower.catch_up(&source).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(async move {

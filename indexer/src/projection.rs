@@ -227,17 +227,22 @@ async fn edition_sold(
     });
     let mut escrowed: i128 = 0;
     for (perk, escrow) in &e.entitlements {
+        // The money is held whatever the read model can record of it: the books count it.
+        escrowed = escrowed.saturating_add(*escrow as i128);
+        changes
+            .new_escrows
+            .insert((o.contract, e.edition, *perk), *escrow);
+        *changes.granted.entry((o.contract, *perk)).or_default() += 1;
         let Some(deadline) = changes.deadline_of(db, o.contract, *perk).await? else {
-            // The release's contract speaks of a perk it never announced: nothing of the
-            // read model can hold it (the event stays in raw_events).
+            // The release's contract speaks of a perk it never announced: no entitlement
+            // row can hold it (the event stays in raw_events).
             tracing::warn!(
                 block = o.block,
                 perk,
-                "an entitlement to a perk never added; skipped"
+                "an entitlement to a perk never added; no row for it"
             );
             continue;
         };
-        escrowed = escrowed.saturating_add(*escrow as i128);
         changes.entitlements.push(EntitlementRow {
             release: o.contract.to_vec(),
             edition: e.edition as i32,
@@ -249,10 +254,6 @@ async fn edition_sold(
             block_number: o.block,
             extrinsic_index: o.extrinsic,
         });
-        changes
-            .new_escrows
-            .insert((o.contract, e.edition, *perk), *escrow);
-        *changes.granted.entry((o.contract, *perk)).or_default() += 1;
     }
     let delta = changes.release_delta(o.contract);
     delta.editions_sold += 1;

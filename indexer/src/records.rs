@@ -33,52 +33,72 @@ enum Skip {
     Variant(HashMap<u8, Skip>),
 }
 
-/// Deeper than this is a recursive type: no plan (subxt reads such runtimes).
-const MAX_DEPTH: u32 = 32;
+/// Compiles plans for the types of one registry, each type once.
+struct Compiler<'a> {
+    types: &'a PortableRegistry,
+    done: HashMap<u32, Option<Skip>>,
+    /// The types being compiled: meeting one again is a recursive type, which gets no plan.
+    path: Vec<u32>,
+}
 
-fn compile(types: &PortableRegistry, id: u32, depth: u32) -> Option<Skip> {
-    if depth > MAX_DEPTH {
-        return None;
+impl Compiler<'_> {
+    fn compile(&mut self, id: u32) -> Option<Skip> {
+        if let Some(done) = self.done.get(&id) {
+            return done.clone();
+        }
+        if self.path.contains(&id) {
+            return None;
+        }
+        self.path.push(id);
+        let plan = self.compile_new(id);
+        self.path.pop();
+        self.done.insert(id, plan.clone());
+        plan
     }
-    let all = |ids: &mut dyn Iterator<Item = u32>| -> Option<Skip> {
+
+    fn all(&mut self, ids: Vec<u32>) -> Option<Skip> {
         let parts = ids
-            .map(|id| compile(types, id, depth + 1))
+            .into_iter()
+            .map(|id| self.compile(id))
             .collect::<Option<Vec<_>>>()?;
         Some(simplify(Skip::All(parts)))
-    };
-    Some(match &types.resolve(id)?.type_def {
-        TypeDef::Composite(c) => all(&mut c.fields.iter().map(|f| f.ty.id))?,
-        TypeDef::Tuple(t) => all(&mut t.fields.iter().map(|f| f.id))?,
-        TypeDef::Variant(v) => Skip::Variant(
-            v.variants
-                .iter()
-                .map(|variant| {
-                    Some((
-                        variant.index,
-                        all(&mut variant.fields.iter().map(|f| f.ty.id))?,
-                    ))
-                })
-                .collect::<Option<HashMap<_, _>>>()?,
-        ),
-        TypeDef::Sequence(s) => Skip::Seq(Box::new(compile(types, s.type_param.id, depth + 1)?)),
-        TypeDef::Array(a) => simplify(Skip::Array(
-            a.len,
-            Box::new(compile(types, a.type_param.id, depth + 1)?),
-        )),
-        TypeDef::Compact(_) => Skip::Compact,
-        TypeDef::Primitive(p) => match p {
-            TypeDefPrimitive::Bool | TypeDefPrimitive::U8 | TypeDefPrimitive::I8 => Skip::Fixed(1),
-            TypeDefPrimitive::U16 | TypeDefPrimitive::I16 => Skip::Fixed(2),
-            TypeDefPrimitive::Char | TypeDefPrimitive::U32 | TypeDefPrimitive::I32 => {
-                Skip::Fixed(4)
+    }
+
+    fn compile_new(&mut self, id: u32) -> Option<Skip> {
+        let types = self.types;
+        Some(match &types.resolve(id)?.type_def {
+            TypeDef::Composite(c) => self.all(c.fields.iter().map(|f| f.ty.id).collect())?,
+            TypeDef::Tuple(t) => self.all(t.fields.iter().map(|f| f.id).collect())?,
+            TypeDef::Variant(v) => Skip::Variant(
+                v.variants
+                    .iter()
+                    .map(|variant| {
+                        let fields = variant.fields.iter().map(|f| f.ty.id).collect();
+                        Some((variant.index, self.all(fields)?))
+                    })
+                    .collect::<Option<HashMap<_, _>>>()?,
+            ),
+            TypeDef::Sequence(s) => Skip::Seq(Box::new(self.compile(s.type_param.id)?)),
+            TypeDef::Array(a) => {
+                simplify(Skip::Array(a.len, Box::new(self.compile(a.type_param.id)?)))
             }
-            TypeDefPrimitive::U64 | TypeDefPrimitive::I64 => Skip::Fixed(8),
-            TypeDefPrimitive::U128 | TypeDefPrimitive::I128 => Skip::Fixed(16),
-            TypeDefPrimitive::U256 | TypeDefPrimitive::I256 => Skip::Fixed(32),
-            TypeDefPrimitive::Str => Skip::Seq(Box::new(Skip::Fixed(1))),
-        },
-        TypeDef::BitSequence(_) => return None,
-    })
+            TypeDef::Compact(_) => Skip::Compact,
+            TypeDef::Primitive(p) => match p {
+                TypeDefPrimitive::Bool | TypeDefPrimitive::U8 | TypeDefPrimitive::I8 => {
+                    Skip::Fixed(1)
+                }
+                TypeDefPrimitive::U16 | TypeDefPrimitive::I16 => Skip::Fixed(2),
+                TypeDefPrimitive::Char | TypeDefPrimitive::U32 | TypeDefPrimitive::I32 => {
+                    Skip::Fixed(4)
+                }
+                TypeDefPrimitive::U64 | TypeDefPrimitive::I64 => Skip::Fixed(8),
+                TypeDefPrimitive::U128 | TypeDefPrimitive::I128 => Skip::Fixed(16),
+                TypeDefPrimitive::U256 | TypeDefPrimitive::I256 => Skip::Fixed(32),
+                TypeDefPrimitive::Str => Skip::Seq(Box::new(Skip::Fixed(1))),
+            },
+            TypeDef::BitSequence(_) => return None,
+        })
+    }
 }
 
 /// Fixed-size parts folded into one step.
@@ -128,53 +148,67 @@ fn skip(plan: &Skip, input: &mut &[u8]) -> Option<()> {
     }
 }
 
+/// `Contracts::ContractEmitted` as this indexer reads it: `{ contract: AccountId32, data:
+/// Vec<u8> }`. Its (pallet, event) index in a runtime whose metadata says exactly that, by
+/// field names and shapes; `None` otherwise, and then such events are not read at all
+/// (a changed layout read as the old one could make a contract's data pass for another
+/// contract's address).
+pub fn known_contract_emitted(metadata: &Metadata) -> Option<(u8, u8)> {
+    let pallet = metadata.pallet_by_name("Contracts")?;
+    let variant = pallet
+        .event_variants()?
+        .iter()
+        .find(|v| v.name == "ContractEmitted")?;
+    let mut compiler = Compiler {
+        types: metadata.types(),
+        done: HashMap::new(),
+        path: Vec::new(),
+    };
+    let [contract, data] = variant.fields.as_slice() else {
+        return None;
+    };
+    let known = contract.name.as_deref() == Some("contract")
+        && data.name.as_deref() == Some("data")
+        && compiler.compile(contract.ty.id) == Some(Skip::Fixed(32))
+        && compiler.compile(data.ty.id) == Some(Skip::Seq(Box::new(Skip::Fixed(1))));
+    known.then_some((pallet.index(), variant.index))
+}
+
 /// One runtime's plan: how to step over the fields of each of its events.
 #[derive(Debug)]
 pub struct EventPlan {
+    /// Events with a plan (a recursive type has none: blocks holding one are read by subxt).
     events: HashMap<(u8, u8), Skip>,
-    /// `Contracts::ContractEmitted`, when its fields are `(AccountId32, Vec<u8>)`.
     contract_emitted: Option<(u8, u8)>,
 }
 
 impl EventPlan {
-    /// The plan for a runtime, or `None` when one of its events has a type this reader
-    /// has no plan for (subxt reads that runtime).
-    pub fn new(metadata: &Metadata) -> Option<Self> {
-        let types = metadata.types();
+    /// The plan for a runtime.
+    pub fn new(metadata: &Metadata) -> Self {
+        let mut compiler = Compiler {
+            types: metadata.types(),
+            done: HashMap::new(),
+            path: Vec::new(),
+        };
         let mut events = HashMap::new();
-        let mut contract_emitted = None;
         for pallet in metadata.pallets() {
-            let Some(variants) = pallet.event_variants() else {
-                continue;
-            };
-            for variant in variants {
-                let fields = simplify(Skip::All(
-                    variant
-                        .fields
-                        .iter()
-                        .map(|f| compile(types, f.ty.id, 0))
-                        .collect::<Option<Vec<_>>>()?,
-                ));
-                let key = (pallet.index(), variant.index);
-                let emitted_layout =
-                    Skip::All(vec![Skip::Fixed(32), Skip::Seq(Box::new(Skip::Fixed(1)))]);
-                if pallet.name() == "Contracts"
-                    && variant.name == "ContractEmitted"
-                    && fields == emitted_layout
-                {
-                    contract_emitted = Some(key);
+            for variant in pallet.event_variants().unwrap_or_default() {
+                let fields = variant.fields.iter().map(|f| f.ty.id).collect();
+                if let Some(plan) = compiler.all(fields) {
+                    events.insert((pallet.index(), variant.index), plan);
                 }
-                events.insert(key, fields);
             }
         }
-        Some(EventPlan {
+        EventPlan {
             events,
-            contract_emitted,
-        })
+            contract_emitted: known_contract_emitted(metadata),
+        }
     }
 
     /// A block's contract events from the storage value of `System::Events`, or `None`
     /// when any record cannot be cut with certainty.
+    /// A runtime whose `ContractEmitted` layout is unknown is always given back: subxt's
+    /// reading reports each such event.
     pub fn read(&self, bytes: &[u8]) -> Option<Vec<ContractEvent>> {
         let emitted = self.contract_emitted?;
         let input = &mut &*bytes;

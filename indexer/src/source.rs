@@ -10,7 +10,7 @@ use subxt::events::Events;
 use subxt::utils::H256;
 use subxt::{OnlineClient, PolkadotConfig};
 
-use crate::records::EventPlan;
+use crate::records::{known_contract_emitted, EventPlan};
 use crate::IndexerError;
 
 /// One block's contract events.
@@ -45,19 +45,27 @@ pub struct ChainSource {
     rpc: LegacyRpcMethods<PolkadotConfig>,
     rpc_client: RpcClient,
     runtimes: Arc<Mutex<HashMap<u32, Runtime>>>,
+    /// Held while a new runtime's metadata is fetched.
+    fetching: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One runtime version: a client with its metadata, and the plan to read its events fast.
 #[derive(Clone)]
 struct Runtime {
     client: OnlineClient<PolkadotConfig>,
-    plan: Option<Arc<EventPlan>>,
+    plan: Arc<EventPlan>,
+    /// Whether its `ContractEmitted` has the layout this indexer reads.
+    emitted_known: bool,
 }
 
 impl Runtime {
     fn new(client: OnlineClient<PolkadotConfig>) -> Self {
-        let plan = EventPlan::new(&client.metadata()).map(Arc::new);
-        Runtime { client, plan }
+        let metadata = client.metadata();
+        Runtime {
+            plan: Arc::new(EventPlan::new(&metadata)),
+            emitted_known: known_contract_emitted(&metadata).is_some(),
+            client,
+        }
     }
 }
 
@@ -76,6 +84,7 @@ impl ChainSource {
             rpc: LegacyRpcMethods::new(client.clone()),
             rpc_client: client,
             runtimes: Arc::new(Mutex::new(runtimes)),
+            fetching: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -117,20 +126,36 @@ impl ChainSource {
         versions
     }
 
-    /// The client for the runtime that produced block `hash`, fetching that runtime's
-    /// metadata the first time its version is seen.
-    async fn runtime_at(&self, hash: H256) -> Result<(u32, Runtime), IndexerError> {
-        let version = self.rpc.state_get_runtime_version(Some(hash)).await?;
-        let spec = version.spec_version;
-        if let Some(client) = self
-            .runtimes
+    fn cached(&self, spec: u32) -> Option<Runtime> {
+        self.runtimes
             .lock()
             .ok()
             .and_then(|r| r.get(&spec).cloned())
-        {
-            return Ok((spec, client));
+    }
+
+    /// The client for the runtime that produced block `number`: the runtime in the state
+    /// its parent left (a block that sets new code is itself still produced by the old
+    /// one). That runtime's metadata is fetched the first time its version is seen, by one
+    /// fetch while the others wait for it.
+    async fn runtime_of(&self, number: u64, hash: H256) -> Result<(u32, Runtime), IndexerError> {
+        let parent = match number.checked_sub(1) {
+            Some(p) => self
+                .rpc
+                .chain_get_block_hash(Some(p.into()))
+                .await?
+                .ok_or(IndexerError::MissingBlock(p))?,
+            None => hash,
+        };
+        let version = self.rpc.state_get_runtime_version(Some(parent)).await?;
+        let spec = version.spec_version;
+        if let Some(runtime) = self.cached(spec) {
+            return Ok((spec, runtime));
         }
-        let metadata = self.rpc.state_get_metadata(Some(hash)).await?;
+        let _one_fetch = self.fetching.lock().await;
+        if let Some(runtime) = self.cached(spec) {
+            return Ok((spec, runtime));
+        }
+        let metadata = self.rpc.state_get_metadata(Some(parent)).await?;
         let client = OnlineClient::<PolkadotConfig>::from_rpc_client_with(
             self.api.genesis_hash(),
             subxt::client::RuntimeVersion {
@@ -140,7 +165,11 @@ impl ChainSource {
             metadata,
             self.rpc_client.clone(),
         )?;
-        tracing::info!(spec_version = spec, block = ?hash, "decoding with a new runtime's metadata");
+        tracing::info!(
+            spec_version = spec,
+            block = number,
+            "decoding with a new runtime's metadata"
+        );
         let runtime = Runtime::new(client);
         if let Ok(mut runtimes) = self.runtimes.lock() {
             runtimes.insert(spec, runtime.clone());
@@ -158,15 +187,14 @@ impl ChainSource {
             .chain_get_block_hash(Some(number.into()))
             .await?
             .ok_or(IndexerError::MissingBlock(number))?;
-        let (spec_version, runtime) = self.runtime_at(hash).await?;
+        let (spec_version, runtime) = self.runtime_of(number, hash).await?;
         let events = runtime.client.events().at(hash).await?;
         // The compiled plan when it can cut every record; subxt's reading otherwise,
         // which also says what it cannot read.
-        let (contract_events, unreadable) =
-            match runtime.plan.as_ref().and_then(|p| p.read(events.bytes())) {
-                Some(found) => (found, Vec::new()),
-                None => read_events(&events),
-            };
+        let (contract_events, unreadable) = match runtime.plan.read(events.bytes()) {
+            Some(found) => (found, Vec::new()),
+            None => read_events(&events, runtime.emitted_known),
+        };
         for u in &unreadable {
             tracing::warn!(block = number, event = u.event_index, rest_read = u.rest_read, error = %u.error, "an event this indexer cannot read");
         }
@@ -181,9 +209,13 @@ impl ChainSource {
 }
 
 /// A block's contract events, and the events that could not be read: one the metadata
-/// cannot decode ends the reading (the stream cannot be cut after it), a contract event
-/// of an unknown layout is skipped.
-pub fn read_events(events: &Events<PolkadotConfig>) -> (Vec<ContractEvent>, Vec<Unreadable>) {
+/// cannot decode ends the reading (the stream cannot be cut after it); a contract event
+/// is reported, not read, when its runtime's layout of it is not the one this indexer
+/// knows (`emitted_known`, see `records::known_contract_emitted`) or it does not decode.
+pub fn read_events(
+    events: &Events<PolkadotConfig>,
+    emitted_known: bool,
+) -> (Vec<ContractEvent>, Vec<Unreadable>) {
     let mut contract_events = Vec::new();
     let mut unreadable = Vec::new();
     let mut next_index = 0u32;
@@ -200,6 +232,14 @@ pub fn read_events(events: &Events<PolkadotConfig>) -> (Vec<ContractEvent>, Vec<
             }
         };
         next_index = details.index() + 1;
+        if !emitted_known && ContractEvent::is_emitted(&details) {
+            unreadable.push(Unreadable {
+                event_index: details.index(),
+                rest_read: true,
+                error: "Contracts.ContractEmitted has fields this indexer does not know".into(),
+            });
+            continue;
+        }
         match ContractEvent::from_details(&details) {
             Ok(Some(event)) => contract_events.push(event),
             Ok(None) => {}

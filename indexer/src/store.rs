@@ -102,7 +102,9 @@ fn bytes32(v: Vec<u8>) -> Option<Bytes32> {
 fn refused_value(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .and_then(|d| d.code())
-        .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+        // 22P03 (bad binary format) is this indexer's bug, a row that does not match its
+        // table: it fails loudly instead of setting every event aside.
+        .is_some_and(|c| (c.starts_with("22") && c != "22P03") || c.starts_with("23"))
 }
 
 /// One session holding the writer lock (and its backend pid); a second indexer says so
@@ -131,15 +133,18 @@ async fn writer_lock(options: &PgConnectOptions) -> Result<(PgConnection, i32), 
 struct Taken {
     /// A release the registry created with this event.
     new_release: Option<Bytes32>,
-    /// The event's name, when it decoded.
+    /// The event's name, when it was projected.
     kind: Option<&'static str>,
+    undecodable: bool,
 }
 
 impl BatchStats {
     fn took(&mut self, taken: &Taken) {
-        match taken.kind {
-            Some(kind) => *self.kinds.entry(kind).or_default() += 1,
-            None => self.undecodable += 1,
+        if taken.undecodable {
+            self.undecodable += 1;
+        }
+        if let Some(kind) = taken.kind {
+            *self.kinds.entry(kind).or_default() += 1;
         }
     }
 }
@@ -450,6 +455,7 @@ impl Store {
                 return Ok(Taken {
                     new_release: None,
                     kind: None,
+                    undecodable: true,
                 });
             }
         };
@@ -462,12 +468,14 @@ impl Store {
         };
         // Registry events count only from the registry, release events only from its
         // releases: a contract cannot speak for the other kind.
-        if from_registry == is_registry_event(&event) {
+        let applied = from_registry == is_registry_event(&event);
+        if applied {
             projection::apply(tx, changes, &origin, &event).await?;
         }
         Ok(Taken {
             new_release,
-            kind: Some(event.name()),
+            kind: applied.then(|| event.name()),
+            undecodable: false,
         })
     }
 }

@@ -48,8 +48,12 @@ pub struct Health {
     cursor: AtomicU64,
     head: AtomicU64,
     failures: AtomicU64,
-    /// When the cursor last moved (or the indexer started).
+    /// Since when the indexer is behind by more than the lag allowed without writing
+    /// (reset by every batch, and whenever it is within the lag allowed).
     progress: Mutex<Instant>,
+    /// When an attempt (a catch-up, a batch, a failure) last finished: a loop stuck on
+    /// the node or the database finishes none.
+    heartbeat: Mutex<Instant>,
     last_error: Mutex<Option<String>>,
 }
 
@@ -68,6 +72,7 @@ impl Health {
             head: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             progress: Mutex::new(Instant::now()),
+            heartbeat: Mutex::new(Instant::now()),
             last_error: Mutex::new(None),
         }
     }
@@ -82,11 +87,24 @@ impl Health {
         }
         let lag = head.saturating_sub(self.cursor.load(Ordering::Relaxed));
         gauge!("dreamster_indexer_lag_blocks").set(lag as f64);
+        if lag <= self.rules.max_lag {
+            Self::now(&self.progress);
+        }
+    }
+
+    fn now(at: &Mutex<Instant>) {
+        if let Ok(mut at) = at.lock() {
+            *at = Instant::now();
+        }
+    }
+
+    fn since(at: &Mutex<Instant>) -> Duration {
+        at.lock().map(|at| at.elapsed()).unwrap_or_default()
     }
 
     /// A batch committed, up to block `last`.
     pub fn batch(&self, last: u64, stats: &BatchStats, seconds: f64) {
-        counter!("dreamster_indexer_batches_total", "outcome" => "committed").increment(1);
+        counter!("dreamster_indexer_batches_total").increment(1);
         counter!("dreamster_indexer_blocks_total").increment(stats.blocks);
         for (kind, n) in &stats.kinds {
             counter!("dreamster_indexer_events_total", "kind" => *kind).increment(*n);
@@ -101,38 +119,45 @@ impl Health {
         let lag = self.head.load(Ordering::Relaxed).saturating_sub(last);
         gauge!("dreamster_indexer_lag_blocks").set(lag as f64);
         self.succeeded();
-        if let Ok(mut at) = self.progress.lock() {
-            *at = Instant::now();
-        }
+        Self::now(&self.progress);
     }
 
     /// An attempt went through (even one with nothing new): failures in a row end.
     pub fn succeeded(&self) {
+        Self::now(&self.heartbeat);
         self.failures.store(0, Ordering::Relaxed);
         gauge!("dreamster_indexer_failures_in_a_row").set(0.0);
     }
 
     /// An attempt failed (the follower retries it).
     pub fn failed(&self, error: &crate::IndexerError) {
+        Self::now(&self.heartbeat);
         let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        counter!("dreamster_indexer_batches_total", "outcome" => "failed").increment(1);
+        counter!("dreamster_indexer_attempts_failed_total").increment(1);
         gauge!("dreamster_indexer_failures_in_a_row").set(n as f64);
         if let Ok(mut last) = self.last_error.lock() {
             *last = Some(error.to_string());
         }
     }
 
-    /// Healthy unless attempts keep failing, or the indexer is behind and not moving.
+    /// Healthy unless attempts keep failing, none finishes, or the indexer is behind and
+    /// not moving.
     pub fn verdict(&self) -> Verdict {
         let failures = self.failures.load(Ordering::Relaxed);
         let cursor = self.cursor.load(Ordering::Relaxed);
         let head = self.head.load(Ordering::Relaxed);
         let lag = head.saturating_sub(cursor);
-        let still = self
-            .progress
-            .lock()
-            .map(|at| at.elapsed())
-            .unwrap_or_default();
+        let still = Self::since(&self.progress);
+        let silent = Self::since(&self.heartbeat);
+        if silent > self.rules.stall {
+            return Verdict {
+                healthy: false,
+                reason: format!(
+                    "no attempt finished for {} s (waiting on the node or the database?)",
+                    silent.as_secs()
+                ),
+            };
+        }
         if failures >= self.rules.max_failures {
             let error = self
                 .last_error
@@ -223,19 +248,27 @@ async fn health_text(State(s): State<Served>) -> impl IntoResponse {
 mod tests {
     use super::*;
 
-    #[test]
-    fn behind_and_not_moving_is_unhealthy_until_a_batch_lands() {
-        let health = Health::new(HealthRules {
+    fn rules(stall_ms: u64) -> HealthRules {
+        HealthRules {
             max_failures: 3,
             max_lag: 10,
-            stall: Duration::ZERO,
-        });
+            stall: Duration::from_millis(stall_ms),
+        }
+    }
+
+    #[test]
+    fn behind_and_not_moving_is_unhealthy_until_a_batch_lands() {
+        let health = Health::new(rules(100));
         health.heights(Some(100), 105);
+        health.succeeded();
         assert!(
             health.verdict().healthy,
             "5 behind is within the lag allowed"
         );
         health.heights(Some(100), 150);
+        assert!(health.verdict().healthy, "just fell behind");
+        std::thread::sleep(Duration::from_millis(150));
+        health.succeeded();
         let verdict = health.verdict();
         assert!(!verdict.healthy);
         assert!(
@@ -245,6 +278,23 @@ mod tests {
         );
         // Progress, and caught up: healthy again.
         health.batch(150, &BatchStats::default(), 0.01);
+        assert!(health.verdict().healthy);
+    }
+
+    #[test]
+    fn no_attempt_finishing_is_unhealthy() {
+        let health = Health::new(rules(50));
+        health.heights(Some(100), 100);
+        assert!(health.verdict().healthy);
+        std::thread::sleep(Duration::from_millis(80));
+        let verdict = health.verdict();
+        assert!(!verdict.healthy);
+        assert!(
+            verdict.reason.starts_with("no attempt finished"),
+            "{}",
+            verdict.reason
+        );
+        health.succeeded();
         assert!(health.verdict().healthy);
     }
 

@@ -13,20 +13,20 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use dreamster_calls::{registry, release};
+use dreamster_calls::release;
 use dreamster_client::Node;
-use dreamster_e2e::deploy;
-use dreamster_e2e::scenario::{create_release, open_sale, registry_call, release_call, PRICE};
+use dreamster_e2e::scenario::{artist_release, release_call, PRICE};
 use dreamster_indexer::records::EventPlan;
 use dreamster_indexer::source::{read_events, BlockEvents, ChainSource, Unreadable};
 use dreamster_indexer::store::Store;
 use dreamster_indexer::{Follower, FollowerConfig};
-use dreamster_test_support::{DevNode, TestDatabase};
+use dreamster_test_support::{within, DevNode, TestDatabase};
 use parity_scale_codec::{Compact, Decode, Encode};
 use subxt::backend::legacy::LegacyRpcMethods;
 use subxt::backend::rpc::RpcClient;
 use subxt::dynamic::Value;
 use subxt::events::Events;
+use subxt::utils::H256;
 use subxt::{OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::dev;
 
@@ -73,8 +73,9 @@ fn bumped(code: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(compressed)
 }
 
-/// `Sudo.sudo_unchecked_weight(System.set_code(code))` by Alice, the dev chain's sudo key.
-async fn set_code(api: &OnlineClient<PolkadotConfig>, code: Vec<u8>) -> anyhow::Result<()> {
+/// `Sudo.sudo_unchecked_weight(System.set_code(code))` by Alice, the dev chain's sudo key;
+/// returns the hash of the block that set it.
+async fn set_code(api: &OnlineClient<PolkadotConfig>, code: Vec<u8>) -> anyhow::Result<H256> {
     let call = Value::unnamed_variant(
         "System",
         [Value::named_variant(
@@ -85,12 +86,13 @@ async fn set_code(api: &OnlineClient<PolkadotConfig>, code: Vec<u8>) -> anyhow::
     let weight =
         Value::named_composite([("ref_time", Value::u128(0)), ("proof_size", Value::u128(0))]);
     let tx = subxt::dynamic::tx("Sudo", "sudo_unchecked_weight", vec![call, weight]);
-    let events = api
+    let in_block = api
         .tx()
         .sign_and_submit_then_watch_default(&tx, &dev::alice())
         .await?
-        .wait_for_finalized_success()
+        .wait_for_finalized()
         .await?;
+    let events = in_block.wait_for_success().await?;
     let sudid = events
         .iter()
         .filter_map(Result::ok)
@@ -100,11 +102,23 @@ async fn set_code(api: &OnlineClient<PolkadotConfig>, code: Vec<u8>) -> anyhow::
     if sudid.field_bytes().first() != Some(&0) {
         bail!("the runtime refused set_code: {:?}", sudid.field_values()?);
     }
-    Ok(())
+    if !events
+        .iter()
+        .filter_map(Result::ok)
+        .any(|e| e.pallet_name() == "System" && e.variant_name() == "CodeUpdated")
+    {
+        bail!("no System.CodeUpdated");
+    }
+    Ok(in_block.block_hash())
 }
 
 async fn buy(node: &Node, release_addr: &subxt::utils::AccountId32) -> anyhow::Result<()> {
-    release_call::<u32>(node, &dev::charlie(), release_addr, PRICE, release::buy()).await?;
+    within(
+        60,
+        "a buy",
+        release_call::<u32>(node, &dev::charlie(), release_addr, PRICE, release::buy()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -115,16 +129,7 @@ async fn a_backfill_across_a_runtime_upgrade_reads_each_side_with_its_own_metada
     let rpc_client = RpcClient::from_insecure_url(dev_node.rpc_url()).await?;
     let rpc = LegacyRpcMethods::<PolkadotConfig>::new(rpc_client);
     let node = Node::connect(&dev_node.rpc_url()).await?;
-    let registry_addr = deploy(&node, &dev::alice()).await?;
-    registry_call::<()>(
-        &node,
-        &dev::bob(),
-        &registry_addr,
-        registry::register_artist("Nova", ""),
-    )
-    .await?;
-    let release_addr =
-        create_release(&node, &dev::bob(), &registry_addr, open_sale("Before")).await?;
+    let (registry_addr, release_addr) = artist_release(&node, "Before").await?;
     buy(&node, &release_addr).await?;
     buy(&node, &release_addr).await?;
     let mut sold = 2i64;
@@ -134,8 +139,12 @@ async fn a_backfill_across_a_runtime_upgrade_reads_each_side_with_its_own_metada
         .state_get_storage(b":code", None)
         .await?
         .context("the chain has no :code")?;
-    set_code(node.api(), bumped(&code)?).await?;
-    let upgraded_at = rpc.chain_get_header(None).await?.context("no head")?.number;
+    let upgrade_block = within(120, "set_code", set_code(node.api(), bumped(&code)?)).await?;
+    let upgraded_at = rpc
+        .chain_get_header(Some(upgrade_block))
+        .await?
+        .context("no header of the upgrade block")?
+        .number;
     // The new runtime runs from the block after the one that set it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while spec_version(&rpc).await? == before {
@@ -169,12 +178,21 @@ async fn a_backfill_across_a_runtime_upgrade_reads_each_side_with_its_own_metada
         vec![before, before + 1],
         "the blocks before block {upgraded_at} were read with their own runtime's metadata"
     );
+    // The block that set the new code was still produced by the old runtime; the next
+    // one by the new.
+    let upgraded_at = u64::from(upgraded_at);
+    assert_eq!(source.block(upgraded_at).await?.spec_version, before);
+    assert_eq!(
+        source.block(upgraded_at + 1).await?.spec_version,
+        before + 1
+    );
+    assert_eq!(source.block(upgraded_at - 1).await?.spec_version, before);
     let editions: i64 = sqlx::query_scalar("SELECT count(*) FROM editions")
         .fetch_one(db.pool())
         .await?;
     assert_eq!(editions, sold, "every sale on both sides of the upgrade");
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM editions WHERE block_number > $1")
-        .bind(i64::from(upgraded_at))
+        .bind(upgraded_at as i64)
         .fetch_one(db.pool())
         .await?;
     assert!(after >= 1, "sales after the upgrade are indexed");
@@ -222,11 +240,30 @@ async fn an_event_the_metadata_cannot_decode_is_recorded_and_ends_only_its_block
     bytes.extend(record(&foreign, &[]));
     bytes.extend(record(&emitted_event, &[]));
     // The compiled reading gives such a block back to subxt's, which says what it cannot read.
-    let plan = EventPlan::new(&metadata).context("a plan for the dev runtime")?;
+    let plan = EventPlan::new(&metadata);
     assert_eq!(plan.read(&bytes), None);
     let events = Events::<PolkadotConfig>::decode_from(bytes, metadata);
 
-    let (read, unreadable) = read_events(&events);
+    // A runtime whose ContractEmitted is not the layout this indexer knows: each such
+    // event is reported, none read (the foreign one still ends the block).
+    let (unknown_read, unknown_layout) = read_events(&events, false);
+    assert!(unknown_read.is_empty());
+    assert_eq!(unknown_layout.len(), 2);
+    assert_eq!(
+        (unknown_layout[0].event_index, unknown_layout[0].rest_read),
+        (0, true)
+    );
+    assert!(
+        unknown_layout[0].error.contains("does not know"),
+        "{}",
+        unknown_layout[0].error
+    );
+    assert_eq!(
+        (unknown_layout[1].event_index, unknown_layout[1].rest_read),
+        (1, false)
+    );
+
+    let (read, unreadable) = read_events(&events, true);
     assert_eq!(
         read.len(),
         1,

@@ -15,7 +15,7 @@ use dreamster_e2e::scenario::{
 use dreamster_indexer::source::ChainSource;
 use dreamster_indexer::store::Store;
 use dreamster_indexer::{Follower, FollowerConfig, IndexerError};
-use dreamster_test_support::{DevNode, TestDatabase};
+use dreamster_test_support::{within, DevNode, TestDatabase};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::dev;
 
@@ -62,7 +62,9 @@ async fn a_second_indexer_waits_then_continues_with_the_first_ones_releases() {
         &dev_node.rpc_url(),
         Store::open(db.url(), registry_addr.0).await.expect("first"),
     );
-    first.catch_up(&source).await.expect("first catches up");
+    within(60, "the first catch-up", first.catch_up(&source))
+        .await
+        .expect("first catches up");
 
     // The second one opens the same database: it waits for the writer lock.
     let url = db.url().to_string();
@@ -75,8 +77,7 @@ async fn a_second_indexer_waits_then_continues_with_the_first_ones_releases() {
 
     // The first learns of a release; a fan buys from it; the first stops before that sale.
     let rel = new_release(&node, &registry_addr, "Handover").await;
-    first
-        .catch_up(&source)
+    within(60, "the first's second catch-up", first.catch_up(&source))
         .await
         .expect("first sees the release");
     release_call::<u32>(&node, &dev::charlie(), &rel, PRICE, release::buy())
@@ -91,7 +92,9 @@ async fn a_second_indexer_waits_then_continues_with_the_first_ones_releases() {
         .expect("task")
         .expect("second opens");
     let mut second = follower(&dev_node.rpc_url(), store);
-    second.catch_up(&source).await.expect("second catches up");
+    within(60, "the second catch-up", second.catch_up(&source))
+        .await
+        .expect("second catches up");
     assert_eq!(
         count(&db, "editions").await,
         1,
@@ -113,7 +116,9 @@ async fn a_batch_that_finds_the_cursor_moved_writes_nothing() {
         &dev_node.rpc_url(),
         Store::open(db.url(), registry_addr.0).await.expect("open"),
     );
-    let head = indexer.catch_up(&source).await.expect("caught up");
+    let head = within(60, "a catch-up", indexer.catch_up(&source))
+        .await
+        .expect("caught up");
     registry_call::<()>(
         &node,
         &dev::bob(),
@@ -146,9 +151,13 @@ async fn a_node_of_another_chain_is_refused_in_one_line() {
         let first_chain = DevNode::start().await.expect("node");
         let node = Node::connect(&first_chain.rpc_url()).await.expect("client");
         let registry_addr = deploy(&node, &dev::alice()).await.expect("deploy");
-        let head = dreamster_indexer::index_once(&first_chain.rpc_url(), db.url(), registry_addr.0)
-            .await
-            .expect("indexed");
+        let head = within(
+            60,
+            "indexing the first chain",
+            dreamster_indexer::index_once(&first_chain.rpc_url(), db.url(), registry_addr.0),
+        )
+        .await
+        .expect("indexed");
         (registry_addr, head)
     };
     // The dev chain "reset": a new node with the same genesis, and blocks of its own.
@@ -157,9 +166,13 @@ async fn a_node_of_another_chain_is_refused_in_one_line() {
         .await
         .expect("client");
     // Before it has that many blocks it may be the right chain still syncing: retryable.
-    let behind = dreamster_indexer::index_once(&second_chain.rpc_url(), db.url(), registry_addr.0)
-        .await
-        .expect_err("a node without the cursor's block");
+    let behind = within(
+        60,
+        "indexing a node behind",
+        dreamster_indexer::index_once(&second_chain.rpc_url(), db.url(), registry_addr.0),
+    )
+    .await
+    .expect_err("a node without the cursor's block");
     assert!(
         matches!(behind, IndexerError::NodeBehind(b) if b == indexed_to),
         "{behind}"
@@ -169,9 +182,13 @@ async fn a_node_of_another_chain_is_refused_in_one_line() {
         .await
         .expect("blocks");
 
-    let refused = dreamster_indexer::index_once(&second_chain.rpc_url(), db.url(), registry_addr.0)
-        .await
-        .expect_err("another chain must be refused");
+    let refused = within(
+        60,
+        "indexing another chain",
+        dreamster_indexer::index_once(&second_chain.rpc_url(), db.url(), registry_addr.0),
+    )
+    .await
+    .expect_err("another chain must be refused");
     assert!(matches!(refused, IndexerError::WrongChain { block, .. } if block == indexed_to));
     assert!(refused.to_string().contains("another chain"), "{refused}");
 

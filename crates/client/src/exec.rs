@@ -253,14 +253,30 @@ pub struct ContractEvent {
 }
 
 impl ContractEvent {
+    /// Whether a chain event record is a `Contracts::ContractEmitted`.
+    pub fn is_emitted(details: &subxt::events::EventDetails<subxt::PolkadotConfig>) -> bool {
+        details.pallet_name() == ContractEmitted::PALLET
+            && details.variant_name() == ContractEmitted::EVENT
+    }
+
     /// Reads a chain event record, if it is a contract event.
     pub fn from_details(
         details: &subxt::events::EventDetails<subxt::PolkadotConfig>,
     ) -> Result<Option<Self>, ClientError> {
-        if details.pallet_name() != ContractEmitted::PALLET
-            || details.variant_name() != ContractEmitted::EVENT
-        {
+        if !Self::is_emitted(details) {
             return Ok(None);
+        }
+        // The field names are the layout's first check (a runtime that changed them
+        // changed the event); the shapes are checked by decoding exactly all the bytes.
+        let names: Vec<Option<&str>> = details
+            .event_metadata()
+            .variant
+            .fields
+            .iter()
+            .map(|f| f.name.as_deref())
+            .collect();
+        if names != [Some("contract"), Some("data")] {
+            return Err(ClientError::UnknownEventLayout(format!("{names:?}")));
         }
         // The metadata walk that cut this event out already checked its fields against the
         // runtime's types; SCALE's own decoding of those bytes (all of them, or an error)

@@ -22,6 +22,10 @@ pub type Api = OnlineClient<PolkadotConfig>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    #[error(
+        "Contracts.ContractEmitted has fields {0}, not (contract, data): another runtime's layout"
+    )]
+    UnknownEventLayout(String),
     #[error("cannot reach the node at {url}: {reason}")]
     Connect {
         url: String,

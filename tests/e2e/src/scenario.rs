@@ -107,6 +107,24 @@ pub async fn create_release(
 }
 
 /// A release on sale from the start, for good, with a one-minute dispute window.
+/// A registry deployed by Alice, Bob registered in it as the artist "Nova", and a
+/// release of his on sale now; returns (registry, release).
+pub async fn artist_release(
+    node: &Node,
+    title: &str,
+) -> anyhow::Result<(AccountId32, AccountId32)> {
+    let registry_addr = deploy(node, &dev::alice()).await?;
+    registry_call::<()>(
+        node,
+        &dev::bob(),
+        &registry_addr,
+        registry::register_artist("Nova", ""),
+    )
+    .await?;
+    let release = create_release(node, &dev::bob(), &registry_addr, open_sale(title)).await?;
+    Ok((registry_addr, release))
+}
+
 pub fn open_sale(title: &str) -> SaleTerms {
     SaleTerms {
         title: title.into(),

@@ -21,6 +21,15 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// `future`'s output, or a panic naming `what` once `secs` seconds have passed: no test
+/// waits forever on the node or the database.
+pub async fn within<F: std::future::Future>(secs: u64, what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(std::time::Duration::from_secs(secs), future).await {
+        Ok(output) => output,
+        Err(_) => panic!("{what}: not done within {secs} s"),
+    }
+}
+
 /// A free TCP port on the loopback interface, as the OS hands it out right now.
 pub fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
