@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use dreamster_client::ContractEvent;
 use subxt::backend::legacy::LegacyRpcMethods;
-use subxt::backend::rpc::RpcClient;
+use subxt::backend::rpc::{rpc_params, RpcClient};
 use subxt::events::Events;
 use subxt::utils::H256;
 use subxt::{OnlineClient, PolkadotConfig};
@@ -115,6 +115,21 @@ impl ChainSource {
         Ok(self.rpc.chain_get_block_hash(Some(number.into())).await?)
     }
 
+    /// The hashes of block `number`'s parent (genesis: itself) and of the block, in one
+    /// call (`chain_getBlockHash` takes a list).
+    async fn parent_and_hash(&self, number: u64) -> Result<(H256, H256), IndexerError> {
+        let parent = number.saturating_sub(1);
+        let hashes: Vec<Option<H256>> = self
+            .rpc_client
+            .request("chain_getBlockHash", rpc_params![[parent, number]])
+            .await?;
+        match hashes.as_slice() {
+            [Some(parent), Some(hash)] => Ok((*parent, *hash)),
+            [_, None] => Err(IndexerError::MissingBlock(number)),
+            _ => Err(IndexerError::MissingBlock(parent)),
+        }
+    }
+
     /// The spec versions whose metadata this source has fetched so far.
     pub fn runtime_versions(&self) -> Vec<u32> {
         let mut versions: Vec<u32> = self
@@ -133,19 +148,11 @@ impl ChainSource {
             .and_then(|r| r.get(&spec).cloned())
     }
 
-    /// The client for the runtime that produced block `number`: the runtime in the state
+    /// The client for the runtime that produced a block: the runtime in the state
     /// its parent left (a block that sets new code is itself still produced by the old
     /// one). That runtime's metadata is fetched the first time its version is seen, by one
     /// fetch while the others wait for it.
-    async fn runtime_of(&self, number: u64, hash: H256) -> Result<(u32, Runtime), IndexerError> {
-        let parent = match number.checked_sub(1) {
-            Some(p) => self
-                .rpc
-                .chain_get_block_hash(Some(p.into()))
-                .await?
-                .ok_or(IndexerError::MissingBlock(p))?,
-            None => hash,
-        };
+    async fn runtime_of(&self, parent: H256) -> Result<(u32, Runtime), IndexerError> {
         let version = self.rpc.state_get_runtime_version(Some(parent)).await?;
         let spec = version.spec_version;
         if let Some(runtime) = self.cached(spec) {
@@ -167,7 +174,7 @@ impl ChainSource {
         )?;
         tracing::info!(
             spec_version = spec,
-            block = number,
+            parent = ?parent,
             "decoding with a new runtime's metadata"
         );
         let runtime = Runtime::new(client);
@@ -182,12 +189,8 @@ impl ChainSource {
     /// `unreadable`, and so are the block's events after it when the event stream
     /// itself cannot be cut further.
     pub async fn block(&self, number: u64) -> Result<BlockEvents, IndexerError> {
-        let hash = self
-            .rpc
-            .chain_get_block_hash(Some(number.into()))
-            .await?
-            .ok_or(IndexerError::MissingBlock(number))?;
-        let (spec_version, runtime) = self.runtime_of(number, hash).await?;
+        let (parent, hash) = self.parent_and_hash(number).await?;
+        let (spec_version, runtime) = self.runtime_of(parent).await?;
         let events = runtime.client.events().at(hash).await?;
         // The compiled plan when it can cut every record; subxt's reading otherwise,
         // which also says what it cannot read.
