@@ -317,7 +317,9 @@ async fn head_latency(
         }
         latencies.push(heard.elapsed().as_secs_f64() * 1000.0);
     }
-    buyer.await??;
+    tokio::time::timeout(std::time::Duration::from_secs(60), buyer)
+        .await
+        .context("the buys did not finish within a minute of their blocks")???;
     let _ = stop.send(());
     running.await??;
     latencies.sort_by(f64::total_cmp);

@@ -229,13 +229,11 @@ async fn edition_sold(
     for (perk, escrow) in &e.entitlements {
         // The money is held whatever the read model can record of it: the books count it.
         escrowed = escrowed.saturating_add(*escrow as i128);
-        changes
-            .new_escrows
-            .insert((o.contract, e.edition, *perk), *escrow);
-        *changes.granted.entry((o.contract, *perk)).or_default() += 1;
         let Some(deadline) = changes.deadline_of(db, o.contract, *perk).await? else {
             // The release's contract speaks of a perk it never announced: no entitlement
-            // row can hold it (the event stays in raw_events).
+            // row can hold it (the event stays in raw_events), and nothing of it is
+            // remembered for later events, so the books come out the same however the
+            // blocks are batched.
             tracing::warn!(
                 block = o.block,
                 perk,
@@ -254,6 +252,10 @@ async fn edition_sold(
             block_number: o.block,
             extrinsic_index: o.extrinsic,
         });
+        changes
+            .new_escrows
+            .insert((o.contract, e.edition, *perk), *escrow);
+        *changes.granted.entry((o.contract, *perk)).or_default() += 1;
     }
     let delta = changes.release_delta(o.contract);
     delta.editions_sold += 1;

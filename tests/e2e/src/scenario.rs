@@ -106,7 +106,6 @@ pub async fn create_release(
     Ok(subxt_id(&created))
 }
 
-/// A release on sale from the start, for good, with a one-minute dispute window.
 /// A registry deployed by Alice, Bob registered in it as the artist "Nova", and a
 /// release of his on sale now; returns (registry, release).
 pub async fn artist_release(
@@ -125,6 +124,7 @@ pub async fn artist_release(
     Ok((registry_addr, release))
 }
 
+/// A release on sale from the start, for good, with a one-minute dispute window.
 pub fn open_sale(title: &str) -> SaleTerms {
     SaleTerms {
         title: title.into(),
