@@ -183,6 +183,12 @@ pub struct EventPlan {
 }
 
 impl EventPlan {
+    /// Whether this runtime's `ContractEmitted` has the layout this indexer reads (see
+    /// [`known_contract_emitted`]).
+    pub fn reads_contract_emitted(&self) -> bool {
+        self.contract_emitted.is_some()
+    }
+
     /// The plan for a runtime.
     pub fn new(metadata: &Metadata) -> Self {
         let mut compiler = Compiler {

@@ -10,7 +10,7 @@ use subxt::events::Events;
 use subxt::utils::H256;
 use subxt::{OnlineClient, PolkadotConfig};
 
-use crate::records::{known_contract_emitted, EventPlan};
+use crate::records::EventPlan;
 use crate::IndexerError;
 
 /// One block's contract events.
@@ -54,16 +54,12 @@ pub struct ChainSource {
 struct Runtime {
     client: OnlineClient<PolkadotConfig>,
     plan: Arc<EventPlan>,
-    /// Whether its `ContractEmitted` has the layout this indexer reads.
-    emitted_known: bool,
 }
 
 impl Runtime {
     fn new(client: OnlineClient<PolkadotConfig>) -> Self {
-        let metadata = client.metadata();
         Runtime {
-            plan: Arc::new(EventPlan::new(&metadata)),
-            emitted_known: known_contract_emitted(&metadata).is_some(),
+            plan: Arc::new(EventPlan::new(&client.metadata())),
             client,
         }
     }
@@ -196,7 +192,7 @@ impl ChainSource {
         // which also says what it cannot read.
         let (contract_events, unreadable) = match runtime.plan.read(events.bytes()) {
             Some(found) => (found, Vec::new()),
-            None => read_events(&events, runtime.emitted_known),
+            None => read_events(&events, runtime.plan.reads_contract_emitted()),
         };
         for u in &unreadable {
             tracing::warn!(block = number, event = u.event_index, rest_read = u.rest_read, error = %u.error, "an event this indexer cannot read");

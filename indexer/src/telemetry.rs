@@ -5,7 +5,6 @@
 //! recorder is installed (the library in tests); the binary installs the Prometheus
 //! recorder and serves both routes.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -114,10 +113,7 @@ impl Health {
         counter!("dreamster_indexer_unreadable_events_total").increment(stats.unreadable);
         gauge!("dreamster_indexer_spec_version").set(f64::from(stats.spec_version));
         histogram!("dreamster_indexer_batch_write_seconds").record(seconds);
-        self.cursor.store(last, Ordering::Relaxed);
-        gauge!("dreamster_indexer_cursor_block").set(last as f64);
-        let lag = self.head.load(Ordering::Relaxed).saturating_sub(last);
-        gauge!("dreamster_indexer_lag_blocks").set(lag as f64);
+        self.heights(Some(last), self.head.load(Ordering::Relaxed));
         self.succeeded();
         Self::now(&self.progress);
     }
@@ -215,11 +211,6 @@ pub async fn serve(
         .route("/health", get(health_text))
         .with_state(Served { prometheus, health });
     axum::serve(listener, app).await
-}
-
-/// Binds `address`, so a taken port is one line at start rather than later.
-pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(address).await
 }
 
 async fn metrics_text(State(s): State<Served>) -> impl IntoResponse {

@@ -75,7 +75,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     drop(source);
     if let Listen::On(address) = args.metrics_listen {
-        let listener = telemetry::bind(address)
+        // Bound before following, so a taken port is one line at start.
+        let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot serve metrics on {address}"))?;
         let prometheus = telemetry::install()?;
