@@ -2,7 +2,9 @@
 //! registry (a release deployed by this contract reports outcomes to it) and holds an
 //! edition of that release itself. When the release reports a refund — after paying it,
 //! inside the same call — it calls straight back into the release to claim that refund
-//! again. The chain must refuse the reentry, and the holder must be paid once.
+//! again. The chain must refuse the reentry, and the holder must be paid once. Told to
+//! `burn`, it instead spends every unit of gas it is given on each report: the release
+//! must bound that call so the refund still pays.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 pub use hostile_registry::{HostileRegistry, Reentry};
@@ -33,6 +35,7 @@ mod hostile_registry {
         target: Option<(AccountId, EditionId, PerkId)>,
         reports: u32,
         reentries: Vec<Reentry>,
+        burn: bool,
     }
 
     impl HostileRegistry {
@@ -42,6 +45,7 @@ mod hostile_registry {
                 target: None,
                 reports: 0,
                 reentries: Vec::new(),
+                burn: false,
             }
         }
 
@@ -49,6 +53,12 @@ mod hostile_registry {
         #[ink(message)]
         pub fn aim(&mut self, release: AccountId, edition: EditionId, perk: PerkId) {
             self.target = Some((release, edition, perk));
+        }
+
+        /// From now on every report loops until its gas runs out.
+        #[ink(message)]
+        pub fn burn(&mut self) {
+            self.burn = true;
         }
 
         /// Outcomes reported to this contract that it survived to count.
@@ -71,17 +81,21 @@ mod hostile_registry {
 
     impl ArtistRegistry for HostileRegistry {
         #[ink(message)]
-        fn is_arbiter(&self, _account: AccountId) -> bool {
-            false
-        }
-
-        #[ink(message)]
         fn record_outcome(
             &mut self,
             _artist: AccountId,
             _outcome: Outcome,
         ) -> Result<(), RegistryError> {
             self.reports = self.reports.saturating_add(1);
+            if self.burn {
+                // Hashing through the host on every turn keeps the loop from being
+                // optimised away; only running out of gas ends it.
+                let mut digest = [0u8; 32];
+                loop {
+                    let input = digest;
+                    ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&input, &mut digest);
+                }
+            }
             if let Some((release, edition, perk)) = self.target {
                 let answer = build_call::<ink::env::DefaultEnvironment>()
                     .call(release)

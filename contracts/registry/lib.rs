@@ -15,10 +15,10 @@ mod registry {
     use dreamster_types::registry_api::{
         ArtistProfile, ArtistRegistry, Outcome, RegistryError, Reputation,
     };
-    use dreamster_types::release::SaleTerms;
+    use dreamster_types::release::{SaleTerms, MAX_ARBITERS};
     use ink::prelude::string::String;
     use ink::prelude::vec::Vec;
-    use ink::storage::Mapping;
+    use ink::storage::{Lazy, Mapping};
 
     pub type Result<T> = core::result::Result<T, RegistryError>;
 
@@ -29,7 +29,9 @@ mod registry {
     pub struct Registry {
         owner: AccountId,
         release_code_hash: Option<Hash>,
-        arbiters: Mapping<AccountId, ()>,
+        /// Who may rule on the disputes of releases created from now on (each release keeps
+        /// the list it was created with).
+        arbiters: Lazy<Vec<AccountId>>,
         artists: Mapping<AccountId, ArtistProfile>,
         /// Every release this registry created, with its artist.
         release_artist: Mapping<AccountId, AccountId>,
@@ -51,7 +53,7 @@ mod registry {
             Self {
                 owner: Self::env().caller(),
                 release_code_hash: None,
-                arbiters: Mapping::default(),
+                arbiters: Lazy::new(),
                 artists: Mapping::default(),
                 release_artist: Mapping::default(),
                 releases: Mapping::default(),
@@ -80,24 +82,34 @@ mod registry {
             Ok(())
         }
 
+        /// Names an arbiter for releases created from now on.
         #[ink(message)]
         pub fn add_arbiter(&mut self, arbiter: AccountId) -> Result<()> {
             self.ensure_owner()?;
-            if self.arbiters.contains(arbiter) {
+            let mut list = self.arbiters();
+            if list.contains(&arbiter) {
                 return Err(RegistryError::AlreadyArbiter);
             }
-            self.arbiters.insert(arbiter, &());
+            if list.len() >= MAX_ARBITERS as usize {
+                return Err(RegistryError::TooManyArbiters);
+            }
+            list.push(arbiter);
+            self.arbiters.set(&list);
             self.env().emit_event(ArbiterAdded { arbiter });
             Ok(())
         }
 
+        /// Removes an arbiter for releases created from now on; releases created before
+        /// keep them.
         #[ink(message)]
         pub fn remove_arbiter(&mut self, arbiter: AccountId) -> Result<()> {
             self.ensure_owner()?;
-            if !self.arbiters.contains(arbiter) {
+            let mut list = self.arbiters();
+            let Some(at) = list.iter().position(|a| *a == arbiter) else {
                 return Err(RegistryError::NotArbiter);
-            }
-            self.arbiters.remove(arbiter);
+            };
+            list.remove(at);
+            self.arbiters.set(&list);
             self.env().emit_event(ArbiterRemoved { arbiter });
             Ok(())
         }
@@ -119,6 +131,9 @@ mod registry {
                 return Err(RegistryError::InvalidProfile);
             }
             self.artists.insert(artist, &profile);
+            // Created now, at the artist's cost, so that a release's report never has to
+            // grow storage and can run with no storage deposit at all.
+            self.reputation.insert(artist, &Reputation::default());
             self.env().emit_event(ArtistRegistered {
                 artist,
                 name,
@@ -142,7 +157,12 @@ mod registry {
             let next = index
                 .checked_add(1)
                 .ok_or(RegistryError::InstantiationFailed)?;
-            let release = ReleaseRef::new(artist, terms.clone())
+            let arbiters: Vec<AccountId> = self
+                .arbiters()
+                .into_iter()
+                .filter(|a| *a != artist)
+                .collect();
+            let release = ReleaseRef::new(artist, terms.clone(), arbiters.clone())
                 .code_hash(code_hash)
                 .endowment(0)
                 .salt_bytes(index.to_le_bytes())
@@ -159,6 +179,7 @@ mod registry {
                 release: address,
                 artist,
                 terms,
+                arbiters,
                 at,
             });
             Ok(address)
@@ -179,6 +200,18 @@ mod registry {
         #[ink(message)]
         pub fn artist(&self, account: AccountId) -> Option<ArtistProfile> {
             self.artists.get(account)
+        }
+
+        /// The arbiters a release created now would get.
+        #[ink(message)]
+        pub fn arbiters(&self) -> Vec<AccountId> {
+            self.arbiters.get().unwrap_or_default()
+        }
+
+        /// Whether `account` is among the arbiters new releases get.
+        #[ink(message)]
+        pub fn is_arbiter(&self, account: AccountId) -> bool {
+            self.arbiters().contains(&account)
         }
 
         #[ink(message)]
@@ -208,11 +241,6 @@ mod registry {
     }
 
     impl ArtistRegistry for Registry {
-        #[ink(message)]
-        fn is_arbiter(&self, account: AccountId) -> bool {
-            self.arbiters.contains(account)
-        }
-
         #[ink(message)]
         fn record_outcome(&mut self, artist: AccountId, outcome: Outcome) -> Result<()> {
             let release = self.env().caller();
@@ -258,7 +286,7 @@ mod registry {
                 max_editions: None,
                 sale_start: 0,
                 sale_end: None,
-                dispute_window: 1_000,
+                dispute_window: dreamster_types::release::MIN_DISPUTE_WINDOW,
             }
         }
 

@@ -5,7 +5,7 @@
 //! calls these, then books the money and emits the events; so every rule here is
 //! testable without a chain.
 
-use dreamster_types::entitlement::{Entitlement, EntitlementState};
+use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState, RefundReason};
 use dreamster_types::events::EntitlementAction;
 use dreamster_types::perk::DeliveryMethod;
 use dreamster_types::{Balance, Hash32, Timestamp};
@@ -60,39 +60,52 @@ fn delivered(
     }
 }
 
-/// The holder unlocks an automatic perk: the committed content is theirs.
+/// The holder unlocks an automatic perk: the committed content is theirs. Only until the
+/// deadline: after it the holder takes the refund instead, and an unlock can never count
+/// as a delivery the artist made late.
 pub fn unlock(
     e: &mut Entitlement,
     delivery: &DeliveryMethod,
-    now: Timestamp,
+    clock: Clock,
 ) -> Result<Applied, Error> {
     let DeliveryMethod::Automatic { content_hash } = *delivery else {
         return Err(Error::NotAutomatic);
     };
     require(e, EntitlementState::Pending)?;
+    if clock.cancelled {
+        return Err(Error::PerkCancelled);
+    }
+    if clock.now > e.deadline {
+        return Err(Error::UnlockClosed);
+    }
     Ok(delivered(
         e,
-        now,
+        clock.now,
         content_hash,
         EntitlementAction::Unlocked { content_hash },
     ))
 }
 
-/// The artist delivers a physical or event perk, with a proof.
+/// The artist delivers a physical or event perk, with a proof. After the deadline the
+/// delivery is recorded as late: it stands only if the holder confirms it, and does not
+/// stop the holder's refund.
 pub fn mark_delivered(
     e: &mut Entitlement,
     delivery: &DeliveryMethod,
     proof: Hash32,
-    now: Timestamp,
+    clock: Clock,
 ) -> Result<Applied, Error> {
     if delivery.is_automatic() {
         return Err(Error::DeliveredByUnlock);
     }
     require(e, EntitlementState::Pending)?;
-    let late = now > e.deadline;
+    if clock.cancelled {
+        return Err(Error::PerkCancelled);
+    }
+    let late = clock.now > e.deadline;
     Ok(delivered(
         e,
-        now,
+        clock.now,
         proof,
         EntitlementAction::MarkedDelivered { proof, late },
     ))
@@ -108,45 +121,39 @@ fn confirmed(e: &mut Entitlement, action: EntitlementAction) -> Applied {
     }
 }
 
-/// The holder confirms a delivery (at any time before it is confirmed otherwise).
+/// The holder confirms a delivery, on time or late, at any time before it is confirmed
+/// otherwise.
 pub fn confirm(e: &mut Entitlement) -> Result<Applied, Error> {
     require(e, EntitlementState::Delivered)?;
     Ok(confirmed(e, EntitlementAction::Confirmed))
 }
 
-fn window_end(e: &Entitlement, dispute_window: Timestamp) -> Timestamp {
-    e.dispute_window_end(dispute_window)
-        .unwrap_or(Timestamp::MAX)
-}
-
-/// Anyone may settle a delivery whose dispute window has closed: it counts as confirmed.
-pub fn settle(
-    e: &mut Entitlement,
-    now: Timestamp,
-    dispute_window: Timestamp,
-) -> Result<Applied, Error> {
+/// Anyone may settle an on-time delivery whose dispute window has closed: it counts as
+/// confirmed. A late delivery never settles by itself.
+pub fn settle(e: &mut Entitlement, clock: Clock) -> Result<Applied, Error> {
     require(e, EntitlementState::Delivered)?;
-    let until = window_end(e, dispute_window);
-    if now <= until {
+    let until = e
+        .dispute_window_end(clock.dispute_window)
+        .ok_or(Error::DeliveredLate)?;
+    if clock.now <= until {
         return Err(Error::DisputeWindowOpen { until });
     }
     Ok(confirmed(e, EntitlementAction::ConfirmedByTimeout))
 }
 
-/// The holder disputes a delivery inside the window, with an evidence hash.
-pub fn dispute(
-    e: &mut Entitlement,
-    evidence: Hash32,
-    now: Timestamp,
-    dispute_window: Timestamp,
-) -> Result<Applied, Error> {
+/// The holder disputes an on-time delivery inside the window, with an evidence hash.
+pub fn dispute(e: &mut Entitlement, evidence: Hash32, clock: Clock) -> Result<Applied, Error> {
     require(e, EntitlementState::Delivered)?;
-    if now > window_end(e, dispute_window) {
+    let until = e
+        .dispute_window_end(clock.dispute_window)
+        .ok_or(Error::DeliveredLate)?;
+    if clock.now > until {
         return Err(Error::DisputeWindowClosed);
     }
     let from = e.state;
     e.state = EntitlementState::Disputed;
     e.evidence = Some(evidence);
+    e.disputed_at = Some(clock.now);
     Ok(Applied {
         from,
         action: EntitlementAction::Disputed { evidence },
@@ -154,9 +161,13 @@ pub fn dispute(
     })
 }
 
-/// An arbiter rules on a dispute: for the fan (refund owed) or for the artist.
-pub fn resolve(e: &mut Entitlement, refund: bool) -> Result<Applied, Error> {
+/// An arbiter rules on a dispute before the ruling deadline: for the fan (refund owed) or
+/// for the artist.
+pub fn resolve(e: &mut Entitlement, refund: bool, now: Timestamp) -> Result<Applied, Error> {
     require(e, EntitlementState::Disputed)?;
+    if e.ruling_deadline().is_some_and(|end| now > end) {
+        return Err(Error::RulingExpired);
+    }
     let from = e.state;
     let action = EntitlementAction::Resolved { refund };
     if refund {
@@ -176,35 +187,38 @@ pub fn resolve(e: &mut Entitlement, refund: bool) -> Result<Applied, Error> {
     }
 }
 
-/// The holder takes the escrow back: a pending perk past its deadline, or a dispute won.
-pub fn claim_refund(e: &mut Entitlement, now: Timestamp) -> Result<Applied, Error> {
+/// The holder takes the escrow back, for any of the reasons of
+/// [`Entitlement::refund_reason`].
+pub fn claim_refund(e: &mut Entitlement, clock: Clock) -> Result<Applied, Error> {
     let from = e.state;
     let amount = e.escrow;
-    let (overdue, flow) = match e.state {
-        EntitlementState::Pending if now > e.deadline => (true, Flow::EscrowToHolder(amount)),
-        EntitlementState::Pending => {
-            return Err(Error::DeadlineNotPassed {
+    let Some(reason) = e.refund_reason(clock) else {
+        return Err(match e.state {
+            EntitlementState::Pending => Error::DeadlineNotPassed {
                 deadline: e.deadline,
-            })
-        }
-        EntitlementState::RefundOwed => (false, Flow::OwedToHolder(amount)),
-        state => return Err(Error::WrongState(state)),
+            },
+            EntitlementState::Disputed => Error::RulingPending {
+                until: e.ruling_deadline().unwrap_or(Timestamp::MAX),
+            },
+            state => Error::WrongState(state),
+        });
+    };
+    let flow = if reason == RefundReason::Ruled {
+        Flow::OwedToHolder(amount)
+    } else {
+        Flow::EscrowToHolder(amount)
     };
     e.state = EntitlementState::Refunded;
     Ok(Applied {
         from,
-        action: EntitlementAction::Refunded { amount, overdue },
+        action: EntitlementAction::Refunded { amount, reason },
         flow,
     })
 }
 
 /// What `claim_refund` would pay right now, without changing anything.
-pub fn refundable_amount(e: &Entitlement, now: Timestamp) -> Balance {
-    match e.state {
-        EntitlementState::Pending if now > e.deadline => e.escrow,
-        EntitlementState::RefundOwed => e.escrow,
-        _ => 0,
-    }
+pub fn refundable_amount(e: &Entitlement, clock: Clock) -> Balance {
+    e.refund_reason(clock).map_or(0, |_| e.escrow)
 }
 
 /// The holder rates a confirmed perk, once, 1 to 5 stars.
@@ -231,36 +245,64 @@ mod tests {
         content_hash: [7; 32],
     };
     const WINDOW: Timestamp = 1_000;
+    const DEADLINE: Timestamp = 10_000;
+
+    fn at(now: Timestamp) -> Clock {
+        Clock {
+            now,
+            dispute_window: WINDOW,
+            cancelled: false,
+        }
+    }
+
+    fn cancelled(now: Timestamp) -> Clock {
+        Clock {
+            cancelled: true,
+            ..at(now)
+        }
+    }
 
     fn pending() -> Entitlement {
-        Entitlement::new(0, 500, 10_000)
+        Entitlement::new(0, 500, DEADLINE)
     }
 
     #[test]
-    fn unlock_delivers_automatic_perks_only() {
+    fn unlock_delivers_automatic_perks_only_until_the_deadline() {
         let mut e = pending();
         assert_eq!(
-            unlock(&mut e, &DeliveryMethod::Physical, 5),
+            unlock(&mut e, &DeliveryMethod::Physical, at(5)),
             Err(Error::NotAutomatic)
         );
-        let applied = unlock(&mut e, &AUTO, 5).expect("unlock");
+        assert_eq!(
+            unlock(&mut e.clone(), &AUTO, at(DEADLINE + 1)),
+            Err(Error::UnlockClosed)
+        );
+        assert_eq!(
+            unlock(&mut e.clone(), &AUTO, cancelled(5)),
+            Err(Error::PerkCancelled)
+        );
+        let applied = unlock(&mut e, &AUTO, at(DEADLINE)).expect("unlock");
         assert_eq!(applied.flow, Flow::None);
         assert_eq!(
             (e.state, e.delivered_at, e.proof),
-            (Delivered, Some(5), Some([7; 32]))
+            (Delivered, Some(DEADLINE), Some([7; 32]))
         );
-        assert_eq!(unlock(&mut e, &AUTO, 6), Err(Error::WrongState(Delivered)));
+        assert_eq!(unlock(&mut e, &AUTO, at(6)), Err(Error::WrongState(Delivered)));
     }
 
     #[test]
     fn mark_delivered_flags_late_deliveries() {
         let mut e = pending();
         assert_eq!(
-            mark_delivered(&mut e, &AUTO, [1; 32], 5),
+            mark_delivered(&mut e, &AUTO, [1; 32], at(5)),
             Err(Error::DeliveredByUnlock)
         );
-        let applied =
-            mark_delivered(&mut e, &DeliveryMethod::Event, [1; 32], 10_001).expect("deliver");
+        assert_eq!(
+            mark_delivered(&mut e.clone(), &DeliveryMethod::Event, [1; 32], cancelled(5)),
+            Err(Error::PerkCancelled)
+        );
+        let applied = mark_delivered(&mut e, &DeliveryMethod::Event, [1; 32], at(DEADLINE + 1))
+            .expect("deliver");
         assert_eq!(
             applied.action,
             EntitlementAction::MarkedDelivered {
@@ -268,66 +310,129 @@ mod tests {
                 late: true
             }
         );
+        assert!(e.delivered_late());
     }
 
     #[test]
-    fn dispute_only_inside_the_window_and_settle_only_after() {
+    fn the_window_runs_from_the_later_of_delivery_and_deadline() {
         let mut e = pending();
-        mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], 100).expect("deliver");
+        // Delivered long before the deadline: disputable until deadline + window.
+        mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], at(100)).expect("deliver");
+        let until = DEADLINE + WINDOW;
         assert_eq!(
-            settle(&mut e.clone(), 1_100, WINDOW),
-            Err(Error::DisputeWindowOpen { until: 1_100 })
+            settle(&mut e.clone(), at(until)),
+            Err(Error::DisputeWindowOpen { until })
         );
         assert_eq!(
-            dispute(&mut e.clone(), [2; 32], 1_101, WINDOW),
+            dispute(&mut e.clone(), [2; 32], at(until + 1)),
             Err(Error::DisputeWindowClosed)
         );
         assert_eq!(
-            settle(&mut e.clone(), 1_101, WINDOW).map(|a| a.flow),
+            settle(&mut e.clone(), at(until + 1)).map(|a| a.flow),
             Ok(Flow::ToArtist(500))
         );
-        assert!(dispute(&mut e, [2; 32], 1_100, WINDOW).is_ok());
-        assert_eq!(e.state, Disputed);
+        assert!(dispute(&mut e, [2; 32], at(until)).is_ok());
+        assert_eq!((e.state, e.disputed_at), (Disputed, Some(until)));
+    }
+
+    #[test]
+    fn a_late_delivery_never_settles_and_leaves_the_refund_to_the_holder() {
+        let mut e = pending();
+        mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], at(DEADLINE + 1))
+            .expect("deliver");
+        assert_eq!(settle(&mut e.clone(), at(u64::MAX)), Err(Error::DeliveredLate));
+        assert_eq!(
+            dispute(&mut e.clone(), [2; 32], at(DEADLINE + 2)),
+            Err(Error::DeliveredLate)
+        );
+        assert_eq!(
+            confirm(&mut e.clone()).map(|a| a.flow),
+            Ok(Flow::ToArtist(500))
+        );
+        let applied = claim_refund(&mut e, at(DEADLINE + 2)).expect("refund");
+        assert_eq!(
+            applied.action,
+            EntitlementAction::Refunded {
+                amount: 500,
+                reason: RefundReason::DeliveredLate
+            }
+        );
+        assert_eq!(applied.flow, Flow::EscrowToHolder(500));
     }
 
     #[test]
     fn resolution_sends_escrow_one_way() {
         let mut e = pending();
-        mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], 100).expect("deliver");
-        dispute(&mut e, [2; 32], 150, WINDOW).expect("dispute");
+        mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], at(100)).expect("deliver");
+        dispute(&mut e, [2; 32], at(150)).expect("dispute");
         let mut for_artist = e;
         assert_eq!(
-            resolve(&mut for_artist, false).map(|a| a.flow),
+            resolve(&mut for_artist, false, 151).map(|a| a.flow),
             Ok(Flow::ToArtist(500))
         );
         assert_eq!(
-            claim_refund(&mut for_artist, 99_999),
+            claim_refund(&mut for_artist, at(99_999)),
             Err(Error::WrongState(Confirmed))
         );
         assert_eq!(
-            resolve(&mut e, true).map(|a| a.flow),
+            resolve(&mut e, true, 151).map(|a| a.flow),
             Ok(Flow::ToRefundsOwed(500))
         );
-        assert_eq!(refundable_amount(&e, 0), 500);
+        assert_eq!(refundable_amount(&e, at(0)), 500);
         assert_eq!(
-            claim_refund(&mut e, 0).map(|a| a.flow),
+            claim_refund(&mut e, at(0)).map(|a| a.flow),
             Ok(Flow::OwedToHolder(500))
         );
-        assert_eq!(claim_refund(&mut e, 0), Err(Error::WrongState(Refunded)));
-        assert_eq!(refundable_amount(&e, 0), 0);
+        assert_eq!(claim_refund(&mut e, at(0)), Err(Error::WrongState(Refunded)));
+        assert_eq!(refundable_amount(&e, at(0)), 0);
     }
 
     #[test]
-    fn overdue_refund_needs_the_deadline_passed() {
+    fn a_dispute_nobody_rules_on_in_time_is_refunded() {
         let mut e = pending();
-        assert_eq!(refundable_amount(&e, 10_000), 0);
+        mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], at(100)).expect("deliver");
+        dispute(&mut e, [2; 32], at(150)).expect("dispute");
+        let until = 150 + dreamster_types::release::RULING_TIMEOUT;
         assert_eq!(
-            claim_refund(&mut e, 10_000),
-            Err(Error::DeadlineNotPassed { deadline: 10_000 })
+            claim_refund(&mut e.clone(), at(until)),
+            Err(Error::RulingPending { until })
         );
-        assert_eq!(refundable_amount(&e, 10_001), 500);
+        assert_eq!(refundable_amount(&e, at(until)), 0);
+        assert!(resolve(&mut e.clone(), false, until).is_ok());
+        assert_eq!(resolve(&mut e.clone(), false, until + 1), Err(Error::RulingExpired));
+        assert_eq!(refundable_amount(&e, at(until + 1)), 500);
+        let applied = claim_refund(&mut e, at(until + 1)).expect("refund");
         assert_eq!(
-            claim_refund(&mut e, 10_001).map(|a| a.flow),
+            (applied.flow, applied.action),
+            (
+                Flow::EscrowToHolder(500),
+                EntitlementAction::Refunded {
+                    amount: 500,
+                    reason: RefundReason::RulingExpired
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn overdue_refund_needs_the_deadline_passed_or_a_cancellation() {
+        let mut e = pending();
+        assert_eq!(refundable_amount(&e, at(DEADLINE)), 0);
+        assert_eq!(
+            claim_refund(&mut e.clone(), at(DEADLINE)),
+            Err(Error::DeadlineNotPassed { deadline: DEADLINE })
+        );
+        assert_eq!(refundable_amount(&e, cancelled(1)), 500);
+        assert_eq!(
+            claim_refund(&mut e.clone(), cancelled(1)).map(|a| a.action),
+            Ok(EntitlementAction::Refunded {
+                amount: 500,
+                reason: RefundReason::Cancelled
+            })
+        );
+        assert_eq!(refundable_amount(&e, at(DEADLINE + 1)), 500);
+        assert_eq!(
+            claim_refund(&mut e, at(DEADLINE + 1)).map(|a| a.flow),
             Ok(Flow::EscrowToHolder(500))
         );
     }
@@ -338,7 +443,7 @@ mod tests {
         assert_eq!(rate(&mut e, 0), Err(Error::InvalidRating));
         assert_eq!(rate(&mut e, 6), Err(Error::InvalidRating));
         assert_eq!(rate(&mut e, 5), Err(Error::WrongState(Pending)));
-        unlock(&mut e, &AUTO, 1).expect("unlock");
+        unlock(&mut e, &AUTO, at(1)).expect("unlock");
         confirm(&mut e).expect("confirm");
         assert_eq!(rate(&mut e, 4), Ok(()));
         assert_eq!(rate(&mut e, 5), Err(Error::AlreadyRated));

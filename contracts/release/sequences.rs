@@ -8,8 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use crate::tests::{
-    accounts, as_caller, automatic, balance, buy_as, contract_id, deploy, perk_terms, set_now,
-    PRICE,
+    accounts, as_caller, automatic, balance, contract_id, deploy, perk_terms, set_now, PRICE,
 };
 use crate::{Error, Release};
 use dreamster_types::entitlement::EntitlementState;
@@ -27,6 +26,10 @@ enum Op {
     },
     Buy {
         value: Balance,
+        expected: Vec<PerkId>,
+    },
+    CancelPerk {
+        perk: PerkId,
     },
     Transfer {
         edition: EditionId,
@@ -72,16 +75,19 @@ enum Op {
     },
 }
 
+const DAY: Timestamp = 24 * 60 * 60 * 1000;
+
 fn op() -> impl Strategy<Value = Op> {
     let e = 0u32..3;
     let p = 0u32..3;
     prop_oneof![
-        1 => (any::<bool>(), 0u16..4_000, proptest::option::of(1u32..4), 1u64..20_000)
+        1 => (any::<bool>(), 0u16..4_000, proptest::option::of(1u32..4), prop_oneof![1u64..20_000, 1u64..60 * DAY])
             .prop_map(|(automatic, bps, limit, deadline_in)| Op::AddPerk { automatic, bps, limit, deadline_in }),
-        3 => prop_oneof![
+        3 => (prop_oneof![
             4 => Just(PRICE),
             1 => prop_oneof![Just(0), Just(1), Just(PRICE - 1), Just(PRICE + 1), Just(3 * PRICE)],
-        ].prop_map(|value| Op::Buy { value }),
+        ], proptest::collection::vec(0u32..3, 0..2)).prop_map(|(value, expected)| Op::Buy { value, expected }),
+        1 => p.clone().prop_map(|perk| Op::CancelPerk { perk }),
         1 => (e.clone(), 0usize..6).prop_map(|(edition, to)| Op::Transfer { edition, to }),
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::Unlock { edition, perk }),
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::MarkDelivered { edition, perk }),
@@ -92,7 +98,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (e.clone(), p.clone(), any::<bool>()).prop_map(|(edition, perk, refund)| Op::Resolve { edition, perk, refund }),
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::ClaimRefund { edition, perk }),
         1 => Just(Op::Withdraw),
-        2 => prop_oneof![1u64..600, 1u64..20_000].prop_map(|ms| Op::Advance { ms }),
+        2 => prop_oneof![1u64..600, 1u64..20_000, 1u64..40 * DAY].prop_map(|ms| Op::Advance { ms }),
     ]
 }
 
@@ -145,7 +151,10 @@ impl Run {
             return actors()[i % 6];
         }
         match *op {
-            Op::AddPerk { .. } | Op::MarkDelivered { .. } | Op::Withdraw => a.alice,
+            Op::AddPerk { .. }
+            | Op::CancelPerk { .. }
+            | Op::MarkDelivered { .. }
+            | Op::Withdraw => a.alice,
             Op::Resolve { .. } => a.eve,
             Op::Transfer { edition, .. }
             | Op::Unlock { edition, .. }
@@ -191,10 +200,21 @@ impl Run {
                     prop_assert!(self.r.escrow_bps_total() <= 10_000);
                 }
             }
-            Op::Buy { value } => {
-                let result = buy_as(&mut self.r, caller, value);
-                if result.is_ok() {
+            Op::Buy {
+                value,
+                ref expected,
+            } => {
+                ink::env::test::transfer_in::<ink::env::DefaultEnvironment>(value);
+                let result = self.r.buy(expected.clone());
+                if let Ok(edition) = result {
                     prop_assert_eq!(value, PRICE);
+                    for perk in expected {
+                        prop_assert!(
+                            self.r.entitlement(edition, *perk).is_some(),
+                            "bought without the expected perk {}",
+                            perk
+                        );
+                    }
                     self.paid_in += value;
                 } else {
                     // The off-chain environment does not revert the value moved in.
@@ -208,6 +228,11 @@ impl Run {
                 if self.r.transfer(to, edition).is_ok() {
                     prop_assert_eq!(Some(caller), owner);
                     prop_assert_eq!(self.r.owner_of(edition), Some(to));
+                }
+            }
+            Op::CancelPerk { perk } => {
+                if self.r.cancel_perk(perk).is_ok() {
+                    prop_assert_eq!(caller, a.alice);
                 }
             }
             Op::Unlock { edition, perk } => {
@@ -385,8 +410,20 @@ fn play(ops: &[(Op, Pick)], tally: &mut Tally) -> Result<(), TestCaseError> {
                 },
                 Pick::Rightful,
             ),
-            (Op::Buy { value: PRICE }, Pick::Anyone(1)),
-            (Op::Buy { value: PRICE }, Pick::Anyone(2)),
+            (
+                Op::Buy {
+                    value: PRICE,
+                    expected: vec![0, 1],
+                },
+                Pick::Anyone(1),
+            ),
+            (
+                Op::Buy {
+                    value: PRICE,
+                    expected: vec![],
+                },
+                Pick::Anyone(2),
+            ),
         ];
         for (op, pick) in seed.iter().chain(ops) {
             if let Err(e) = run.step(op, *pick) {

@@ -1,21 +1,15 @@
 pub mod registry_stub {
     use dreamster_types::registry_api::Outcome;
-    use ink::primitives::AccountId;
     use std::cell::RefCell;
 
     thread_local! {
-        static ARBITERS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
         static OUTCOMES: RefCell<Vec<Outcome>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub fn is_arbiter(account: AccountId) -> bool {
-        ARBITERS.with(|a| a.borrow().contains(&account))
-    }
     pub fn record(outcome: Outcome) {
         OUTCOMES.with(|o| o.borrow_mut().push(outcome))
     }
-    pub fn reset(arbiters: Vec<AccountId>) {
-        ARBITERS.with(|a| *a.borrow_mut() = arbiters);
+    pub fn reset() {
         OUTCOMES.with(|o| o.borrow_mut().clear());
     }
     pub fn outcomes() -> Vec<Outcome> {
@@ -24,17 +18,21 @@ pub mod registry_stub {
 }
 
 use crate::{Error, Release};
-use dreamster_types::entitlement::{EntitlementState, PerkStatus};
+use dreamster_types::entitlement::{EntitlementState, PerkStatus, RefundReason};
+use dreamster_types::events::{Approval, EntitlementAction, EntitlementChanged, PerkCancelled};
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms, PerkTermsError};
 use dreamster_types::registry_api::Outcome;
-use dreamster_types::release::{SaleTerms, SaleTermsError, MAX_PERKS_PER_RELEASE};
+use dreamster_types::release::{
+    SaleTerms, SaleTermsError, MAX_DEADLINE_HORIZON, MAX_PERKS_PER_RELEASE, MIN_DISPUTE_WINDOW,
+    RULING_TIMEOUT,
+};
 use dreamster_types::{Balance, EditionId, Timestamp};
 use ink::env::test::{self, DefaultAccounts};
 use ink::env::DefaultEnvironment as Env;
 use ink::primitives::AccountId;
 
 pub(crate) const PRICE: Balance = 10_000_000;
-pub(crate) const WINDOW: Timestamp = 1_000;
+pub(crate) const WINDOW: Timestamp = MIN_DISPUTE_WINDOW;
 pub(crate) const DEADLINE: Timestamp = 50_000;
 const CONTENT: [u8; 32] = [0xC0; 32];
 
@@ -92,10 +90,10 @@ pub(crate) fn automatic() -> DeliveryMethod {
 }
 
 /// A fresh off-chain chain with the release deployed by the registry (django) for the
-/// artist (alice); eve is the registry's arbiter.
+/// artist (alice); eve is its arbiter (the artist, named too, is dropped).
 pub(crate) fn deploy_with(terms: SaleTerms) -> Release {
     let a = accounts();
-    registry_stub::reset(vec![a.eve]);
+    registry_stub::reset();
     test::set_callee::<Env>(contract_id());
     test::set_account_balance::<Env>(contract_id(), 0);
     for who in [a.alice, a.bob, a.charlie, a.django, a.eve, a.frank] {
@@ -103,7 +101,7 @@ pub(crate) fn deploy_with(terms: SaleTerms) -> Release {
     }
     set_now(0);
     as_caller(a.django);
-    Release::new(a.alice, terms).expect("valid terms")
+    Release::new(a.alice, terms, vec![a.eve, a.alice, a.eve]).expect("valid terms")
 }
 
 pub(crate) fn deploy() -> Release {
@@ -113,7 +111,24 @@ pub(crate) fn deploy() -> Release {
 pub(crate) fn buy_as(r: &mut Release, who: AccountId, value: Balance) -> Result<EditionId, Error> {
     as_caller(who);
     test::transfer_in::<Env>(value);
-    r.buy()
+    r.buy(Vec::new())
+}
+
+/// The last event the contract emitted, decoded as `E` (its signature topic checked first).
+fn last_event<E: ink::env::Event + ink::scale::Decode>() -> E {
+    event_before_last::<E>(0)
+}
+
+/// The event emitted `n` events before the last, decoded as `E`.
+fn event_before_last<E: ink::env::Event + ink::scale::Decode>(n: usize) -> E {
+    let events: Vec<_> = test::recorded_events().collect();
+    let event = events.iter().rev().nth(n).expect("an event");
+    assert_eq!(
+        event.topics.first().map(|t| t.as_slice()),
+        E::SIGNATURE_TOPIC.as_ref().map(|t| t.as_slice()),
+        "the last event is not the one expected"
+    );
+    E::decode(&mut &event.data[..]).expect("event data decodes")
 }
 
 /// Release with perk 0 automatic (20 %), perk 1 physical (30 %), bob holding edition 0.
@@ -148,13 +163,17 @@ fn constructor_rejects_bad_terms() {
     let mut terms = sale_terms();
     terms.price = 0;
     assert_eq!(
-        Release::new(a.alice, terms).err(),
+        Release::new(a.alice, terms, vec![]).err(),
         Some(Error::InvalidSaleTerms(SaleTermsError::ZeroPrice))
+    );
+    assert_eq!(
+        Release::new(a.alice, sale_terms(), vec![a.eve; 17]).err(),
+        Some(Error::TooManyArbiters)
     );
     let r = deploy();
     assert_eq!(
-        (r.artist(), r.registry(), r.sale_terms()),
-        (a.alice, a.django, sale_terms())
+        (r.artist(), r.registry(), r.sale_terms(), r.arbiters()),
+        (a.alice, a.django, sale_terms(), vec![a.eve])
     );
 }
 
@@ -339,7 +358,7 @@ fn mark_delivered_is_the_artists_and_reports_lateness() {
     );
     set_now(DEADLINE + 1);
     assert_eq!(r.mark_delivered(0, 1, [1; 32]), Ok(()));
-    assert_eq!(r.status(0, 1), Some(PerkStatus::Delivered));
+    assert_eq!(r.status(0, 1), Some(PerkStatus::DeliveredLate));
     assert_eq!(registry_stub::outcomes(), vec![Outcome::DeliveredLate]);
 }
 
@@ -374,10 +393,10 @@ fn settle_waits_for_the_window_and_is_open_to_anyone() {
     assert_eq!(
         r.settle(0, 0),
         Err(Error::DisputeWindowOpen {
-            until: 100 + WINDOW
+            until: DEADLINE + WINDOW
         })
     );
-    set_now(101 + WINDOW);
+    set_now(DEADLINE + WINDOW + 1);
     assert_eq!(r.status(0, 0), Some(PerkStatus::Confirmed));
     assert_eq!(r.settle(0, 0), Ok(()));
     assert_eq!(
@@ -407,7 +426,7 @@ fn rate_once_after_confirmation() {
     // A delivery past its window is settled by the rating itself.
     as_caller(a.alice);
     r.mark_delivered(0, 1, [2; 32]).expect("deliver");
-    set_now(WINDOW + 1);
+    set_now(DEADLINE + WINDOW + 1);
     as_caller(a.bob);
     assert_eq!(r.rate(0, 1, 3), Ok(()));
     assert_eq!(
@@ -427,9 +446,9 @@ fn dispute_inside_the_window_only_by_the_holder() {
     as_caller(a.charlie);
     assert_eq!(r.dispute(0, 1, [3; 32]), Err(Error::NotHolder));
     as_caller(a.bob);
-    set_now(WINDOW + 1);
+    set_now(DEADLINE + WINDOW + 1);
     assert_eq!(r.dispute(0, 1, [3; 32]), Err(Error::DisputeWindowClosed));
-    set_now(WINDOW);
+    set_now(DEADLINE + WINDOW);
     assert_eq!(r.dispute(0, 1, [3; 32]), Ok(()));
     assert_eq!(r.entitlement(0, 1).and_then(|e| e.evidence), Some([3; 32]));
     assert_eq!(r.status(0, 1), Some(PerkStatus::Disputed));
@@ -534,8 +553,268 @@ fn every_state_change_emits_an_event() {
     let mut r = release_with_sale();
     let before = test::recorded_events().count();
     as_caller(a.bob);
+    set_now(9);
     r.unlock(0, 0).expect("unlock");
+    let unlocked: EntitlementChanged = last_event();
+    assert_eq!(
+        unlocked,
+        EntitlementChanged {
+            edition: 0,
+            perk: 0,
+            actor: a.bob,
+            from: EntitlementState::Pending,
+            to: EntitlementState::Delivered,
+            action: EntitlementAction::Unlocked {
+                content_hash: CONTENT
+            },
+            at: 9,
+        }
+    );
     r.confirm(0, 0).expect("confirm");
+    let released: dreamster_types::events::EscrowReleased = last_event();
+    assert_eq!(
+        (released.edition, released.perk, released.amount),
+        (0, 0, PRICE / 5)
+    );
     // unlock: EntitlementChanged; confirm: EntitlementChanged + EscrowReleased
     assert_eq!(test::recorded_events().count(), before + 3);
+}
+
+// ---------------- the attacks of issue 14, each run against the contract ----------------
+
+/// Finding 1: a 1 ms window is refused, and an event perk "delivered" on day 1 but due on
+/// day 60 can still be disputed after day 60 (the window runs from the later of the two).
+#[ink::test]
+fn attack_short_window_and_early_junk_delivery_fail() {
+    let a = accounts();
+    as_caller(a.django);
+    assert_eq!(
+        Release::new(
+            a.alice,
+            SaleTerms {
+                dispute_window: 1,
+                ..sale_terms()
+            },
+            vec![a.eve]
+        )
+        .err(),
+        Some(Error::InvalidSaleTerms(SaleTermsError::DisputeWindowTooShort))
+    );
+    let mut r = release_with_sale();
+    as_caller(a.alice);
+    set_now(1);
+    r.mark_delivered(0, 1, [0xBA; 32]).expect("junk proof, long before the event");
+    // Anyone's settle "a block later", and any time until the deadline plus the window,
+    // is refused; the holder can dispute all that time.
+    as_caller(a.frank);
+    for now in [2, DEADLINE, DEADLINE + WINDOW] {
+        set_now(now);
+        assert_eq!(
+            r.settle(0, 1),
+            Err(Error::DisputeWindowOpen {
+                until: DEADLINE + WINDOW
+            })
+        );
+    }
+    as_caller(a.bob);
+    assert_eq!(r.dispute(0, 1, [0xE1; 32]), Ok(()));
+    as_caller(a.alice);
+    assert_eq!(r.withdraw(), Ok(PRICE / 2), "only the music's share was ever free");
+    books_balance(&r);
+}
+
+/// Finding 2: a dispute nobody rules on times out and the escrow is the holder's; the
+/// arbiters are the ones named at creation; a past holder may not rule.
+#[ink::test]
+fn attack_absent_or_conflicted_arbiter_cannot_lock_escrow() {
+    let a = accounts();
+    let mut r = disputed();
+    let opened = 0;
+    // Eve buys an edition and passes it on: she held one, so she may not rule here.
+    buy_as(&mut r, a.eve, PRICE).expect("eve buys");
+    as_caller(a.eve);
+    r.transfer(a.frank, 1).expect("eve passes it on");
+    assert_eq!(r.resolve(0, 1, false), Err(Error::ArbiterIsParty));
+    // Nobody else may rule; after the timeout the holder takes the escrow back.
+    as_caller(a.bob);
+    assert_eq!(
+        r.claim_refund(0, 1),
+        Err(Error::RulingPending {
+            until: opened + RULING_TIMEOUT
+        })
+    );
+    set_now(opened + RULING_TIMEOUT + 1);
+    assert_eq!(r.status(0, 1), Some(PerkStatus::Refundable));
+    assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
+    let changed: EntitlementChanged = last_event();
+    assert_eq!(
+        changed.action,
+        EntitlementAction::Refunded {
+            amount: PRICE * 3 / 10,
+            reason: RefundReason::RulingExpired
+        }
+    );
+    assert!(
+        !registry_stub::outcomes().contains(&Outcome::RefundedOverdue),
+        "an arbiter's silence is not the artist's overdue delivery"
+    );
+    books_balance(&r);
+}
+
+/// An arbiter who comes too late cannot rule any more.
+#[ink::test]
+fn a_ruling_after_the_timeout_is_refused() {
+    let a = accounts();
+    let mut r = disputed();
+    set_now(RULING_TIMEOUT + 1);
+    as_caller(a.eve);
+    assert_eq!(r.resolve(0, 1, false), Err(Error::RulingExpired));
+}
+
+/// Finding 3: past the deadline the fan asks for the refund; the artist's late junk
+/// delivery lands first; the refund still pays, and the delivery never settles by itself.
+#[ink::test]
+fn attack_late_delivery_front_running_a_refund_fails() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    set_now(DEADLINE + 1);
+    as_caller(a.alice);
+    r.mark_delivered(0, 1, [0xBA; 32]).expect("late junk delivery");
+    assert_eq!(r.status(0, 1), Some(PerkStatus::DeliveredLate));
+    as_caller(a.frank);
+    set_now(u64::MAX);
+    assert_eq!(r.settle(0, 1), Err(Error::DeliveredLate));
+    as_caller(a.bob);
+    assert_eq!(r.dispute(0, 1, [1; 32]), Err(Error::DeliveredLate));
+    assert_eq!(r.refundable_amount(0, 1), PRICE * 3 / 10);
+    assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
+    books_balance(&r);
+}
+
+/// Finding 3, the other side: a fan who wants the late delivery confirms it.
+#[ink::test]
+fn a_late_delivery_stands_when_the_fan_accepts_it() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    set_now(DEADLINE + 1);
+    as_caller(a.alice);
+    r.mark_delivered(0, 1, [0x0B; 32]).expect("late delivery");
+    as_caller(a.bob);
+    let before = r.artist_withdrawable();
+    assert_eq!(r.confirm(0, 1), Ok(()));
+    assert_eq!(r.artist_withdrawable(), before + PRICE * 3 / 10);
+    assert_eq!(r.claim_refund(0, 1), Err(Error::WrongState(EntitlementState::Confirmed)));
+}
+
+/// Finding 4: an edition sold after a perk's deadline does not carry it, so it cannot be
+/// refunded at once to hurt the artist; a buyer who expected it is refused.
+#[ink::test]
+fn attack_buying_an_expired_perk_to_refund_it_fails() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    set_now(DEADLINE);
+    as_caller(a.charlie);
+    test::transfer_in::<Env>(PRICE);
+    assert_eq!(r.buy(vec![1]), Err(Error::PerkUnavailable { perk: 1 }));
+    assert_eq!(buy_as(&mut r, a.charlie, PRICE), Ok(1));
+    assert_eq!(r.entitlements_of(1), vec![]);
+    assert_eq!(r.claim_refund(1, 1), Err(Error::NotEntitled));
+    // The whole price of such an edition is the music's.
+    assert_eq!(r.artist_withdrawable(), PRICE / 2 + PRICE);
+}
+
+/// Finding 8: two fans buy the last "first 1" perk; the second is refused, not charged
+/// the full price for an edition without it.
+#[ink::test]
+fn attack_buy_race_on_a_limited_perk_refuses_the_loser() {
+    let a = accounts();
+    let mut r = deploy();
+    as_caller(a.alice);
+    let mut first = perk_terms(PerkKind::SignedMerch, 3_000, DeliveryMethod::Physical);
+    first.quantity_limit = Some(1);
+    r.add_perk(first).expect("limited perk");
+    as_caller(a.bob);
+    test::transfer_in::<Env>(PRICE);
+    assert_eq!(r.buy(vec![0]), Ok(0));
+    as_caller(a.charlie);
+    test::transfer_in::<Env>(PRICE);
+    assert_eq!(r.buy(vec![0]), Err(Error::PerkUnavailable { perk: 0 }));
+    assert_eq!(r.buy(vec![7]), Err(Error::PerkUnavailable { perk: 7 }));
+    assert_eq!(r.buy(vec![0; 17]), Err(Error::TooManyExpected));
+    assert_eq!(r.total_supply(), 1);
+}
+
+/// Finding 10: a deadline beyond the horizon is refused.
+#[ink::test]
+fn attack_never_due_deadline_is_refused() {
+    let a = accounts();
+    let mut r = deploy();
+    as_caller(a.alice);
+    set_now(5);
+    let mut never = perk_terms(PerkKind::PrivateConcert, 1_000, DeliveryMethod::Event);
+    never.deadline = u64::MAX;
+    assert_eq!(r.add_perk(never.clone()), Err(Error::DeadlineTooFar));
+    never.deadline = 5 + MAX_DEADLINE_HORIZON;
+    assert_eq!(r.add_perk(never), Ok(0));
+}
+
+/// Finding 10: a cancelled perk refunds every pending entitlement at once, binds no new
+/// edition, leaves deliveries already made alone, and is not counted as overdue.
+#[ink::test]
+fn cancel_perk_makes_pending_entitlements_refundable() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    buy_as(&mut r, a.charlie, PRICE).expect("edition 1");
+    as_caller(a.alice);
+    r.mark_delivered(1, 1, [0x0D; 32]).expect("delivered to charlie");
+    as_caller(a.bob);
+    assert_eq!(r.cancel_perk(1), Err(Error::NotArtist));
+    as_caller(a.alice);
+    set_now(77);
+    assert_eq!(r.cancel_perk(1), Ok(()));
+    let cancelled: PerkCancelled = last_event();
+    assert_eq!((cancelled.perk, cancelled.at), (1, 77));
+    assert_eq!(r.cancel_perk(1), Err(Error::PerkCancelled));
+    assert_eq!(r.cancel_perk(9), Err(Error::NoSuchPerk));
+    assert_eq!(r.perk(1).and_then(|p| p.cancelled_at), Some(77));
+    assert_eq!(r.mark_delivered(0, 1, [1; 32]), Err(Error::PerkCancelled));
+    assert_eq!(r.status(0, 1), Some(PerkStatus::Cancelled));
+    assert_eq!(r.status(1, 1), Some(PerkStatus::Delivered));
+    as_caller(a.bob);
+    assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
+    let changed: EntitlementChanged = last_event();
+    assert_eq!(
+        changed.action,
+        EntitlementAction::Refunded {
+            amount: PRICE * 3 / 10,
+            reason: RefundReason::Cancelled
+        }
+    );
+    assert!(!registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
+    as_caller(a.charlie);
+    assert_eq!(r.claim_refund(1, 1), Err(Error::WrongState(EntitlementState::Delivered)));
+    buy_as(&mut r, a.django, PRICE).expect("edition 2");
+    assert_eq!(r.entitlement(2, 1), None, "a cancelled perk binds no new edition");
+    books_balance(&r);
+}
+
+/// Finding 11: an edition sent to the release itself would strand its escrow; a transfer
+/// that ends an approval says so in an event.
+#[ink::test]
+fn attack_transfer_to_the_release_fails_and_cleared_approvals_are_announced() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    as_caller(a.bob);
+    assert_eq!(r.transfer(contract_id(), 0), Err(Error::TransferToRelease));
+    r.approve(Some(a.charlie), 0).expect("approve");
+    as_caller(a.charlie);
+    r.transfer(a.django, 0).expect("approved transfer");
+    let moved: dreamster_types::events::Transfer = last_event();
+    assert_eq!((moved.from, moved.to), (Some(a.bob), Some(a.django)));
+    let cleared: Approval = event_before_last(1);
+    assert_eq!(
+        (cleared.owner, cleared.approved, cleared.edition),
+        (a.bob, None, 0)
+    );
+    assert_eq!(r.get_approved(0), None);
 }

@@ -52,16 +52,15 @@ pub mod constructors {
         ink::selector_bytes!("new").to_vec()
     }
 
-    pub fn release_new(artist: AccountId, terms: &SaleTerms) -> Vec<u8> {
+    pub fn release_new(artist: AccountId, terms: &SaleTerms, arbiters: &[AccountId]) -> Vec<u8> {
         let mut data = ink::selector_bytes!("new").to_vec();
-        (artist, terms).encode_to(&mut data);
+        (artist, terms, arbiters).encode_to(&mut data);
         data
     }
 }
 
 pub mod registry {
     use super::*;
-    use dreamster_types::registry_api::ArtistRegistry as _;
     use dreamster_types::release::SaleTerms;
 
     pub fn set_release_code(code_hash: [u8; 32]) -> Vec<u8> {
@@ -83,6 +82,9 @@ pub mod registry {
     }
     pub fn is_arbiter(account: AccountId) -> Vec<u8> {
         input!(registry_ref().call().is_arbiter(account))
+    }
+    pub fn arbiters() -> Vec<u8> {
+        input!(registry_ref().call().arbiters())
     }
     pub fn artist(account: AccountId) -> Vec<u8> {
         input!(registry_ref().call().artist(account))
@@ -117,8 +119,15 @@ pub mod release {
     pub fn withdraw() -> Vec<u8> {
         input!(release_ref().call_mut().withdraw())
     }
-    pub fn buy() -> Vec<u8> {
-        input!(release_ref().call_mut().buy())
+    /// Buys an edition, refused unless it comes with every perk in `expected`.
+    pub fn buy(expected: Vec<PerkId>) -> Vec<u8> {
+        input!(release_ref().call_mut().buy(expected))
+    }
+    pub fn cancel_perk(perk: PerkId) -> Vec<u8> {
+        input!(release_ref().call_mut().cancel_perk(perk))
+    }
+    pub fn arbiters() -> Vec<u8> {
+        input!(release_ref().call().arbiters())
     }
     pub fn transfer(to: AccountId, edition: EditionId) -> Vec<u8> {
         input!(release_ref().call_mut().transfer(to, edition))
@@ -194,10 +203,11 @@ mod tests {
 
     #[test]
     fn inputs_start_with_the_selectors_the_contracts_declare() {
-        assert_eq!(&release::buy()[..4], &ink::selector_bytes!("buy"));
+        assert_eq!(&release::buy(vec![1])[..4], &ink::selector_bytes!("buy"));
+        assert_eq!(&release::buy(vec![1])[4..], &vec![1u32].encode()[..]);
         assert_eq!(
             &registry::is_arbiter(AccountId::from([1; 32]))[..4],
-            &ink::selector_bytes!("ArtistRegistry::is_arbiter")
+            &ink::selector_bytes!("is_arbiter")
         );
         let input = release::unlock(3, 4);
         assert_eq!(&input[4..], &(3u32, 4u32).encode()[..]);

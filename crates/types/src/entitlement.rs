@@ -4,10 +4,12 @@ use crate::{Balance, Hash32, PerkId, Timestamp};
 
 /// The stored state of an (edition, perk) entitlement.
 ///
-/// `Pending → Delivered → Confirmed`; from `Delivered` the holder may `Disputed` within
-/// the dispute window; an arbiter resolves to `Confirmed` or `RefundOwed`; `Pending` past
-/// the deadline may be refunded by the holder alone. Escrow leaves the entitlement exactly
-/// once: to the artist on `Confirmed`, to the holder on `Refunded`.
+/// `Pending → Delivered → Confirmed`; from an on-time `Delivered` the holder may go to
+/// `Disputed` within the dispute window; an arbiter resolves to `Confirmed` or
+/// `RefundOwed` before the ruling deadline. The holder alone may take the refund of a
+/// `Pending` perk past its deadline or cancelled, of a late delivery, and of a dispute
+/// nobody ruled on in time ([`Entitlement::refund_reason`]). Escrow leaves the entitlement
+/// exactly once: to the artist on `Confirmed`, to the holder on `Refunded`.
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,12 +53,19 @@ pub enum PerkStatus {
     Overdue,
     /// Delivered; the holder may confirm or dispute until the window closes.
     Delivered,
+    /// Disputed; an arbiter rules before the ruling deadline, or the escrow is the holder's.
     Disputed,
     /// Confirmed by the holder, by an arbiter, or by the window closing.
     Confirmed,
-    /// An arbiter ruled for the fan; the refund awaits the holder's claim.
+    /// The escrow is the holder's to claim: an arbiter ruled for the fan, or none ruled in
+    /// time.
     Refundable,
     Refunded,
+    /// Marked delivered after the deadline: it stands only if the holder confirms it;
+    /// until then the holder may take the refund instead.
+    DeliveredLate,
+    /// The artist cancelled the perk before delivering it: the holder may claim the refund.
+    Cancelled,
 }
 
 impl PerkStatus {
@@ -69,8 +78,48 @@ impl PerkStatus {
             PerkStatus::Confirmed => "confirmed",
             PerkStatus::Refundable => "refundable",
             PerkStatus::Refunded => "refunded",
+            PerkStatus::DeliveredLate => "delivered_late",
+            PerkStatus::Cancelled => "cancelled",
         }
     }
+}
+
+/// Why an entitlement's escrow may go back to its holder.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundReason {
+    /// An arbiter ruled for the fan.
+    Ruled,
+    /// Not delivered by the deadline.
+    Overdue,
+    /// Delivered after the deadline, and the holder preferred the refund.
+    DeliveredLate,
+    /// The artist cancelled the perk.
+    Cancelled,
+    /// Disputed, and no arbiter ruled within [`crate::release::RULING_TIMEOUT`].
+    RulingExpired,
+}
+
+impl RefundReason {
+    pub fn slug(self) -> &'static str {
+        match self {
+            RefundReason::Ruled => "ruled",
+            RefundReason::Overdue => "overdue",
+            RefundReason::DeliveredLate => "delivered_late",
+            RefundReason::Cancelled => "cancelled",
+            RefundReason::RulingExpired => "ruling_expired",
+        }
+    }
+}
+
+/// What a release knows about a perk that an entitlement's status depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub now: Timestamp,
+    /// The release's dispute window.
+    pub dispute_window: Timestamp,
+    /// Whether the artist cancelled the perk.
+    pub cancelled: bool,
 }
 
 /// One (edition, perk) entitlement as the release stores it.
@@ -88,6 +137,8 @@ pub struct Entitlement {
     pub proof: Option<Hash32>,
     pub evidence: Option<Hash32>,
     pub rating: Option<u8>,
+    /// When the holder disputed the delivery (the arbiters' time runs from here).
+    pub disputed_at: Option<Timestamp>,
 }
 
 impl Entitlement {
@@ -101,26 +152,68 @@ impl Entitlement {
             proof: None,
             evidence: None,
             rating: None,
+            disputed_at: None,
         }
     }
 
-    /// When the holder's chance to dispute a delivery ends.
+    /// Whether it was delivered after its deadline (such a delivery needs the holder's yes).
+    pub fn delivered_late(&self) -> bool {
+        self.delivered_at.is_some_and(|at| at > self.deadline)
+    }
+
+    /// When the holder's chance to dispute an on-time delivery ends: the window counted
+    /// from the later of the delivery and the deadline, so a perk due on day 60 but
+    /// "delivered" on day 1 can still be disputed after day 60. `None` before a delivery,
+    /// and for a late one (it never settles by itself).
     pub fn dispute_window_end(&self, dispute_window: Timestamp) -> Option<Timestamp> {
-        self.delivered_at
-            .map(|at| at.saturating_add(dispute_window))
+        let at = self.delivered_at?;
+        if at > self.deadline {
+            return None;
+        }
+        Some(self.deadline.saturating_add(dispute_window))
+    }
+
+    /// When the arbiters' time to rule on a dispute ends.
+    pub fn ruling_deadline(&self) -> Option<Timestamp> {
+        self.disputed_at
+            .map(|at| at.saturating_add(crate::release::RULING_TIMEOUT))
+    }
+
+    /// Why the holder may take the escrow back now, if they may.
+    pub fn refund_reason(&self, clock: Clock) -> Option<RefundReason> {
+        match self.state {
+            EntitlementState::Pending if clock.cancelled => Some(RefundReason::Cancelled),
+            EntitlementState::Pending if clock.now > self.deadline => Some(RefundReason::Overdue),
+            EntitlementState::Delivered if self.delivered_late() => {
+                Some(RefundReason::DeliveredLate)
+            }
+            EntitlementState::Disputed
+                if self.ruling_deadline().is_some_and(|end| clock.now > end) =>
+            {
+                Some(RefundReason::RulingExpired)
+            }
+            EntitlementState::RefundOwed => Some(RefundReason::Ruled),
+            _ => None,
+        }
     }
 
     /// The state read against the clock: a delivery nobody disputed in time counts as
-    /// confirmed, and a pending perk past its deadline is overdue.
-    pub fn status(&self, now: Timestamp, dispute_window: Timestamp) -> PerkStatus {
+    /// confirmed, a pending perk past its deadline is overdue, a dispute nobody ruled on
+    /// in time is refundable.
+    pub fn status(&self, clock: Clock) -> PerkStatus {
         match self.state {
-            EntitlementState::Pending if now > self.deadline => PerkStatus::Overdue,
+            EntitlementState::Pending if clock.cancelled => PerkStatus::Cancelled,
+            EntitlementState::Pending if clock.now > self.deadline => PerkStatus::Overdue,
             EntitlementState::Pending => PerkStatus::Pending,
-            EntitlementState::Delivered => match self.dispute_window_end(dispute_window) {
-                Some(end) if now > end => PerkStatus::Confirmed,
+            EntitlementState::Delivered if self.delivered_late() => PerkStatus::DeliveredLate,
+            EntitlementState::Delivered => match self.dispute_window_end(clock.dispute_window) {
+                Some(end) if clock.now > end => PerkStatus::Confirmed,
                 _ => PerkStatus::Delivered,
             },
-            EntitlementState::Disputed => PerkStatus::Disputed,
+            EntitlementState::Disputed => match self.ruling_deadline() {
+                Some(end) if clock.now > end => PerkStatus::Refundable,
+                _ => PerkStatus::Disputed,
+            },
             EntitlementState::Confirmed => PerkStatus::Confirmed,
             EntitlementState::RefundOwed => PerkStatus::Refundable,
             EntitlementState::Refunded => PerkStatus::Refunded,

@@ -37,11 +37,39 @@ pub enum ReleaseError {
     },
     DisputeWindowClosed,
     NotArbiter,
-    /// An arbiter may not rule on a dispute they are a party to.
+    /// An arbiter may not rule on a dispute they are a party to: the artist, or an account
+    /// that holds or held an edition of the release.
     ArbiterIsParty,
     InvalidRating,
     AlreadyRated,
     NothingToWithdraw,
     TransferFailed,
     Overflow,
+    /// The deadline lies further ahead than [`crate::release::MAX_DEADLINE_HORIZON`].
+    DeadlineTooFar,
+    /// The artist cancelled this perk.
+    PerkCancelled,
+    /// A perk the buyer expected is no longer granted to a new edition (its quantity ran
+    /// out, its deadline passed, or it was cancelled).
+    PerkUnavailable {
+        perk: crate::PerkId,
+    },
+    /// More perks expected than a release can have.
+    TooManyExpected,
+    /// A delivery made after the deadline cannot be disputed: the holder confirms it or
+    /// takes the refund.
+    DeliveredLate,
+    /// The arbiters' time to rule ran out; the escrow is the holder's.
+    RulingExpired,
+    /// The arbiters still have until `until` to rule on this dispute.
+    RulingPending {
+        until: crate::Timestamp,
+    },
+    /// An edition cannot be sent to the release contract itself (its escrow would be stuck).
+    TransferToRelease,
+    /// More arbiters than [`crate::release::MAX_ARBITERS`].
+    TooManyArbiters,
+    /// An automatic perk can be unlocked only until its deadline; after it the holder may
+    /// take the refund instead.
+    UnlockClosed,
 }

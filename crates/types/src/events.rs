@@ -7,7 +7,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::entitlement::EntitlementState;
+use crate::entitlement::{EntitlementState, RefundReason};
 use crate::perk::PerkTerms;
 use crate::registry_api::{Outcome, Reputation};
 use crate::release::SaleTerms;
@@ -53,6 +53,8 @@ pub struct ReleaseCreated {
     #[ink(topic)]
     pub artist: AccountId,
     pub terms: SaleTerms,
+    /// The accounts that may rule on this release's disputes, fixed for its lifetime.
+    pub arbiters: Vec<AccountId>,
     pub at: Timestamp,
 }
 
@@ -76,6 +78,15 @@ pub struct PerkAdded {
     pub perk: PerkId,
     pub terms: PerkTerms,
     pub added_at_edition: u32,
+    pub at: Timestamp,
+}
+
+/// The artist cancelled a perk: every edition's pending entitlement to it is refundable.
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerkCancelled {
+    #[ink(topic)]
+    pub perk: PerkId,
     pub at: Timestamp,
 }
 
@@ -158,7 +169,7 @@ pub enum EntitlementAction {
     /// The escrow went back to the holder.
     Refunded {
         amount: Balance,
-        overdue: bool,
+        reason: RefundReason,
     },
 }
 
@@ -203,6 +214,7 @@ pub enum DreamsterEvent {
     ReleaseCreated(ReleaseCreated),
     ReputationChanged(ReputationChanged),
     PerkAdded(PerkAdded),
+    PerkCancelled(PerkCancelled),
     EditionSold(EditionSold),
     Transfer(Transfer),
     Approval(Approval),
@@ -252,6 +264,7 @@ impl DreamsterEvent {
             ReleaseCreated,
             ReputationChanged,
             PerkAdded,
+            PerkCancelled,
             EditionSold,
             Transfer,
             Approval,
@@ -272,6 +285,7 @@ impl DreamsterEvent {
             DreamsterEvent::ReleaseCreated(_) => "ReleaseCreated",
             DreamsterEvent::ReputationChanged(_) => "ReputationChanged",
             DreamsterEvent::PerkAdded(_) => "PerkAdded",
+            DreamsterEvent::PerkCancelled(_) => "PerkCancelled",
             DreamsterEvent::EditionSold(_) => "EditionSold",
             DreamsterEvent::Transfer(_) => "Transfer",
             DreamsterEvent::Approval(_) => "Approval",
@@ -330,6 +344,7 @@ mod tests {
             signature::<ReleaseCreated>(),
             signature::<ReputationChanged>(),
             signature::<PerkAdded>(),
+            signature::<PerkCancelled>(),
             signature::<EditionSold>(),
             signature::<Transfer>(),
             signature::<Approval>(),

@@ -265,6 +265,8 @@ pub struct Perk {
     pub added_at: Timestamp,
     /// How many editions carry this perk so far (bounded by `quantity_limit`).
     pub granted: u32,
+    /// When the artist cancelled it; its pending entitlements are then refundable.
+    pub cancelled_at: Option<Timestamp>,
 }
 
 impl Perk {
@@ -272,5 +274,11 @@ impl Perk {
         self.terms
             .quantity_limit
             .is_none_or(|limit| self.granted < limit)
+    }
+
+    /// Whether an edition sold at `now` receives this perk: it has room, is not cancelled,
+    /// and its deadline is ahead (a buyer of a perk already due could only refund it).
+    pub fn grantable(&self, now: Timestamp) -> bool {
+        self.has_room() && self.cancelled_at.is_none() && now < self.terms.deadline
     }
 }

@@ -88,14 +88,21 @@ pub enum RegistryError {
     NotArbiter,
     InstantiationFailed,
     InvalidRating,
+    /// The registry already names [`crate::release::MAX_ARBITERS`] arbiters.
+    TooManyArbiters,
 }
 
+/// The most computation time (ref_time, picoseconds) a release lets its registry spend on
+/// one `record_outcome`: a few times what the real registry needs, a small part of a block.
+pub const REPORT_REF_TIME_LIMIT: u64 = 5_000_000_000;
+/// The most proof size (bytes) a release lets its registry use on one `record_outcome`.
+pub const REPORT_PROOF_SIZE_LIMIT: u64 = 128 * 1024;
+
+/// The one call a release makes into its registry. The release bounds it (gas, proof
+/// size, no storage deposit) and ignores its answer, so no registry can make a refund or a
+/// delivery fail.
 #[ink::trait_definition]
 pub trait ArtistRegistry {
-    /// Whether `account` may resolve disputes.
-    #[ink(message)]
-    fn is_arbiter(&self, account: AccountId) -> bool;
-
     /// Records an outcome against `artist`; only a release this registry created for that
     /// artist may call it.
     #[ink(message)]

@@ -7,8 +7,20 @@ use crate::{Balance, Timestamp};
 pub const MAX_RELEASE_TITLE_LEN: usize = 128;
 /// A release may carry at most this many perks, so a sale's work stays bounded.
 pub const MAX_PERKS_PER_RELEASE: u32 = 16;
+const DAY: Timestamp = 24 * 60 * 60 * 1000;
 /// The longest dispute window a release may set: 90 days.
-pub const MAX_DISPUTE_WINDOW: Timestamp = 90 * 24 * 60 * 60 * 1000;
+pub const MAX_DISPUTE_WINDOW: Timestamp = 90 * DAY;
+/// The shortest dispute window a release may set: 7 days. A holder can always dispute a
+/// delivery until at least this long after the later of the delivery and the perk's
+/// deadline, so a delivery cannot be made to stand before the fan could have seen it.
+pub const MIN_DISPUTE_WINDOW: Timestamp = 7 * DAY;
+/// How far ahead a perk's deadline may lie (two years): a perk due "never" would hold a
+/// fan's money for good.
+pub const MAX_DEADLINE_HORIZON: Timestamp = 730 * DAY;
+/// How long the arbiters have to rule on a dispute; after it the escrow is the holder's.
+pub const RULING_TIMEOUT: Timestamp = 30 * DAY;
+/// The most arbiters a registry names, and so a release keeps.
+pub const MAX_ARBITERS: u32 = 16;
 
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
@@ -37,7 +49,8 @@ pub enum SaleTermsError {
     ZeroEditions,
     SaleEndsBeforeStart,
     DisputeWindowTooLong,
-    ZeroDisputeWindow,
+    /// Shorter than [`MIN_DISPUTE_WINDOW`].
+    DisputeWindowTooShort,
 }
 
 impl SaleTerms {
@@ -60,8 +73,8 @@ impl SaleTerms {
         if matches!(self.sale_end, Some(end) if end <= self.sale_start) {
             return Err(SaleTermsError::SaleEndsBeforeStart);
         }
-        if self.dispute_window == 0 {
-            return Err(SaleTermsError::ZeroDisputeWindow);
+        if self.dispute_window < MIN_DISPUTE_WINDOW {
+            return Err(SaleTermsError::DisputeWindowTooShort);
         }
         if self.dispute_window > MAX_DISPUTE_WINDOW {
             return Err(SaleTermsError::DisputeWindowTooLong);
