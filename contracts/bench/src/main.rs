@@ -65,12 +65,12 @@ fn main() -> anyhow::Result<()> {
         measure::<u32>(&mut chain, ARTIST, &address, 0, release::add_perk(p))?;
     }
     // Warm-up sale so the measured one pays no first-time storage costs.
-    measure::<u32>(&mut chain, OTHER_FAN, &address, PRICE, release::buy())?;
+    measure::<u32>(&mut chain, OTHER_FAN, &address, PRICE, release::buy(vec![]))?;
 
     let rows = [
         (
             "buy",
-            measure::<u32>(&mut chain, FAN, &address, PRICE, release::buy())?,
+            measure::<u32>(&mut chain, FAN, &address, PRICE, release::buy(vec![]))?,
         ),
         (
             "unlock",

@@ -7,7 +7,7 @@ use dreamster_types::entitlement::{Entitlement, EntitlementState};
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::registry_api::RegistryError;
-use dreamster_types::release::SaleTerms;
+use dreamster_types::release::{SaleTerms, MIN_DISPUTE_WINDOW};
 
 fn terms() -> SaleTerms {
     SaleTerms {
@@ -17,7 +17,7 @@ fn terms() -> SaleTerms {
         max_editions: Some(50),
         sale_start: START,
         sale_end: None,
-        dispute_window: 24 * HOUR,
+        dispute_window: MIN_DISPUTE_WINDOW,
     }
 }
 
@@ -76,7 +76,7 @@ fn setup() -> anyhow::Result<(Chain, drink::AccountId32)> {
 }
 
 fn buy(chain: &mut Chain, fan: u8, address: &drink::AccountId32) -> anyhow::Result<u32> {
-    let edition: R<u32> = chain.call(fan, address, PRICE, release::buy())?;
+    let edition: R<u32> = chain.call(fan, address, PRICE, release::buy(vec![]))?;
     edition.map_err(|e| anyhow::anyhow!("buy: {e:?}"))
 }
 
@@ -209,6 +209,16 @@ fn undelivered_perk_is_refunded_after_its_deadline() -> anyhow::Result<()> {
 }
 
 fn delivered_and_disputed(chain: &mut Chain, address: &drink::AccountId32) -> anyhow::Result<()> {
+    delivered_and_disputed_by(chain, address, Some(OTHER_FAN))
+}
+
+/// Edition 0 bought by the fan, its vinyl delivered and disputed; `outsider`, if given,
+/// is refused as an arbiter.
+fn delivered_and_disputed_by(
+    chain: &mut Chain,
+    address: &drink::AccountId32,
+    outsider: Option<u8>,
+) -> anyhow::Result<()> {
     buy(chain, FAN, address)?;
     ok(chain.call(
         ARTIST,
@@ -217,8 +227,10 @@ fn delivered_and_disputed(chain: &mut Chain, address: &drink::AccountId32) -> an
         release::mark_delivered(0, 1, [0x5E; 32]),
     )?);
     ok(chain.call(FAN, address, 0, release::dispute(0, 1, [0xEF; 32]))?);
-    let not_arbiter: R<()> = chain.call(OTHER_FAN, address, 0, release::resolve(0, 1, true))?;
-    assert_eq!(not_arbiter, Err(ReleaseError::NotArbiter));
+    if let Some(outsider) = outsider {
+        let not_arbiter: R<()> = chain.call(outsider, address, 0, release::resolve(0, 1, true))?;
+        assert_eq!(not_arbiter, Err(ReleaseError::NotArbiter));
+    }
     Ok(())
 }
 
@@ -268,7 +280,7 @@ fn dispute_resolved_for_the_artist_pays_the_artist() -> anyhow::Result<()> {
 fn a_failed_message_reverts_and_keeps_the_payment_with_the_fan() -> anyhow::Result<()> {
     let (mut chain, address) = setup()?;
     let fan_before = chain.balance(&account(FAN));
-    let wrong: R<u32> = chain.call(FAN, &address, PRICE - 1, release::buy())?;
+    let wrong: R<u32> = chain.call(FAN, &address, PRICE - 1, release::buy(vec![]))?;
     assert_eq!(wrong, Err(ReleaseError::WrongPayment { expected: PRICE }));
     assert_eq!(
         chain.balance(&account(FAN)),
@@ -277,5 +289,96 @@ fn a_failed_message_reverts_and_keeps_the_payment_with_the_fan() -> anyhow::Resu
     );
     let supply: u32 = chain.call(FAN, &address, 0, release::total_supply())?;
     assert_eq!(supply, 0);
+    Ok(())
+}
+
+/// Issue 14, finding 2: the arbiters of a release are the registry's when it was created.
+/// Removing one afterwards neither strands that release's disputes nor lets a newcomer
+/// rule on them; an artist named arbiter never rules on their own release.
+#[test]
+fn arbiters_are_fixed_when_a_release_is_created() -> anyhow::Result<()> {
+    let (mut chain, old_release) = setup()?;
+    let registry_addr = chain.registry.clone();
+    let named: Vec<ink::primitives::AccountId> =
+        chain.call(FAN, &old_release, 0, release::arbiters())?;
+    assert_eq!(named, vec![ink_id(&account(ARBITER))]);
+    let removed: Result<(), RegistryError> = chain.call(
+        OWNER,
+        &registry_addr,
+        0,
+        registry::remove_arbiter(ink_id(&account(ARBITER))),
+    )?;
+    removed.map_err(|e| anyhow::anyhow!("remove_arbiter: {e:?}"))?;
+    for newcomer in [OTHER_FAN, ARTIST] {
+        let added: Result<(), RegistryError> = chain.call(
+            OWNER,
+            &registry_addr,
+            0,
+            registry::add_arbiter(ink_id(&account(newcomer))),
+        )?;
+        added.map_err(|e| anyhow::anyhow!("add_arbiter: {e:?}"))?;
+    }
+    delivered_and_disputed_by(&mut chain, &old_release, None)?;
+    let newcomer: R<()> = chain.call(OTHER_FAN, &old_release, 0, release::resolve(0, 1, true))?;
+    assert_eq!(newcomer, Err(ReleaseError::NotArbiter));
+    ok(chain.call(ARBITER, &old_release, 0, release::resolve(0, 1, true))?);
+
+    // A release created now gets the new list, without its own artist.
+    let new_release = chain.create_release(ARTIST, terms())?;
+    let named: Vec<ink::primitives::AccountId> =
+        chain.call(FAN, &new_release, 0, release::arbiters())?;
+    assert_eq!(named, vec![ink_id(&account(OTHER_FAN))]);
+    Ok(())
+}
+
+/// Issue 14, finding 7: a registry that burns every unit of gas it is given on each report
+/// cannot make a refund fail: the release bounds that call and ignores its failure.
+#[test]
+fn a_gas_burning_registry_cannot_block_refunds() -> anyhow::Result<()> {
+    let mut chain = Chain::new()?;
+    chain.set_time(START);
+    let code = chain.upload(load_bundle("hostile_registry")?)?;
+    let hostile = chain.instantiate_from(
+        account(OWNER),
+        code,
+        ink::selector_bytes!("new").to_vec(),
+        b"",
+    )?;
+    chain.mint(&hostile, 1_000 * UNIT)?;
+    chain.call::<()>(OWNER, &hostile, 0, ink::selector_bytes!("burn").to_vec())?;
+    let release_code = chain.release_code;
+    let address = chain.instantiate_from(
+        hostile.clone(),
+        release_code,
+        dreamster_calls::constructors::release_new(ink_id(&account(ARTIST)), &terms(), &[]),
+        b"burnt",
+    )?;
+    let deadline = START + HOUR;
+    let added: R<u32> = chain.call(
+        ARTIST,
+        &address,
+        0,
+        release::add_perk(perk(
+            PerkKind::LimitedVinyl,
+            5_000,
+            DeliveryMethod::Physical,
+            deadline,
+        )),
+    )?;
+    assert_eq!(added, Ok(0));
+    buy(&mut chain, FAN, &address)?;
+    chain.set_time(deadline + 1);
+    let fan_before = chain.balance(&account(FAN));
+    let refunded: R<u128> = chain.call(FAN, &address, 0, release::claim_refund(0, 0))?;
+    assert_eq!(refunded, Ok(PRICE / 2), "the refund pays despite the registry");
+    assert_eq!(chain.balance(&account(FAN)) - fan_before, PRICE / 2);
+    assert!(
+        chain.last_cost.ref_time
+            < dreamster_types::registry_api::REPORT_REF_TIME_LIMIT + 20_000_000_000,
+        "the registry's share of the call is bounded ({} ref_time used)",
+        chain.last_cost.ref_time
+    );
+    let reports: u32 = chain.call(OWNER, &hostile, 0, ink::selector_bytes!("reports").to_vec())?;
+    assert_eq!(reports, 0, "the burning report ran out of gas and was rolled back");
     Ok(())
 }

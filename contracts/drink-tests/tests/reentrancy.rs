@@ -9,7 +9,7 @@ use dreamster_hostile_registry::Reentry;
 use dreamster_types::entitlement::EntitlementState;
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
-use dreamster_types::release::SaleTerms;
+use dreamster_types::release::{SaleTerms, MIN_DISPUTE_WINDOW};
 use parity_scale_codec::Encode;
 
 fn terms() -> SaleTerms {
@@ -20,7 +20,7 @@ fn terms() -> SaleTerms {
         max_editions: None,
         sale_start: START,
         sale_end: None,
-        dispute_window: 24 * HOUR,
+        dispute_window: MIN_DISPUTE_WINDOW,
     }
 }
 
@@ -79,7 +79,7 @@ fn set_up(aim: Aim) -> anyhow::Result<Attack> {
     let release = chain.instantiate_from(
         hostile.clone(),
         release_code,
-        constructors::release_new(ink_id(&account(ARTIST)), &terms()),
+        constructors::release_new(ink_id(&account(ARTIST)), &terms(), &[]),
         b"attacked",
     )?;
     let registry: ink::primitives::AccountId = chain.call(FAN, &release, 0, release::registry())?;
@@ -90,7 +90,7 @@ fn set_up(aim: Aim) -> anyhow::Result<Attack> {
     );
     let perk: R<u32> = chain.call(ARTIST, &release, 0, release::add_perk(vinyl(START + HOUR)))?;
     assert_eq!(perk, Ok(0));
-    let edition: R<u32> = chain.call_from(hostile.clone(), &release, PRICE, release::buy())?;
+    let edition: R<u32> = chain.call_from(hostile.clone(), &release, PRICE, release::buy(vec![]))?;
     assert_eq!(edition, Ok(0));
     let target = match aim {
         Aim::Nowhere => None,
@@ -98,7 +98,7 @@ fn set_up(aim: Aim) -> anyhow::Result<Attack> {
         Aim::OtherRelease => Some(chain.instantiate_from(
             hostile.clone(),
             release_code,
-            constructors::release_new(ink_id(&account(ARTIST)), &terms()),
+            constructors::release_new(ink_id(&account(ARTIST)), &terms(), &[]),
             b"bystander",
         )?),
     };
