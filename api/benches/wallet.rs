@@ -176,11 +176,11 @@ async fn main() -> anyhow::Result<()> {
             &eve.public_key().to_account_id(),
             &rel_b,
             UNIT,
-            &release::buy(),
+            &release::buy(vec![]),
         )
         .await?;
     let buys = (0..runs)
-        .map(|_| Node::batched_call(&rel_b, UNIT, release::buy(), &dry))
+        .map(|_| Node::batched_call(&rel_b, UNIT, release::buy(vec![]), &dry))
         .collect();
     node.submit_batch(&eve, buys).await?;
 

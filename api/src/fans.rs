@@ -74,12 +74,14 @@ pub struct BenefitFilter {
     pub offset: Option<i64>,
 }
 
-const STATES: [&str; 8] = [
+const STATES: [&str; 10] = [
     "pending",
     "unlocked",
     "delivered",
+    "delivered_late",
     "confirmed",
     "overdue",
+    "cancelled",
     "disputed",
     "refunded",
     "refundable",
@@ -90,11 +92,17 @@ const STATES: [&str; 8] = [
 /// CLI prints) says, read against the same clock and the release's dispute window — a
 /// delivery nobody disputed in time is confirmed — with one refinement, `unlocked` for a
 /// delivered automatic perk. `tests/state_agreement.rs` checks the two agree over every
-/// stored state and clock position. `$2` is now (ms); `e` an entitlement, `r` its release.
+/// stored state and clock position. `$2` is now (ms); `e` an entitlement, `r` its release,
+/// `p` its perk. Sums are written as differences from `$2` so that no value a hostile
+/// contract emits can overflow them. 2592000000 is `RULING_TIMEOUT` (30 days; a unit test
+/// holds the two together).
 pub const STATE_SQL: &str = "CASE
+    WHEN e.state = 'pending' AND p.cancelled_at IS NOT NULL THEN 'cancelled'
     WHEN e.state = 'pending' AND e.deadline < $2 THEN 'overdue'
     WHEN e.state = 'refund_owed' THEN 'refundable'
-    WHEN e.state = 'delivered' AND e.delivered_at IS NOT NULL AND e.delivered_at + r.dispute_window < $2 THEN 'confirmed'
+    WHEN e.state = 'delivered' AND e.delivered_at > e.deadline THEN 'delivered_late'
+    WHEN e.state = 'delivered' AND e.delivered_at IS NOT NULL AND e.deadline < $2 - r.dispute_window THEN 'confirmed'
+    WHEN e.state = 'disputed' AND e.disputed_at < $2 - 2592000000 THEN 'refundable'
     WHEN e.state = 'delivered' AND e.unlocked THEN 'unlocked'
     ELSE e.state END";
 
@@ -112,8 +120,11 @@ pub fn shown_state(
 
 fn access(state: &str, delivery: &str) -> String {
     match (state, delivery) {
-        ("overdue" | "refundable", _) => {
+        ("overdue" | "refundable" | "cancelled", _) => {
             "refundable now: claim it from the release contract (dreamster refund)".into()
+        }
+        ("delivered_late", _) => {
+            "delivered after the deadline: confirm it if you want it, or take the refund".into()
         }
         ("refunded", _) => "refunded".into(),
         ("disputed", _) => "under dispute: an arbiter will rule".into(),
@@ -185,4 +196,13 @@ pub async fn fan(db: &PgPool, fan: Address, f: &BenefitFilter) -> Result<FanDash
             offset,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_state_sql_uses_the_ruling_timeout_of_the_types_crate() {
+        let timeout = dreamster_types::release::RULING_TIMEOUT.to_string();
+        assert!(super::STATE_SQL.contains(&format!("$2 - {timeout}")));
+    }
 }

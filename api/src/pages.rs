@@ -106,7 +106,7 @@ async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
                         (field("Title", html! { input name="title" required maxlength="96"; }))
                         (field("Price (UNIT)", html! { input name="price" required inputmode="decimal" pattern="[0-9]*[.]?[0-9]*" value="5"; }))
                         (field("Editions (empty: open edition)", html! { input name="max_editions" type="number" min="1"; }))
-                        (field("Days a holder may dispute a delivery", html! { input name="dispute_days" type="number" min="1" max="365" value="7" required; }))
+                        (field("Days a holder may dispute a delivery", html! { input name="dispute_days" type="number" min="7" max="90" value="7" required; }))
                     }, "Create release"))
                 }
             }

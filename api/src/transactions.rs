@@ -20,7 +20,7 @@ use dreamster_client::units::{fmt_amount, parse_amount};
 use dreamster_client::wallet::{follow, SignedPayloadError, SignerPayload, Stage};
 use dreamster_client::{ink_id, ClientError, Node};
 use dreamster_types::errors::ReleaseError;
-use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
+use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::registry_api::RegistryError;
 use dreamster_types::release::SaleTerms;
 use futures_util::stream::Stream;
@@ -339,13 +339,35 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                     }
                     other => chain_error(other),
                 })?;
+            // The buyer is shown the perks a new edition carries now; the purchase is
+            // refused on chain if any of them is gone by the time it is included.
+            let perks: Vec<Perk> = node
+                .query(&contract, &release::perks())
+                .await
+                .map_err(chain_error)?;
+            let now = dreamster_client::units::now_ms();
+            let expected: Vec<u32> = (0u32..)
+                .zip(&perks)
+                .filter(|(_, p)| p.grantable(now))
+                .map(|(id, _)| id)
+                .collect();
+            let with = if expected.is_empty() {
+                "no perks".to_string()
+            } else {
+                let titles: Vec<String> = expected
+                    .iter()
+                    .filter_map(|id| perks.get(*id as usize))
+                    .map(|p| format!("{:?}", p.terms.title))
+                    .collect();
+                format!("perks {}", titles.join(", "))
+            };
             Call {
                 contract,
                 value: terms.price,
-                input: release::buy(),
+                input: release::buy(expected),
                 refusals: Refusals::Release,
                 summary: format!(
-                    "buy an edition of {:?} for {}",
+                    "buy an edition of {:?} for {}, with {with}",
                     terms.title,
                     fmt_amount(terms.price)
                 ),

@@ -116,7 +116,7 @@ async fn secrets_reach_only_unlocked_holders() {
         .expect("add perk");
     let mut editions = Vec::new();
     for fan in [dev::ferdie(), dev::dave()] {
-        let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy())
+        let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy(vec![]))
             .await
             .expect("buy");
         release_call::<()>(&node, &fan, rel_id, 0, release::unlock(edition, pool_perk))

@@ -85,7 +85,7 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
     release_call::<u32>(&node, &artist, &open, 0, release::add_perk(forever.clone()))
         .await
         .expect("add perk");
-    release_call::<u32>(&node, &fan, &open, PRICE, release::buy())
+    release_call::<u32>(&node, &fan, &open, PRICE, release::buy(vec![]))
         .await
         .expect("buy");
 
@@ -115,7 +115,7 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
     )
     .await
     .expect("add perk");
-    release_call::<u32>(&node, &fan, &plain, PRICE, release::buy())
+    release_call::<u32>(&node, &fan, &plain, PRICE, release::buy(vec![]))
         .await
         .expect("buy");
 

@@ -192,8 +192,9 @@ pub struct ReleaseCreateArgs {
     /// When the sale closes [default: never].
     #[arg(long, value_parser = time)]
     pub sale_end: Option<u64>,
-    /// How long a fan may dispute a delivery, in days.
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=365))]
+    /// How long a fan may dispute a delivery, in days (counted from the perk's deadline
+    /// for deliveries made before it): 7 to 90, the contract's bounds.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(7..=90))]
     pub dispute_days: u64,
     #[arg(long, default_value = "")]
     pub metadata_uri: String,
@@ -207,6 +208,17 @@ pub enum PerkCommand {
     Add(PerkAddArgs),
     /// Add a perk step by step from a template, with a preview before signing.
     Wizard(ReleaseOnly),
+    /// Cancel a perk (the event is off): every holder still waiting for it may take the
+    /// refund at once, and new editions no longer carry it.
+    Cancel(PerkCancelArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PerkCancelArgs {
+    #[arg(long, value_parser = address)]
+    pub release: AccountId32,
+    #[arg(long)]
+    pub perk: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

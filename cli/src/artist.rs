@@ -8,8 +8,8 @@ use serde_json::json;
 use subxt::utils::AccountId32;
 
 use crate::args::{
-    ArbiterArgs, ArtistCommand, DeliverArgs, Delivery, PerkAddArgs, PerkCommand, ReleaseCommand,
-    ReleaseCreateArgs, ReleaseOnly,
+    ArbiterArgs, ArtistCommand, DeliverArgs, Delivery, PerkAddArgs, PerkCancelArgs, PerkCommand,
+    ReleaseCommand, ReleaseCreateArgs, ReleaseOnly,
 };
 use crate::chain::Session;
 use crate::report::{landed, landed_text, Report};
@@ -130,7 +130,22 @@ pub async fn perk(s: &Session, a: &PerkCommand) -> anyhow::Result<Report> {
             add_perk(s, &p.release, terms).await
         }
         PerkCommand::Wizard(r) => wizard::run(s, &r.release).await,
+        PerkCommand::Cancel(c) => cancel_perk(s, c).await,
     }
+}
+
+async fn cancel_perk(s: &Session, c: &PerkCancelArgs) -> anyhow::Result<Report> {
+    let (_, done) = s
+        .release::<()>(&c.release, 0, release::cancel_perk(c.perk))
+        .await?;
+    Ok(Report::new(
+        format!(
+            "perk {} cancelled: its holders may take their refunds now, {}",
+            c.perk,
+            landed_text(&done)
+        ),
+        json!({ "release": c.release.to_string(), "perk": c.perk, "tx": landed(&done) }),
+    ))
 }
 
 /// What clap cannot say: an automatic perk needs something to commit to.

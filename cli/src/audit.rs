@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use dreamster_calls::{registry, release};
-use dreamster_types::entitlement::{Entitlement, EntitlementState, PerkStatus};
+use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState, PerkStatus};
 use dreamster_types::perk::{DeliveryMethod, Perk};
 use dreamster_types::registry_api::Reputation;
 use dreamster_types::release::SaleTerms;
@@ -74,6 +74,20 @@ impl ReleaseBooks {
         Ok(books)
     }
 
+    /// An entitlement's status at `now` (a perk the release does not list reads as not
+    /// cancelled).
+    fn status(&self, e: &Entitlement, now: u64) -> PerkStatus {
+        let cancelled = self
+            .perks
+            .get(e.perk as usize)
+            .is_some_and(|p| p.cancelled_at.is_some());
+        e.status(Clock {
+            now,
+            dispute_window: self.terms.dispute_window,
+            cancelled,
+        })
+    }
+
     fn all(&self) -> impl Iterator<Item = (u32, &Entitlement)> {
         self.entitlements
             .iter()
@@ -126,7 +140,7 @@ impl ReleaseBooks {
         let mut overdue = Vec::new();
         let mut disputes = Vec::new();
         for (edition, e) in self.all() {
-            let status = e.status(now, self.terms.dispute_window);
+            let status = self.status(e, now);
             *by_status.entry(status.slug()).or_default() += 1;
             if status == PerkStatus::Overdue {
                 overdue.push(json!({ "edition": edition, "perk": e.perk, "deadline": e.deadline, "deadline_utc": fmt_time(e.deadline), "escrow": e.escrow.to_string() }));
@@ -151,7 +165,7 @@ impl ReleaseBooks {
         let now = now_ms();
         let overdue = self
             .all()
-            .filter(|(_, e)| e.status(now, self.terms.dispute_window) == PerkStatus::Overdue)
+            .filter(|(_, e)| self.status(e, now) == PerkStatus::Overdue)
             .count();
         let refunded = self
             .all()

@@ -142,7 +142,7 @@ impl Demo<'_> {
         let terms: SaleTerms = self.root.query(rel, release::sale_terms()).await?;
         Ok(self
             .who(fan)
-            .release::<u32>(rel, terms.price, release::buy())
+            .release::<u32>(rel, terms.price, release::buy(vec![]))
             .await?
             .0)
     }

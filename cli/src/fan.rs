@@ -1,7 +1,7 @@
 //! The fan's commands (and the arbiter's `resolve`).
 
 use dreamster_calls::{registry, release};
-use dreamster_types::entitlement::{Entitlement, PerkStatus};
+use dreamster_types::entitlement::{Clock, Entitlement, PerkStatus};
 use dreamster_types::perk::{DeliveryMethod, Perk};
 use dreamster_types::release::SaleTerms;
 use serde_json::json;
@@ -16,19 +16,30 @@ use crate::chain::Session;
 use crate::report::{landed, landed_text, Report};
 use crate::units::{fmt_amount, fmt_time, now_ms};
 
+/// Buys an edition expecting the perks a new edition carries now: if one of them is gone
+/// by the time the purchase is included (the last limited one sold, a deadline passed),
+/// the contract refuses it and nothing is paid.
 pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
     let terms: SaleTerms = s.query(&a.release, release::sale_terms()).await?;
+    let perks: Vec<Perk> = s.query(&a.release, release::perks()).await?;
+    let now = now_ms();
+    let expected: Vec<u32> = (0u32..)
+        .zip(&perks)
+        .filter(|(_, p)| p.grantable(now))
+        .map(|(id, _)| id)
+        .collect();
     let (edition, done) = s
-        .release::<u32>(&a.release, terms.price, release::buy())
+        .release::<u32>(&a.release, terms.price, release::buy(expected.clone()))
         .await?;
     Ok(Report::new(
         format!(
-            "bought edition {edition} of {:?} for {}, {}",
+            "bought edition {edition} of {:?} for {} with perks {expected:?}, {}",
             terms.title,
             fmt_amount(terms.price),
             landed_text(&done)
         ),
-        json!({ "release": a.release.to_string(), "edition": edition, "price": terms.price.to_string(), "tx": landed(&done) }),
+        json!({ "release": a.release.to_string(), "edition": edition, "price": terms.price.to_string(),
+                "perks": expected, "tx": landed(&done) }),
     ))
 }
 
@@ -71,9 +82,14 @@ pub async fn editions_of(
 /// How the holder gets to a perk in its current state.
 fn access(perk: &Perk, e: &Entitlement, status: PerkStatus) -> String {
     match (status, &perk.terms.delivery) {
-        (PerkStatus::Refundable | PerkStatus::Overdue, _) => {
+        (PerkStatus::Refundable | PerkStatus::Overdue | PerkStatus::Cancelled, _) => {
             format!("refund {} with `dreamster refund`", fmt_amount(e.escrow))
         }
+        (PerkStatus::DeliveredLate, _) => format!(
+            "delivered after the deadline: `dreamster confirm` it if you want it, or refund {} \
+             with `dreamster refund`",
+            fmt_amount(e.escrow)
+        ),
         (PerkStatus::Refunded, _) => "refunded".into(),
         (PerkStatus::Pending, DeliveryMethod::Automatic { .. }) => {
             "unlock it with `dreamster unlock` to get the secret".into()
@@ -122,7 +138,7 @@ pub async fn perks(s: &Session, a: &PerksArgs) -> anyhow::Result<Report> {
                 let Some(perk) = perk_list.get(e.perk as usize) else {
                     continue;
                 };
-                let status = e.status(now, terms.dispute_window);
+                let status = e.status(Clock::of(now, &terms, perk));
                 let how = access(perk, &e, status);
                 text.push_str(&format!(
                     "  perk {} {:<28} {:<10} escrow {:<12} deadline {}  — {how}\n",

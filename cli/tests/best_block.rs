@@ -135,12 +135,16 @@ async fn acts_right_after_the_state_it_depends_on() {
             &eve.public_key().to_account_id(),
             &rel_id,
             price,
-            &dreamster_calls::release::buy(),
+            &dreamster_calls::release::buy(vec![]),
         )
         .await
         .expect("dry run");
-    let buy =
-        dreamster_client::Node::call_tx(&rel_id, price, dreamster_calls::release::buy(), &dry);
+    let buy = dreamster_client::Node::call_tx(
+        &rel_id,
+        price,
+        dreamster_calls::release::buy(vec![]),
+        &dry,
+    );
     let bought_at = in_best_block(&cli.node, &buy, &eve).await;
     assert!(
         finalized_number(&cli.node).await < bought_at,

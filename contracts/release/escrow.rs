@@ -287,7 +287,10 @@ mod tests {
             (e.state, e.delivered_at, e.proof),
             (Delivered, Some(DEADLINE), Some([7; 32]))
         );
-        assert_eq!(unlock(&mut e, &AUTO, at(6)), Err(Error::WrongState(Delivered)));
+        assert_eq!(
+            unlock(&mut e, &AUTO, at(6)),
+            Err(Error::WrongState(Delivered))
+        );
     }
 
     #[test]
@@ -298,7 +301,12 @@ mod tests {
             Err(Error::DeliveredByUnlock)
         );
         assert_eq!(
-            mark_delivered(&mut e.clone(), &DeliveryMethod::Event, [1; 32], cancelled(5)),
+            mark_delivered(
+                &mut e.clone(),
+                &DeliveryMethod::Event,
+                [1; 32],
+                cancelled(5)
+            ),
             Err(Error::PerkCancelled)
         );
         let applied = mark_delivered(&mut e, &DeliveryMethod::Event, [1; 32], at(DEADLINE + 1))
@@ -340,7 +348,10 @@ mod tests {
         let mut e = pending();
         mark_delivered(&mut e, &DeliveryMethod::Physical, [1; 32], at(DEADLINE + 1))
             .expect("deliver");
-        assert_eq!(settle(&mut e.clone(), at(u64::MAX)), Err(Error::DeliveredLate));
+        assert_eq!(
+            settle(&mut e.clone(), at(u64::MAX)),
+            Err(Error::DeliveredLate)
+        );
         assert_eq!(
             dispute(&mut e.clone(), [2; 32], at(DEADLINE + 2)),
             Err(Error::DeliveredLate)
@@ -383,7 +394,10 @@ mod tests {
             claim_refund(&mut e, at(0)).map(|a| a.flow),
             Ok(Flow::OwedToHolder(500))
         );
-        assert_eq!(claim_refund(&mut e, at(0)), Err(Error::WrongState(Refunded)));
+        assert_eq!(
+            claim_refund(&mut e, at(0)),
+            Err(Error::WrongState(Refunded))
+        );
         assert_eq!(refundable_amount(&e, at(0)), 0);
     }
 
@@ -399,7 +413,10 @@ mod tests {
         );
         assert_eq!(refundable_amount(&e, at(until)), 0);
         assert!(resolve(&mut e.clone(), false, until).is_ok());
-        assert_eq!(resolve(&mut e.clone(), false, until + 1), Err(Error::RulingExpired));
+        assert_eq!(
+            resolve(&mut e.clone(), false, until + 1),
+            Err(Error::RulingExpired)
+        );
         assert_eq!(refundable_amount(&e, at(until + 1)), 500);
         let applied = claim_refund(&mut e, at(until + 1)).expect("refund");
         assert_eq!(

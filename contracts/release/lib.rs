@@ -15,11 +15,11 @@ pub type Result<T> = core::result::Result<T, Error>;
 #[ink::contract]
 mod release {
     use crate::escrow::{self, Applied, Flow};
-    use dreamster_types::events::EntitlementAction;
     use crate::{Error, Result};
     use dreamster_types::entitlement::{
         Clock, Entitlement, EntitlementState, PerkStatus, RefundReason,
     };
+    use dreamster_types::events::EntitlementAction;
     use dreamster_types::events::{
         Approval, ArtistWithdrew, EditionSold, EntitlementChanged, EscrowReleased, PerkAdded,
         PerkCancelled, PerkRated, Transfer,
@@ -63,11 +63,7 @@ mod release {
     impl Release {
         /// Called by the registry's factory; the caller becomes this release's registry.
         #[ink(constructor)]
-        pub fn new(
-            artist: AccountId,
-            terms: SaleTerms,
-            arbiters: Vec<AccountId>,
-        ) -> Result<Self> {
+        pub fn new(artist: AccountId, terms: SaleTerms, arbiters: Vec<AccountId>) -> Result<Self> {
             terms.validate().map_err(Error::InvalidSaleTerms)?;
             if arbiters.len() > MAX_ARBITERS as usize {
                 return Err(Error::TooManyArbiters);
@@ -381,8 +377,7 @@ mod release {
             let holder = self.ensure_holder(edition)?;
             let mut e = self.entitlement_or_err(edition, perk)?;
             let clock = self.clock(perk)?;
-            if e.status(clock) == PerkStatus::Confirmed && e.state == EntitlementState::Delivered
-            {
+            if e.status(clock) == PerkStatus::Confirmed && e.state == EntitlementState::Delivered {
                 self.transition(edition, perk, |e| escrow::settle(e, clock))?;
                 e = self.entitlement_or_err(edition, perk)?;
             }

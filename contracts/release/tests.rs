@@ -598,12 +598,15 @@ fn attack_short_window_and_early_junk_delivery_fail() {
             vec![a.eve]
         )
         .err(),
-        Some(Error::InvalidSaleTerms(SaleTermsError::DisputeWindowTooShort))
+        Some(Error::InvalidSaleTerms(
+            SaleTermsError::DisputeWindowTooShort
+        ))
     );
     let mut r = release_with_sale();
     as_caller(a.alice);
     set_now(1);
-    r.mark_delivered(0, 1, [0xBA; 32]).expect("junk proof, long before the event");
+    r.mark_delivered(0, 1, [0xBA; 32])
+        .expect("junk proof, long before the event");
     // Anyone's settle "a block later", and any time until the deadline plus the window,
     // is refused; the holder can dispute all that time.
     as_caller(a.frank);
@@ -619,7 +622,11 @@ fn attack_short_window_and_early_junk_delivery_fail() {
     as_caller(a.bob);
     assert_eq!(r.dispute(0, 1, [0xE1; 32]), Ok(()));
     as_caller(a.alice);
-    assert_eq!(r.withdraw(), Ok(PRICE / 2), "only the music's share was ever free");
+    assert_eq!(
+        r.withdraw(),
+        Ok(PRICE / 2),
+        "only the music's share was ever free"
+    );
     books_balance(&r);
 }
 
@@ -679,7 +686,8 @@ fn attack_late_delivery_front_running_a_refund_fails() {
     let mut r = release_with_sale();
     set_now(DEADLINE + 1);
     as_caller(a.alice);
-    r.mark_delivered(0, 1, [0xBA; 32]).expect("late junk delivery");
+    r.mark_delivered(0, 1, [0xBA; 32])
+        .expect("late junk delivery");
     assert_eq!(r.status(0, 1), Some(PerkStatus::DeliveredLate));
     as_caller(a.frank);
     set_now(u64::MAX);
@@ -703,7 +711,10 @@ fn a_late_delivery_stands_when_the_fan_accepts_it() {
     let before = r.artist_withdrawable();
     assert_eq!(r.confirm(0, 1), Ok(()));
     assert_eq!(r.artist_withdrawable(), before + PRICE * 3 / 10);
-    assert_eq!(r.claim_refund(0, 1), Err(Error::WrongState(EntitlementState::Confirmed)));
+    assert_eq!(
+        r.claim_refund(0, 1),
+        Err(Error::WrongState(EntitlementState::Confirmed))
+    );
 }
 
 /// Finding 4: an edition sold after a perk's deadline does not carry it, so it cannot be
@@ -766,7 +777,8 @@ fn cancel_perk_makes_pending_entitlements_refundable() {
     let mut r = release_with_sale();
     buy_as(&mut r, a.charlie, PRICE).expect("edition 1");
     as_caller(a.alice);
-    r.mark_delivered(1, 1, [0x0D; 32]).expect("delivered to charlie");
+    r.mark_delivered(1, 1, [0x0D; 32])
+        .expect("delivered to charlie");
     as_caller(a.bob);
     assert_eq!(r.cancel_perk(1), Err(Error::NotArtist));
     as_caller(a.alice);
@@ -792,9 +804,16 @@ fn cancel_perk_makes_pending_entitlements_refundable() {
     );
     assert!(!registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
     as_caller(a.charlie);
-    assert_eq!(r.claim_refund(1, 1), Err(Error::WrongState(EntitlementState::Delivered)));
+    assert_eq!(
+        r.claim_refund(1, 1),
+        Err(Error::WrongState(EntitlementState::Delivered))
+    );
     buy_as(&mut r, a.django, PRICE).expect("edition 2");
-    assert_eq!(r.entitlement(2, 1), None, "a cancelled perk binds no new edition");
+    assert_eq!(
+        r.entitlement(2, 1),
+        None,
+        "a cancelled perk binds no new edition"
+    );
     books_balance(&r);
 }
 

@@ -112,9 +112,11 @@ async fn build_chain(node: &Node, goal: u64) -> anyhow::Result<Chain> {
         let fan_index = batches.len() % fans.len();
         let fan = &fans[fan_index];
         let origin = fan.public_key().to_account_id();
-        let dry = node.dry_run(&origin, &rel, PRICE, &release::buy()).await?;
+        let dry = node
+            .dry_run(&origin, &rel, PRICE, &release::buy(vec![]))
+            .await?;
         let calls = (0..PER_BATCH)
-            .map(|_| Node::batched_call(&rel, PRICE, release::buy(), &dry))
+            .map(|_| Node::batched_call(&rel, PRICE, release::buy(vec![]), &dry))
             .collect();
         let submitted = node.submit_batch(fan, calls).await?;
         events += submitted.events.len() as u64;

@@ -175,9 +175,17 @@ rows! {
         refund: Option<bool>,
         late: Option<bool>,
         at: i64,
+        /// Why a refund was paid ([`dreamster_types::entitlement::RefundReason::slug`]).
+        refund_reason: Option<&'static str>,
         block_number: i64,
         extrinsic_index: Option<i32>,
         event_index: i32,
+    }
+
+    /// One of the arbiters a release was created with.
+    insert ReleaseArbiterRow => "release_arbiters" {
+        release: Vec<u8>,
+        arbiter: Vec<u8>,
     }
 
     insert RatingRow => "ratings" {
@@ -220,6 +228,14 @@ rows! {
         unlocked: Option<bool>,
         evidence: Option<Vec<u8>>,
         rating: Option<i16>,
+        disputed_at: Option<i64>,
+    }
+
+    /// A perk the artist cancelled.
+    merge CancelledUpdate => "perks" {
+        release: Vec<u8>,
+        perk: i32,
+        cancelled_at: i64,
     }
 
     /// Entitlements a perk gained in the batch.
@@ -251,6 +267,7 @@ pub struct EntitlementPatch {
     pub unlocked: Option<bool>,
     pub evidence: Option<Vec<u8>>,
     pub rating: Option<i16>,
+    pub disputed_at: Option<i64>,
 }
 
 impl EntitlementPatch {
@@ -263,6 +280,7 @@ impl EntitlementPatch {
         self.unlocked = later.unlocked.or(self.unlocked);
         self.evidence = later.evidence.or(self.evidence.take());
         self.rating = later.rating.or(self.rating);
+        self.disputed_at = later.disputed_at.or(self.disputed_at);
     }
 
     fn row(key: &EntitlementKey, p: &EntitlementPatch) -> EntitlementUpdate {
@@ -279,6 +297,7 @@ impl EntitlementPatch {
             unlocked: p.unlocked,
             evidence: p.evidence.clone(),
             rating: p.rating,
+            disputed_at: p.disputed_at,
         }
     }
 }
@@ -310,6 +329,9 @@ pub struct Changes {
     pub entitlement_changes: Vec<EntitlementChangeRow>,
     pub ratings: Vec<RatingRow>,
     pub withdrawals: Vec<WithdrawalRow>,
+    pub release_arbiters: Vec<ReleaseArbiterRow>,
+    /// Perks cancelled in the batch, with when.
+    pub cancelled: HashMap<(Bytes32, u32), i64>,
     /// Editions' owners after the batch's transfers.
     pub owners: HashMap<(Bytes32, u32), Vec<u8>>,
     pub patches: HashMap<EntitlementKey, EntitlementPatch>,
@@ -401,6 +423,7 @@ impl Changes {
         )
         .await?;
         copy_in(db, &self.releases).await?;
+        copy_in(db, &self.release_arbiters).await?;
         let reputation: Vec<ReputationRow> = self.reputation.into_values().collect();
         merge(
             db,
@@ -452,10 +475,27 @@ impl Changes {
                 late = COALESCE(u.late, e.late),
                 unlocked = COALESCE(u.unlocked, e.unlocked),
                 evidence = COALESCE(u.evidence, e.evidence),
-                rating = COALESCE(u.rating, e.rating)
+                rating = COALESCE(u.rating, e.rating),
+                disputed_at = COALESCE(u.disputed_at, e.disputed_at)
              FROM {source}
              WHERE e.release = u.release AND e.edition = u.edition AND e.perk = u.perk",
             &patches,
+        )
+        .await?;
+        let cancelled: Vec<CancelledUpdate> = self
+            .cancelled
+            .into_iter()
+            .map(|((release, perk), at)| CancelledUpdate {
+                release: release.to_vec(),
+                perk: perk as i32,
+                cancelled_at: at,
+            })
+            .collect();
+        merge(
+            db,
+            "UPDATE perks p SET cancelled_at = u.cancelled_at FROM {source}
+             WHERE p.release = u.release AND p.perk = u.perk",
+            &cancelled,
         )
         .await?;
         let granted: Vec<GrantedUpdate> = self

@@ -1,7 +1,7 @@
 //! How each event changes the read model: records it in the batch's [`Changes`], which
 //! the store writes at the end of the batch, inside the batch's transaction.
 
-use dreamster_types::entitlement::EntitlementState;
+use dreamster_types::entitlement::{EntitlementState, RefundReason};
 use dreamster_types::events::*;
 use dreamster_types::perk::DeliveryMethod;
 use dreamster_types::stored::{clean, millis};
@@ -11,8 +11,8 @@ use sqlx::PgConnection;
 pub use crate::changes::Origin;
 use crate::changes::{
     ArbiterRow, ArtistRow, Changes, EditionRow, EntitlementChangeRow, EntitlementPatch,
-    EntitlementRow, PerkRow, RatingRow, ReleaseRow, ReputationRow, SanitizedRow, TransferRow,
-    WithdrawalRow,
+    EntitlementRow, PerkRow, RatingRow, ReleaseArbiterRow, ReleaseRow, ReputationRow, SanitizedRow,
+    TransferRow, WithdrawalRow,
 };
 use crate::copy::Numeric;
 
@@ -85,6 +85,17 @@ pub async fn apply(
                 block_number: o.block,
                 extrinsic_index: o.extrinsic,
             });
+            // A hostile registry could name one arbiter twice: the table keeps each once.
+            let mut named: Vec<&AccountId> = Vec::new();
+            for arbiter in &e.arbiters {
+                if !named.contains(&arbiter) {
+                    named.push(arbiter);
+                    changes.release_arbiters.push(ReleaseArbiterRow {
+                        release: id(&e.release),
+                        arbiter: id(arbiter),
+                    });
+                }
+            }
         }
         DreamsterEvent::ReputationChanged(e) => {
             // Counters beyond INT (two billion deliveries) are stored at its maximum.
@@ -109,6 +120,9 @@ pub async fn apply(
             );
         }
         DreamsterEvent::PerkAdded(e) => perk_added(changes, o, e),
+        DreamsterEvent::PerkCancelled(e) => {
+            changes.cancelled.insert((o.contract, e.perk), millis(e.at));
+        }
         DreamsterEvent::EditionSold(e) => edition_sold(db, changes, o, e).await?,
         DreamsterEvent::Transfer(e) => {
             changes.transfers.push(TransferRow {
@@ -270,6 +284,10 @@ async fn entitlement_changed(
     o: &Origin,
     e: &EntitlementChanged,
 ) -> Result<(), sqlx::Error> {
+    let refund_reason = match e.action {
+        EntitlementAction::Refunded { reason, .. } => Some(reason.slug()),
+        _ => None,
+    };
     let (action, proof, amount, refund, late) = match e.action {
         EntitlementAction::Unlocked { content_hash } => {
             ("unlocked", Some(content_hash), None, None, Some(false))
@@ -281,12 +299,12 @@ async fn entitlement_changed(
         EntitlementAction::ConfirmedByTimeout => ("confirmed_by_timeout", None, None, None, None),
         EntitlementAction::Disputed { evidence } => ("disputed", Some(evidence), None, None, None),
         EntitlementAction::Resolved { refund } => ("resolved", None, None, Some(refund), None),
-        EntitlementAction::Refunded { amount, overdue } => (
+        EntitlementAction::Refunded { amount, reason } => (
             "refunded",
             None,
             Some(amount),
-            Some(!overdue),
-            Some(overdue),
+            Some(reason == RefundReason::Ruled),
+            Some(reason == RefundReason::Overdue),
         ),
     };
     changes.entitlement_changes.push(EntitlementChangeRow {
@@ -302,6 +320,7 @@ async fn entitlement_changed(
         refund,
         late,
         at: millis(e.at),
+        refund_reason,
         block_number: o.block,
         extrinsic_index: o.extrinsic,
         event_index: o.event_index,
@@ -319,7 +338,10 @@ async fn entitlement_changed(
             patch.late = late;
             patch.unlocked = Some(matches!(e.action, EntitlementAction::Unlocked { .. }));
         }
-        EntitlementAction::Disputed { evidence } => patch.evidence = Some(evidence.to_vec()),
+        EntitlementAction::Disputed { evidence } => {
+            patch.evidence = Some(evidence.to_vec());
+            patch.disputed_at = Some(millis(e.at));
+        }
         _ => {}
     }
     changes.patch(key, patch);
@@ -332,12 +354,14 @@ async fn entitlement_changed(
             delta.escrow_held -= escrow;
             delta.refunds_owed += escrow;
         }
-        EntitlementAction::Refunded { amount, overdue } => {
+        EntitlementAction::Refunded { amount, reason } => {
             let delta = changes.release_delta(o.contract);
-            if overdue {
-                delta.escrow_held -= amount as i128;
-            } else {
+            // A ruled refund was moved to refunds owed by the ruling; every other refund
+            // leaves escrow directly.
+            if reason == RefundReason::Ruled {
                 delta.refunds_owed -= amount as i128;
+            } else {
+                delta.escrow_held -= amount as i128;
             }
         }
         _ => {}

@@ -301,7 +301,8 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
     dev_node.restart_gracefully().await?;
     let node = Node::connect(&rpc).await?;
     let (artist, fan) = (dev::bob(), dev::dave());
-    let edition: u32 = release_call(&node, &fan, &story.release, PRICE, release::buy()).await?;
+    let edition: u32 =
+        release_call(&node, &fan, &story.release, PRICE, release::buy(vec![])).await?;
     release_call::<()>(&node, &fan, &story.release, 0, release::unlock(edition, 0)).await?;
     release_call::<()>(
         &node,
@@ -318,7 +319,14 @@ async fn sigkills_database_crashes_and_a_node_restart_lose_and_duplicate_nothing
 
     // 4. More chain, and more kills while a fresh process catches up with it.
     scenario::buying_blocks(&node, &dev::ferdie(), &busy, 30 * after_restart as u64).await?;
-    release_call::<u32>(&node, &dev::eve(), &story.release, PRICE, release::buy()).await?;
+    release_call::<u32>(
+        &node,
+        &dev::eve(),
+        &story.release,
+        PRICE,
+        release::buy(vec![]),
+    )
+    .await?;
     let last = finalized(&rpc, &node).await?;
     let (more, more_mid_batch) =
         kill_repeatedly(&run, &pool, last, after_restart, &mut rng).await?;

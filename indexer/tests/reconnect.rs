@@ -54,7 +54,7 @@ async fn indexer_reconnects_after_the_node_restarts() -> anyhow::Result<()> {
             registry::create_release(terms),
         )
         .await?;
-        release_call::<u32>(&node, &fan, &subxt_id(&id), PRICE, release::buy()).await?;
+        release_call::<u32>(&node, &fan, &subxt_id(&id), PRICE, release::buy(vec![])).await?;
         (registry_addr, subxt_id(&id))
     };
 
@@ -82,7 +82,7 @@ async fn indexer_reconnects_after_the_node_restarts() -> anyhow::Result<()> {
     dev_node.restart().await?;
 
     let node = Node::connect(&dev_node.rpc_url()).await?;
-    release_call::<u32>(&node, &fan, &release_addr, PRICE, release::buy()).await?;
+    release_call::<u32>(&node, &fan, &release_addr, PRICE, release::buy(vec![])).await?;
     wait_for(db.pool(), 2).await?;
 
     let _ = stop_tx.send(());

@@ -116,7 +116,13 @@ async fn buy(node: &Node, release_addr: &subxt::utils::AccountId32) -> anyhow::R
     within(
         60,
         "a buy",
-        release_call::<u32>(node, &dev::charlie(), release_addr, PRICE, release::buy()),
+        release_call::<u32>(
+            node,
+            &dev::charlie(),
+            release_addr,
+            PRICE,
+            release::buy(vec![]),
+        ),
     )
     .await?;
     Ok(())

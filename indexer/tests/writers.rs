@@ -80,7 +80,7 @@ async fn a_second_indexer_waits_then_continues_with_the_first_ones_releases() {
     within(60, "the first's second catch-up", first.catch_up(&source))
         .await
         .expect("first sees the release");
-    release_call::<u32>(&node, &dev::charlie(), &rel, PRICE, release::buy())
+    release_call::<u32>(&node, &dev::charlie(), &rel, PRICE, release::buy(vec![]))
         .await
         .expect("buy");
     drop(first);

@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         max_editions: None,
         sale_start: START,
         sale_end: None,
-        dispute_window: DAY,
+        dispute_window: dreamster_types::release::MIN_DISPUTE_WINDOW,
     };
     let address = chain.create_release(ARTIST, terms)?;
     // A release of typical shape: three perks, one of each delivery method.

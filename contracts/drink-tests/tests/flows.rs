@@ -370,7 +370,11 @@ fn a_gas_burning_registry_cannot_block_refunds() -> anyhow::Result<()> {
     chain.set_time(deadline + 1);
     let fan_before = chain.balance(&account(FAN));
     let refunded: R<u128> = chain.call(FAN, &address, 0, release::claim_refund(0, 0))?;
-    assert_eq!(refunded, Ok(PRICE / 2), "the refund pays despite the registry");
+    assert_eq!(
+        refunded,
+        Ok(PRICE / 2),
+        "the refund pays despite the registry"
+    );
     assert_eq!(chain.balance(&account(FAN)) - fan_before, PRICE / 2);
     assert!(
         chain.last_cost.ref_time
@@ -379,6 +383,9 @@ fn a_gas_burning_registry_cannot_block_refunds() -> anyhow::Result<()> {
         chain.last_cost.ref_time
     );
     let reports: u32 = chain.call(OWNER, &hostile, 0, ink::selector_bytes!("reports").to_vec())?;
-    assert_eq!(reports, 0, "the burning report ran out of gas and was rolled back");
+    assert_eq!(
+        reports, 0,
+        "the burning report ran out of gas and was rolled back"
+    );
     Ok(())
 }

@@ -90,7 +90,8 @@ fn set_up(aim: Aim) -> anyhow::Result<Attack> {
     );
     let perk: R<u32> = chain.call(ARTIST, &release, 0, release::add_perk(vinyl(START + HOUR)))?;
     assert_eq!(perk, Ok(0));
-    let edition: R<u32> = chain.call_from(hostile.clone(), &release, PRICE, release::buy(vec![]))?;
+    let edition: R<u32> =
+        chain.call_from(hostile.clone(), &release, PRICE, release::buy(vec![]))?;
     assert_eq!(edition, Ok(0));
     let target = match aim {
         Aim::Nowhere => None,

@@ -5,7 +5,9 @@ use dreamster_types::entitlement::EntitlementState;
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::PerkTermsError;
 use dreamster_types::registry_api::RegistryError;
-use dreamster_types::release::SaleTermsError;
+use dreamster_types::release::{SaleTermsError, MAX_DEADLINE_HORIZON};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 use crate::units::{fmt_amount, fmt_time};
 
@@ -57,6 +59,31 @@ pub fn release_error(e: &ReleaseError) -> String {
         NothingToWithdraw => "there is nothing to withdraw yet".into(),
         TransferFailed => "the contract could not pay out (the chain refused the transfer)".into(),
         Overflow => "the amounts would overflow".into(),
+        DeadlineTooFar => format!(
+            "the deadline is too far ahead: at most {} days from now",
+            MAX_DEADLINE_HORIZON / DAY_MS
+        ),
+        PerkCancelled => "the artist cancelled this perk".into(),
+        PerkUnavailable { perk } => format!(
+            "perk #{perk} no longer comes with a new edition (sold out, past its deadline or \
+             cancelled), so nothing was bought"
+        ),
+        TooManyExpected => "a purchase can expect at most 16 perks".into(),
+        DeliveredLate => "this perk was delivered after its deadline: confirm it if you want \
+                          it, or take the refund"
+            .into(),
+        RulingExpired => {
+            "the arbiters' time to rule has run out: the escrow is the holder's".into()
+        }
+        RulingPending { until } => format!(
+            "an arbiter may still rule until {}; if none does, the refund is yours after that",
+            fmt_time(*until)
+        ),
+        TransferToRelease => "an edition cannot be sent to the release contract itself".into(),
+        TooManyArbiters => "a release can have at most 16 arbiters".into(),
+        UnlockClosed => "this perk's deadline has passed, so it can no longer be unlocked: \
+                         take the refund instead"
+            .into(),
     }
 }
 
@@ -78,6 +105,7 @@ pub fn registry_error(e: &RegistryError) -> String {
         NotArbiter => "that account is not an arbiter".into(),
         InstantiationFailed => "the release contract could not be created".into(),
         InvalidRating => "a rating is 1 to 5 stars".into(),
+        TooManyArbiters => "the registry already has the most arbiters it may name (16)".into(),
     }
 }
 
@@ -90,8 +118,8 @@ fn sale_terms_error(e: &SaleTermsError) -> &'static str {
         ZeroPrice => "the price must be more than zero",
         ZeroEditions => "the edition limit must be at least 1",
         SaleEndsBeforeStart => "the sale ends before it starts",
-        DisputeWindowTooLong => "the dispute window is too long",
-        ZeroDisputeWindow => "the dispute window must be longer than zero",
+        DisputeWindowTooLong => "the dispute window is longer than 90 days",
+        DisputeWindowTooShort => "the dispute window must be at least 7 days",
     }
 }
 

@@ -122,6 +122,17 @@ pub struct Clock {
     pub cancelled: bool,
 }
 
+impl Clock {
+    /// The clock an entitlement to `perk` of a release sold on `sale` is read against.
+    pub fn of(now: Timestamp, sale: &crate::release::SaleTerms, perk: &crate::perk::Perk) -> Self {
+        Clock {
+            now,
+            dispute_window: sale.dispute_window,
+            cancelled: perk.cancelled_at.is_some(),
+        }
+    }
+}
+
 /// One (edition, perk) entitlement as the release stores it.
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]

@@ -124,7 +124,7 @@ pub async fn artist_release(
     Ok((registry_addr, release))
 }
 
-/// A release on sale from the start, for good, with a one-minute dispute window.
+/// A release on sale from the start, for good, with the shortest dispute window allowed.
 pub fn open_sale(title: &str) -> SaleTerms {
     SaleTerms {
         title: title.into(),
@@ -133,7 +133,7 @@ pub fn open_sale(title: &str) -> SaleTerms {
         max_editions: None,
         sale_start: 0,
         sale_end: None,
-        dispute_window: 60_000,
+        dispute_window: dreamster_types::release::MIN_DISPUTE_WINDOW,
     }
 }
 
@@ -175,7 +175,7 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
         max_editions: Some(100),
         sale_start: 0,
         sale_end: None,
-        dispute_window: 10 * 60 * 1000,
+        dispute_window: dreamster_types::release::MIN_DISPUTE_WINDOW,
     };
     let rel = create_release(node, &artist, &registry_addr, terms).await?;
     let far = now_ms() + 30 * 24 * 3600 * 1000;
@@ -208,8 +208,8 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
     ] {
         release_call::<u32>(node, &artist, &rel, 0, release::add_perk(p)).await?;
     }
-    release_call::<u32>(node, &fan, &rel, PRICE, release::buy()).await?;
-    release_call::<u32>(node, &fan2, &rel, PRICE, release::buy()).await?;
+    release_call::<u32>(node, &fan, &rel, PRICE, release::buy(vec![0, 1, 2])).await?;
+    release_call::<u32>(node, &fan2, &rel, PRICE, release::buy(vec![])).await?;
 
     release_call::<()>(node, &fan, &rel, 0, release::unlock(0, 0)).await?;
     release_call::<()>(node, &fan, &rel, 0, release::confirm(0, 0)).await?;
@@ -279,9 +279,9 @@ pub async fn buying_blocks(
 ) -> anyhow::Result<u64> {
     let origin = who.public_key().to_account_id();
     let dry = node
-        .dry_run(&origin, release, PRICE, &release::buy())
+        .dry_run(&origin, release, PRICE, &release::buy(vec![]))
         .await?;
-    let buys = (0..n).map(|_| Node::call_tx(release, PRICE, release::buy(), &dry));
+    let buys = (0..n).map(|_| Node::call_tx(release, PRICE, release::buy(vec![]), &dry));
     block_per_tx(node, who, buys.collect()).await
 }
 

@@ -61,7 +61,7 @@ async fn deploy_buy_and_refund_after_the_deadline() -> anyhow::Result<()> {
     let fan_id = fan.public_key().to_account_id();
     let contract_before = node.free_balance(&release_addr).await?;
     let (edition, sold) = node
-        .call::<u32, ReleaseError>(&fan, &release_addr, PRICE, release::buy())
+        .call::<u32, ReleaseError>(&fan, &release_addr, PRICE, release::buy(vec![]))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(edition, 0);
