@@ -266,7 +266,7 @@ async fn release(
 fn state_badge(state: &str) -> Markup {
     let color = match state {
         "confirmed" | "unlocked" | "delivered" => "#2e7d32",
-        "overdue" | "refundable" | "disputed" => "#c62828",
+        "overdue" | "refundable" | "disputed" | "cancelled" | "delivered_late" => "#c62828",
         "refunded" => "#6d4c41",
         _ => "#555",
     };
@@ -344,7 +344,12 @@ fn benefit_actions(b: &crate::fans::Benefit) -> Markup {
     html! {
         @match (b.state.as_str(), b.delivery.as_str()) {
             ("pending", "automatic") => (action("unlock", &at, html! {}, "Unlock")),
-            ("overdue" | "refundable", _) => (action("claim_refund", &at, html! {}, &format!("Claim refund of {}", amount(&b.escrow)))),
+            ("overdue" | "refundable" | "cancelled", _) => (action("claim_refund", &at, html! {}, &format!("Claim refund of {}", amount(&b.escrow)))),
+            ("delivered_late", _) => {
+                p.muted { "Delivered after the deadline: it counts only if you accept it." }
+                (action("confirm", &at, html! {}, "Accept the late delivery"))
+                (action("claim_refund", &at, html! {}, &format!("Take the refund of {}", amount(&b.escrow))))
+            }
             ("unlocked" | "confirmed", "automatic") => {
                 button.reveal type="button" data-release=(b.release) data-edition=(b.edition) data-perk=(b.perk) { "Reveal" }
                 p.secret aria-live="polite" {}
