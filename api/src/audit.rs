@@ -121,13 +121,13 @@ pub async fn audit_items(
     let (from, amount, origin) = match which {
         AuditList::Overdue => (
             "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-             JOIN releases r ON r.address = e.release WHERE e.state = 'pending' AND e.deadline < $1",
+             JOIN releases r ON r.address = e.release WHERE e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL",
             "e.escrow::text",
             "e.created_block",
         ),
         AuditList::Disputes => (
             "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-             JOIN releases r ON r.address = e.release WHERE e.state = 'disputed' AND $1 >= 0",
+             JOIN releases r ON r.address = e.release WHERE e.state = 'disputed' AND (e.disputed_at IS NULL OR e.disputed_at >= $1 - 2592000000)",
             "e.escrow::text",
             "e.block_number",
         ),

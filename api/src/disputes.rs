@@ -64,16 +64,19 @@ async fn evidence(
         artist,
         owner,
     } = row.ok_or_else(|| ApiError::not_found("no such entitlement"))?;
-    let arbiter: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM arbiters WHERE address = $1 AND active)")
-            .bind(caller)
-            .fetch_one(&s.db)
-            .await?;
+    // The release's own arbiters, fixed when it was created: the ones who may rule on it.
+    let arbiter: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM release_arbiters WHERE release = $1 AND arbiter = $2)",
+    )
+    .bind(release)
+    .bind(caller)
+    .fetch_one(&s.db)
+    .await?;
     if !arbiter && caller != artist && caller != owner {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "only the holder, the artist and the arbiters read a dispute's evidence",
+            "only the holder, the artist and the release's arbiters read a dispute's evidence",
         ));
     }
     let hash = hash.ok_or_else(|| ApiError::not_found("this perk was never disputed"))?;
@@ -126,15 +129,21 @@ pub struct DisputeCase {
     evidence_key: Option<Vec<u8>>,
 }
 
-/// Every open dispute, oldest first.
+/// Every dispute an arbiter may still rule on, oldest first (after `RULING_TIMEOUT` the
+/// contract refuses rulings: the escrow is the holder's).
 pub async fn dispute_queue(db: &sqlx::PgPool) -> Result<Vec<DisputeCase>, ApiError> {
+    let ruling_from = crate::read::now_ms().saturating_sub(
+        i64::try_from(dreamster_types::release::RULING_TIMEOUT).unwrap_or(i64::MAX),
+    );
     let mut cases: Vec<DisputeCase> = sqlx::query_as(
         "SELECT e.release, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
                 e.escrow::text AS escrow, e.evidence AS evidence_key
          FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
          JOIN releases r ON r.address = e.release
-         WHERE e.state = 'disputed' ORDER BY e.block_number, e.edition, e.perk LIMIT 200",
+         WHERE e.state = 'disputed' AND (e.disputed_at IS NULL OR e.disputed_at >= $1)
+         ORDER BY e.block_number, e.edition, e.perk LIMIT 200",
     )
+    .bind(ruling_from)
     .fetch_all(db)
     .await?;
     for c in &mut cases {

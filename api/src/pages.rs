@@ -165,8 +165,16 @@ async fn release(
                     p { "The price, " strong { (amount(&r.price)) } ", buys an edition and these promises, each backed by its escrowed share:" }
                     ul #price-buys {
                         @for p in &rp.perks {
-                            li { (p.icon) " " (p.title) ": " (amount(&p.escrow_amount)) " held in escrow until delivery, due by " (date(p.deadline))
-                                @if p.deadline < now { " — " strong { "its deadline has passed" } } }
+                            @if p.cancelled_at.is_some() || p.deadline <= now || p.remaining == Some(0) {
+                                // A new edition does not carry it: say so, not as part of the deal.
+                                li.unavailable { s { (p.icon) " " (p.title) } " — " strong {
+                                    @if p.cancelled_at.is_some() { "cancelled by the artist" }
+                                    @else if p.deadline <= now { "its deadline has passed" }
+                                    @else { "none left" }
+                                } ": not part of a new edition" }
+                            } @else {
+                                li { (p.icon) " " (p.title) ": " (amount(&p.escrow_amount)) " held in escrow until delivery, due by " (date(p.deadline)) }
+                            }
                         }
                         li { "the rest goes to the artist for the music itself" }
                     }

@@ -63,6 +63,8 @@ pub struct Perk {
     pub quantity_limit: Option<i64>,
     /// Editions that can still get it; `null` when unlimited.
     pub remaining: Option<i64>,
+    /// When the artist cancelled it (milliseconds); `null` if not cancelled.
+    pub cancelled_at: Option<i64>,
     pub added_at_edition: i32,
     #[sqlx(flatten)]
     pub added: Origin,
@@ -238,7 +240,7 @@ pub async fn perks(db: &PgPool, address: Address) -> Result<ReleasePerks, ApiErr
         "SELECT perk, category, kind, title, description, estimated_value::text AS estimated_value,
             escrow_bps, delivery, deadline, quantity_limit,
             CASE WHEN quantity_limit IS NOT NULL THEN greatest(quantity_limit - granted, 0) END AS remaining,
-            added_at_edition, block_number AS block, extrinsic_index AS extrinsic
+            cancelled_at, added_at_edition, block_number AS block, extrinsic_index AS extrinsic
          FROM perks WHERE release = $1 ORDER BY perk",
     )
     .bind(address)
@@ -273,6 +275,7 @@ pub async fn deliveries_due(db: &PgPool, address: Address) -> Result<Vec<DueDeli
         "SELECT e.edition, e.perk, p.kind, p.title, e.deadline
          FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
          WHERE e.release = $1 AND e.state = 'pending' AND p.delivery <> 'automatic'
+           AND p.cancelled_at IS NULL
          ORDER BY e.deadline, e.edition, e.perk LIMIT 200",
     )
     .bind(address)

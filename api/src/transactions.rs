@@ -346,11 +346,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                 .await
                 .map_err(chain_error)?;
             let now = dreamster_client::units::now_ms();
-            let expected: Vec<u32> = (0u32..)
-                .zip(&perks)
-                .filter(|(_, p)| p.grantable(now))
-                .map(|(id, _)| id)
-                .collect();
+            let expected = dreamster_types::perk::grantable_ids(&perks, now);
             let with = if expected.is_empty() {
                 "no perks".to_string()
             } else {

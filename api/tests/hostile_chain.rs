@@ -1,7 +1,8 @@
 //! What a hostile account can put on chain for a few cents, through the real contracts on
 //! the real node: NUL and control characters in an artist's name, a title and a
 //! description, text at its maximum length, and numbers at the ends of their types
-//! (`sale_start`, `deadline` = u64::MAX, `max_editions`, `quantity_limit` = u32::MAX). The
+//! (`sale_start` = u64::MAX, `max_editions`, `quantity_limit` = u32::MAX; a perk never due
+//! is refused, the farthest deadline allowed is used instead). The
 //! real indexer keeps up — an ordinary sale after all of it is indexed — and the API shows
 //! the truth: not on sale, not overdue, not sold out. And when the read model does refuse
 //! a value (a constraint this test adds, standing in for any value a column cannot hold),
@@ -18,7 +19,7 @@ use dreamster_e2e::scenario::{
 };
 use dreamster_test_support::{within, DevNode, TestDatabase};
 use dreamster_types::perk::{DeliveryMethod, PerkKind, MAX_DESCRIPTION_LEN, MAX_TITLE_LEN};
-use dreamster_types::release::MAX_RELEASE_TITLE_LEN;
+use dreamster_types::release::{MAX_DEADLINE_HORIZON, MAX_RELEASE_TITLE_LEN};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::{dev, Keypair};
 
@@ -66,8 +67,8 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
     never.max_editions = Some(u32::MAX);
     let never = create(&node, &artist, &registry_addr, never).await;
 
-    // On sale: a title at its maximum length ending in NUL, a perk that is never due
-    // (deadline u64::MAX) for the first u32::MAX editions, its text at the maxima.
+    // On sale: a title at its maximum length ending in NUL, a perk due as late as allowed
+    // (two years ahead) for the first u32::MAX editions, its text at the maxima.
     let mut open = open_sale("");
     open.title = long("Open ", MAX_RELEASE_TITLE_LEN, "\0");
     open.max_editions = Some(u32::MAX);
@@ -82,6 +83,13 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
     forever.title = long("Poster ", MAX_TITLE_LEN, "\0");
     forever.description = long("a\0b\u{7}", MAX_DESCRIPTION_LEN, "");
     forever.quantity_limit = Some(u32::MAX);
+    let never_due =
+        release_call::<u32>(&node, &artist, &open, 0, release::add_perk(forever.clone())).await;
+    assert!(
+        matches!(&never_due, Err(e) if e.to_string().contains("DeadlineTooFar")),
+        "a perk never due must be refused: {never_due:?}"
+    );
+    forever.deadline = now_ms() + MAX_DEADLINE_HORIZON - 60_000;
     release_call::<u32>(&node, &artist, &open, 0, release::add_perk(forever.clone()))
         .await
         .expect("add perk");
@@ -175,7 +183,7 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
     assert_eq!(title.chars().count(), MAX_RELEASE_TITLE_LEN);
     assert!(title.ends_with('\u{FFFD}'));
     let p = &rp["perks"][0];
-    assert_eq!(p["deadline"], i64::MAX, "{p}");
+    assert_eq!(p["deadline"], forever.deadline, "{p}");
     assert_eq!(p["quantity_limit"], u64::from(u32::MAX));
     assert_eq!(p["remaining"], u64::from(u32::MAX) - 1);
     assert_eq!(
@@ -183,7 +191,7 @@ async fn hostile_values_neither_stop_the_indexer_nor_mislead_the_pages() {
         forever.description.replace(['\0', '\u{7}'], "\u{FFFD}")
     );
 
-    // The fan's perk that is never due is pending — not overdue, not refundable.
+    // The fan's perk due two years from now is pending — not overdue, not refundable.
     let (_, f) = get(&base, &format!("/api/fans/{}/perks?limit=100", id(&fan))).await;
     let states: Vec<(String, String)> = f["benefits"]["items"]
         .as_array()

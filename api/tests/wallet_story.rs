@@ -280,7 +280,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         .await
         .expect("window");
     window.clear().await.expect("clear");
-    window.send_keys("1").await.expect("type");
+    window.send_keys("7").await.expect("type");
     done(&b, form, "2-create-release").await;
     let releases: serde_json::Value = http
         .get(format!("{base}/api/releases?artist={}", id(&bob)))

@@ -140,9 +140,12 @@ impl Demo<'_> {
     async fn buy(&self, fan: &Keypair, rel: &AccountId32) -> anyhow::Result<u32> {
         self.step("a fan buys an edition");
         let terms: SaleTerms = self.root.query(rel, release::sale_terms()).await?;
+        let perks: Vec<dreamster_types::perk::Perk> =
+            self.root.query(rel, release::perks()).await?;
+        let expected = dreamster_types::perk::grantable_ids(&perks, now_ms());
         Ok(self
             .who(fan)
-            .release::<u32>(rel, terms.price, release::buy(vec![]))
+            .release::<u32>(rel, terms.price, release::buy(expected))
             .await?
             .0)
     }

@@ -23,11 +23,7 @@ pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
     let terms: SaleTerms = s.query(&a.release, release::sale_terms()).await?;
     let perks: Vec<Perk> = s.query(&a.release, release::perks()).await?;
     let now = now_ms();
-    let expected: Vec<u32> = (0u32..)
-        .zip(&perks)
-        .filter(|(_, p)| p.grantable(now))
-        .map(|(id, _)| id)
-        .collect();
+    let expected = dreamster_types::perk::grantable_ids(&perks, now);
     let (edition, done) = s
         .release::<u32>(&a.release, terms.price, release::buy(expected.clone()))
         .await?;

@@ -48,7 +48,7 @@ async fn every_command_on_a_real_node() {
             "--price",
             "10",
             "--dispute-days",
-            "3",
+            "8",
         ],
     );
     let rel = rel["release"]

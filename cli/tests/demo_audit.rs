@@ -13,7 +13,7 @@ use dreamster_test_support::{within, TestDatabase};
 async fn demo_then_audit_against_the_read_model() {
     let cli = Cli::start().await;
     let deployed = cli.json(Some("//Alice"), &["deploy"]);
-    let demo = cli.json(Some("//Alice"), &["demo", "--overdue-after", "5"]);
+    let demo = cli.json(Some("//Alice"), &["demo", "--overdue-after", "15"]);
 
     let mut categories = BTreeSet::new();
     let mut statuses = BTreeSet::new();

@@ -42,8 +42,10 @@ mod release {
         /// created, the artist excluded. Fixed, so a later change of the registry's list
         /// neither strands nor reassigns a dispute.
         arbiters: Lazy<Vec<AccountId>>,
-        /// Every account that holds or held an edition: none of them may arbitrate here.
-        ever_held: Mapping<AccountId, ()>,
+        /// Every account that bought an edition: none of them may arbitrate here. Only a
+        /// purchase marks an account — an edition sent to an arbiter does not, or anyone
+        /// could disqualify every arbiter with one gift.
+        bought: Mapping<AccountId, ()>,
         terms: SaleTerms,
         perks: Mapping<PerkId, Perk>,
         perk_count: u32,
@@ -80,7 +82,7 @@ mod release {
                 registry: Self::env().caller(),
                 artist,
                 arbiters: list,
-                ever_held: Mapping::default(),
+                bought: Mapping::default(),
                 terms,
                 perks: Mapping::default(),
                 perk_count: 0,
@@ -142,9 +144,9 @@ mod release {
             Ok(id)
         }
 
-        /// The artist cancels a perk (the concert is off): it binds no new edition, and
-        /// every edition's entitlement to it that is still pending becomes refundable at
-        /// once. Deliveries already made go on as they are.
+        /// The artist cancels a perk (the concert is off), before its deadline: it binds no
+        /// new edition, and every edition's entitlement to it that is still pending becomes
+        /// refundable at once. Deliveries already made go on as they are.
         #[ink(message)]
         pub fn cancel_perk(&mut self, perk: PerkId) -> Result<()> {
             self.ensure_artist()?;
@@ -153,6 +155,11 @@ mod release {
                 return Err(Error::PerkCancelled);
             }
             let now = self.env().block_timestamp();
+            // Past the deadline an undelivered perk is overdue, the artist's failure: a
+            // cancellation then would relabel it.
+            if now > stored.terms.deadline {
+                return Err(Error::CancelAfterDeadline);
+            }
             stored.cancelled_at = Some(now);
             self.perks.insert(perk, &stored);
             self.env().emit_event(PerkCancelled { perk, at: now });
@@ -272,7 +279,9 @@ mod release {
             self.editions_sold = edition.checked_add(1).ok_or(Error::Overflow)?;
             self.owners.insert(edition, &buyer);
             self.add_balance(buyer, 1)?;
-            self.mark_held(buyer);
+            if !self.bought.contains(buyer) {
+                self.bought.insert(buyer, &());
+            }
             self.env().emit_event(Transfer {
                 from: None,
                 to: Some(buyer),
@@ -304,7 +313,6 @@ mod release {
             self.sub_balance(owner)?;
             self.add_balance(to, 1)?;
             self.owners.insert(edition, &to);
-            self.mark_held(to);
             if approved.is_some() {
                 self.approvals.remove(edition);
                 self.env().emit_event(Approval {
@@ -408,11 +416,15 @@ mod release {
         }
 
         /// One of this release's arbiters rules, before the ruling deadline: `refund` for
-        /// the fan, otherwise for the artist. Nobody who is or was a party may rule.
+        /// the fan, otherwise for the artist. The artist, the disputed edition's holder and
+        /// anyone who bought an edition of this release may not rule.
         #[ink(message)]
         pub fn resolve(&mut self, edition: EditionId, perk: PerkId, refund: bool) -> Result<()> {
             let caller = self.env().caller();
-            if caller == self.artist || self.ever_held.contains(caller) {
+            if caller == self.artist
+                || Some(caller) == self.owners.get(edition)
+                || self.bought.contains(caller)
+            {
                 return Err(Error::ArbiterIsParty);
             }
             if !self.is_arbiter(caller) {
@@ -618,12 +630,6 @@ mod release {
             self.arbiters().contains(&account)
         }
 
-        fn mark_held(&mut self, account: AccountId) {
-            if !self.ever_held.contains(account) {
-                self.ever_held.insert(account, &());
-            }
-        }
-
         fn entitlement_or_err(&self, edition: EditionId, perk: PerkId) -> Result<Entitlement> {
             self.owner_or_err(edition)?;
             self.perk_or_err(perk)?;
@@ -748,7 +754,9 @@ mod release {
                 .record_outcome(self.artist, outcome)
                 .ref_time_limit(REPORT_REF_TIME_LIMIT)
                 .proof_size_limit(REPORT_PROOF_SIZE_LIMIT)
-                .storage_deposit_limit(0)
+                // 1, not 0: pallet-contracts reads a limit of 0 as "whatever the caller
+                // allows"; one plank lets nothing be charged.
+                .storage_deposit_limit(1)
                 .try_invoke();
         }
 

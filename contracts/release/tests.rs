@@ -837,3 +837,36 @@ fn attack_transfer_to_the_release_fails_and_cleared_approvals_are_announced() {
     );
     assert_eq!(r.get_approved(0), None);
 }
+
+/// Review of finding 2: an edition given to an arbiter does not disqualify them (or one
+/// gift per arbiter would strand every dispute until its timeout); holding the disputed
+/// edition itself does.
+#[ink::test]
+fn a_gift_cannot_disqualify_an_arbiter_but_holding_the_disputed_edition_does() {
+    let a = accounts();
+    let mut r = disputed();
+    buy_as(&mut r, a.bob, PRICE).expect("bob buys a second edition");
+    as_caller(a.bob);
+    r.transfer(a.eve, 1).expect("a gift to the arbiter");
+    as_caller(a.eve);
+    assert_eq!(r.resolve(0, 1, true), Ok(()));
+    // Another dispute, whose edition the arbiter is then handed: she may not rule on it.
+    let mut r = disputed();
+    as_caller(a.bob);
+    r.transfer(a.eve, 0)
+        .expect("the disputed edition to the arbiter");
+    as_caller(a.eve);
+    assert_eq!(r.resolve(0, 1, true), Err(Error::ArbiterIsParty));
+}
+
+/// Review of finding 10: past its deadline an undelivered perk is overdue, and cancelling
+/// it then would relabel the artist's failure.
+#[ink::test]
+fn a_perk_cannot_be_cancelled_after_its_deadline() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    set_now(DEADLINE + 1);
+    as_caller(a.alice);
+    assert_eq!(r.cancel_perk(1), Err(Error::CancelAfterDeadline));
+    assert_eq!(r.status(0, 1), Some(PerkStatus::Overdue));
+}

@@ -52,8 +52,12 @@ pub fn release_error(e: &ReleaseError) -> String {
             fmt_time(*until)
         ),
         DisputeWindowClosed => "the dispute window for this delivery has closed".into(),
-        NotArbiter => "only an arbiter of the registry may resolve disputes".into(),
-        ArbiterIsParty => "an arbiter may not resolve a dispute they are a party to".into(),
+        NotArbiter => {
+            "only the arbiters named when this release was created may resolve its disputes".into()
+        }
+        ArbiterIsParty => "an arbiter may not rule here: they are the artist, hold the disputed \
+                           edition, or bought an edition of this release"
+            .into(),
         InvalidRating => "a rating is 1 to 5 stars".into(),
         AlreadyRated => "this perk was already rated".into(),
         NothingToWithdraw => "there is nothing to withdraw yet".into(),
@@ -81,6 +85,9 @@ pub fn release_error(e: &ReleaseError) -> String {
         ),
         TransferToRelease => "an edition cannot be sent to the release contract itself".into(),
         TooManyArbiters => "a release can have at most 16 arbiters".into(),
+        CancelAfterDeadline => "this perk's deadline has passed: undelivered, it is overdue and \
+                                its holders take the refund; it can no longer be cancelled"
+            .into(),
         UnlockClosed => "this perk's deadline has passed, so it can no longer be unlocked: \
                          take the refund instead"
             .into(),

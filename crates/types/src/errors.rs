@@ -37,8 +37,8 @@ pub enum ReleaseError {
     },
     DisputeWindowClosed,
     NotArbiter,
-    /// An arbiter may not rule on a dispute they are a party to: the artist, or an account
-    /// that holds or held an edition of the release.
+    /// An arbiter may not rule on a dispute they are a party to: the artist, the disputed
+    /// edition's holder, or an account that bought an edition of the release.
     ArbiterIsParty,
     InvalidRating,
     AlreadyRated,
@@ -72,4 +72,6 @@ pub enum ReleaseError {
     /// An automatic perk can be unlocked only until its deadline; after it the holder may
     /// take the refund instead.
     UnlockClosed,
+    /// A perk past its deadline cannot be cancelled: undelivered, it is overdue.
+    CancelAfterDeadline,
 }

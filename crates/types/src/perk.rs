@@ -282,3 +282,13 @@ impl Perk {
         self.has_room() && self.cancelled_at.is_none() && now < self.terms.deadline
     }
 }
+
+/// The ids of a release's perks (listed in id order) that an edition sold at `now` would
+/// carry: what a buyer is shown, and so what `buy` is told to expect.
+pub fn grantable_ids(perks: &[Perk], now: Timestamp) -> alloc::vec::Vec<crate::PerkId> {
+    (0..)
+        .zip(perks)
+        .filter(|(_, p)| p.grantable(now))
+        .map(|(id, _)| id)
+        .collect()
+}
