@@ -28,6 +28,8 @@ pub struct ReleaseBooks {
     pub artist: AccountId32,
     pub terms: SaleTerms,
     pub perks: Vec<Perk>,
+    /// Who may rule on its disputes, fixed when it was created.
+    pub arbiters: Vec<AccountId32>,
     pub owners: Vec<AccountId32>,
     /// Per edition, its entitlements.
     pub entitlements: Vec<Vec<Entitlement>>,
@@ -44,6 +46,7 @@ impl ReleaseBooks {
         let artist: dreamster_types::AccountId = s.query(rel, release::artist()).await?;
         let terms: SaleTerms = s.query(rel, release::sale_terms()).await?;
         let perks: Vec<Perk> = s.query(rel, release::perks()).await?;
+        let arbiters: Vec<dreamster_types::AccountId> = s.query(rel, release::arbiters()).await?;
         let supply: u32 = s.query(rel, release::total_supply()).await?;
         let mut owners = Vec::new();
         let mut entitlements = Vec::new();
@@ -66,6 +69,7 @@ impl ReleaseBooks {
             balance: s.node.free_balance(rel).await?,
             terms,
             perks,
+            arbiters: arbiters.iter().map(subxt_id).collect(),
             owners,
             entitlements,
             findings: Vec::new(),
@@ -145,7 +149,7 @@ impl ReleaseBooks {
             if status == PerkStatus::Overdue {
                 overdue.push(json!({ "edition": edition, "perk": e.perk, "deadline": e.deadline, "deadline_utc": fmt_time(e.deadline), "escrow": e.escrow.to_string() }));
             }
-            if e.state == EntitlementState::Disputed {
+            if status == PerkStatus::Disputed {
                 disputes.push(json!({ "edition": edition, "perk": e.perk }));
             }
         }
@@ -291,7 +295,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
     let perks = sqlx::query(
         "SELECT perk, category, kind, title, description, metadata_uri, estimated_value::text,
                 escrow_bps, delivery, content_hash, quantity_limit, deadline, added_at_edition,
-                added_at, granted
+                added_at, granted, cancelled_at
          FROM perks WHERE release = $1 ORDER BY perk",
     )
     .bind(&key)
@@ -311,7 +315,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
             DeliveryMethod::Automatic { content_hash } => Some(content_hash.to_vec()),
             _ => None,
         };
-        let fields: [(&str, String, String); 14] = [
+        let fields: [(&str, String, String); 15] = [
             ("category", p.terms.category.slug().into(), row.get(1)),
             ("kind", p.terms.kind.slug().into(), row.get(2)),
             ("title", clean(&p.terms.title).0, row.get(3)),
@@ -350,11 +354,34 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
                 p.granted.to_string(),
                 row.get::<i32, _>(14).to_string(),
             ),
+            (
+                "cancelled at",
+                opt(p.cancelled_at.map(millis)),
+                opt(row.get::<Option<i64>, _>(15)),
+            ),
         ];
         for (what, chain, model) in fields {
             check(&format!("perk {id} {what}"), chain, model);
         }
     }
+
+    let arbiters: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT arbiter FROM release_arbiters WHERE release = $1 ORDER BY arbiter",
+    )
+    .bind(&key)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut chain_arbiters: Vec<String> = b.arbiters.iter().map(|a| hex::encode(a.0)).collect();
+    chain_arbiters.sort();
+    check(
+        "arbiters",
+        chain_arbiters.join(","),
+        arbiters
+            .iter()
+            .map(hex::encode)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
 
     let owners: BTreeMap<i32, Vec<u8>> =
         sqlx::query("SELECT edition, owner FROM editions WHERE release = $1")
@@ -375,8 +402,9 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
         );
     }
 
-    let mut model: BTreeMap<(i32, i32), [String; 7]> = sqlx::query(
-        "SELECT edition, perk, state, escrow::text, deadline, delivered_at, proof, evidence, rating
+    let mut model: BTreeMap<(i32, i32), [String; 8]> = sqlx::query(
+        "SELECT edition, perk, state, escrow::text, deadline, delivered_at, proof, evidence, rating,
+                disputed_at
          FROM entitlements WHERE release = $1",
     )
     .bind(&key)
@@ -392,11 +420,12 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
             opt_hex(r.get(6)),
             opt_hex(r.get(7)),
             opt(r.get::<Option<i16>, _>(8)),
+            opt(r.get::<Option<i64>, _>(9)),
         ];
         ((r.get(0), r.get(1)), fields)
     })
     .collect();
-    const FIELDS: [&str; 7] = [
+    const FIELDS: [&str; 8] = [
         "state",
         "escrow",
         "deadline",
@@ -404,6 +433,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
         "proof",
         "evidence",
         "rating",
+        "disputed at",
     ];
     for (edition, e) in b.all() {
         let at = format!("edition {edition} perk {}", e.perk);
@@ -418,6 +448,7 @@ async fn compare_release(db: &mut PgConnection, b: &ReleaseBooks) -> anyhow::Res
                     opt_hex(e.proof.map(|p| p.to_vec())),
                     opt_hex(e.evidence.map(|p| p.to_vec())),
                     opt(e.rating),
+                    opt(e.disputed_at.map(millis)),
                 ];
                 for ((what, chain), model) in FIELDS.iter().zip(chain).zip(fields) {
                     check(&format!("{at} {what}"), chain, model);

@@ -324,7 +324,7 @@ async fn every_command_on_a_real_node() {
     )
     .ok();
     cli.run(
-        Some(DAVE),
+        Some(ALICE),
         &[
             "resolve",
             "--release",
@@ -337,7 +337,7 @@ async fn every_command_on_a_real_node() {
             "artist",
         ],
     )
-    .refused("only an arbiter");
+    .refused("only the arbiters named when this release was created");
     cli.run(
         Some(BOB),
         &[
@@ -352,7 +352,7 @@ async fn every_command_on_a_real_node() {
             "artist",
         ],
     )
-    .refused("a party to");
+    .refused("may not rule here");
     cli.run(
         Some(FERDIE),
         &[
