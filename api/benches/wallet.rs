@@ -131,8 +131,13 @@ async fn main() -> anyhow::Result<()> {
     // bought by Eve in one batch, refunded once overdue.
     let mut a_terms = dreamster_e2e::scenario::open_sale("Bench A");
     a_terms.price = 2 * UNIT;
-    let rel_a: dreamster_types::AccountId =
-        registry_call(&node, &bob, &reg, registry::create_release(a_terms)).await?;
+    let rel_a: dreamster_types::AccountId = registry_call(
+        &node,
+        &bob,
+        &reg,
+        dreamster_e2e::scenario::create_release_input(&node, &reg, a_terms).await?,
+    )
+    .await?;
     let rel_a = dreamster_client::subxt_id(&rel_a);
     let secret_hash = dreamster_types::content_hash(b"https://dl.invalid/bench-4c1e");
     release_call::<u32>(
@@ -153,8 +158,13 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let mut b_terms = dreamster_e2e::scenario::open_sale("Bench B");
     b_terms.price = UNIT;
-    let rel_b: dreamster_types::AccountId =
-        registry_call(&node, &bob, &reg, registry::create_release(b_terms)).await?;
+    let rel_b: dreamster_types::AccountId = registry_call(
+        &node,
+        &bob,
+        &reg,
+        dreamster_e2e::scenario::create_release_input(&node, &reg, b_terms).await?,
+    )
+    .await?;
     let rel_b = dreamster_client::subxt_id(&rel_b);
     let due = now_ms() + 20_000;
     release_call::<u32>(

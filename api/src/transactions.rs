@@ -341,10 +341,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                 })?;
             // The buyer is shown the perks a new edition carries now; the purchase is
             // refused on chain if any of them is gone by the time it is included.
-            let perks: Vec<Perk> = node
-                .query(&contract, &release::perks())
-                .await
-                .map_err(chain_error)?;
+            let perks: Vec<Perk> = node.perks(&contract).await.map_err(chain_error)?;
             let now = dreamster_client::units::now_ms();
             let expected = dreamster_types::perk::grantable_ids(&perks, now);
             let with = if expected.is_empty() {
@@ -520,23 +517,37 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
             let dispute_window = dispute_days.checked_mul(86_400_000).ok_or_else(|| {
                 ApiError::bad_request("bad_terms", "the dispute window is too long")
             })?;
+            let contract = crate::chain::registry(&s.db).await?;
+            // The code in effect now is the one the artist is shown and signs for; if the
+            // owner's announced change takes effect first, the registry refuses.
+            let code: Option<[u8; 32]> = node
+                .query(&contract, &registry::release_code_hash())
+                .await
+                .map_err(chain_error)?;
+            let code = code.ok_or_else(|| {
+                ApiError::bad_request("no_release_code", "the registry has no release code yet")
+            })?;
             Call {
-                contract: crate::chain::registry(&s.db).await?,
+                contract,
                 value: 0,
-                input: registry::create_release(SaleTerms {
-                    title: title.trim().to_string(),
-                    metadata_uri: String::new(),
-                    price: amount("price", price)?,
-                    max_editions: *max_editions,
-                    sale_start: 0,
-                    sale_end: None,
-                    dispute_window,
-                }),
+                input: registry::create_release(
+                    SaleTerms {
+                        title: title.trim().to_string(),
+                        metadata_uri: String::new(),
+                        price: amount("price", price)?,
+                        max_editions: *max_editions,
+                        sale_start: 0,
+                        sale_end: None,
+                        dispute_window,
+                    },
+                    code,
+                ),
                 refusals: Refusals::Registry,
                 summary: format!(
-                    "create the release {:?} at {price} {}",
+                    "create the release {:?} at {price} {}, running release code 0x{}",
                     title.trim(),
-                    dreamster_client::units::SYMBOL
+                    dreamster_client::units::SYMBOL,
+                    hex::encode(code)
                 ),
                 answer: AnswerKind::Nothing,
                 evidence: None,

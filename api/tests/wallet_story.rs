@@ -333,7 +333,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     let (kind, text) = settle(&b).await;
     assert_eq!(kind, "done", "wizard: {text}");
     screenshot(&b, "wallet-3-wizard-done").await;
-    let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
+    let perks: Vec<Perk> = node.perks(&rel).await.expect("perks");
     assert_eq!(perks.len(), 1);
     assert_eq!(
         perks[0].terms.delivery,
@@ -346,7 +346,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     // artist tools stay open across the page's redraw.
     wizard_to_preview(&b, "signed_merch", Given::Nothing).await;
     done(&b, wizard, "4-second-perk").await;
-    let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
+    let perks: Vec<Perk> = node.perks(&rel).await.expect("perks");
     assert_eq!(perks.len(), 2);
     assert_eq!(perks[1].terms.delivery, DeliveryMethod::Physical);
 
@@ -360,7 +360,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         "preview: {preview:?}"
     );
     done(&b, wizard, "4-code-pool-perk").await;
-    let perks: Vec<Perk> = node.query(&rel, &release::perks()).await.expect("perks");
+    let perks: Vec<Perk> = node.perks(&rel).await.expect("perks");
     assert_eq!(perks.len(), 3);
     let leaves: Vec<[u8; 32]> = codes
         .iter()

@@ -180,6 +180,11 @@ pub enum ReleaseCommand {
 pub struct ReleaseCreateArgs {
     #[arg(long)]
     pub title: String,
+    /// The release code you expect the registry to create it from (0x + 64 hex digits)
+    /// [default: the one recorded by `dreamster deploy`]; if the registry's code has
+    /// changed since, nothing is created.
+    #[arg(long, value_parser = hash32)]
+    pub code_hash: Option<[u8; 32]>,
     /// Price of an edition, in tokens (e.g. 10 or 2.5).
     #[arg(long, value_parser = positive_amount)]
     pub price: u128,

@@ -57,8 +57,9 @@ pub async fn create_release(s: &Session, c: &ReleaseCreateArgs) -> anyhow::Resul
         sale_end: c.sale_end,
         dispute_window: c.dispute_days * 86_400_000,
     };
+    let code = s.expected_release_code(c.code_hash)?;
     let (address, done) = s
-        .registry_call::<dreamster_types::AccountId>(registry::create_release(terms))
+        .registry_call::<dreamster_types::AccountId>(registry::create_release(terms, code))
         .await?;
     let address = subxt_id(&address);
     Ok(Report::new(
@@ -77,7 +78,7 @@ pub async fn read_release(
     rel: &AccountId32,
 ) -> anyhow::Result<(SaleTerms, Vec<Perk>)> {
     let terms: SaleTerms = s.query(rel, release::sale_terms()).await?;
-    let perks: Vec<Perk> = s.query(rel, release::perks()).await?;
+    let perks: Vec<Perk> = s.perks(rel).await?;
     Ok((terms, perks))
 }
 

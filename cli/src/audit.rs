@@ -45,7 +45,7 @@ impl ReleaseBooks {
     pub async fn read(s: &Session, rel: &AccountId32) -> anyhow::Result<Self> {
         let artist: dreamster_types::AccountId = s.query(rel, release::artist()).await?;
         let terms: SaleTerms = s.query(rel, release::sale_terms()).await?;
-        let perks: Vec<Perk> = s.query(rel, release::perks()).await?;
+        let perks: Vec<Perk> = s.perks(rel).await?;
         let arbiters: Vec<dreamster_types::AccountId> = s.query(rel, release::arbiters()).await?;
         let supply: u32 = s.query(rel, release::total_supply()).await?;
         let mut owners = Vec::new();

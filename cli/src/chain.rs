@@ -3,6 +3,7 @@
 use anyhow::{anyhow, Context};
 use dreamster_client::{Node, Submitted};
 use dreamster_types::errors::ReleaseError;
+use dreamster_types::perk::Perk;
 use dreamster_types::registry_api::RegistryError;
 use parity_scale_codec::Decode;
 use subxt::dynamic::Value;
@@ -63,9 +64,26 @@ impl Session {
             .ok_or_else(|| anyhow!("no deployment configured: run `dreamster deploy` first"))
     }
 
+    /// The release code an artist expects: `flag` if given, else the one `dreamster deploy`
+    /// recorded in the config. A registry whose code changed since is refused, not trusted.
+    pub fn expected_release_code(&self, flag: Option<[u8; 32]>) -> anyhow::Result<[u8; 32]> {
+        if let Some(code) = flag {
+            return Ok(code);
+        }
+        let text = &self.config()?.release_code_hash;
+        crate::args::hash32(text).map_err(|e| anyhow!("the config's release code hash: {e}"))
+    }
+
     pub fn registry(&self) -> anyhow::Result<AccountId32> {
         let text = &self.config()?.registry;
         dreamster_client::parse_address(text).map_err(|e| anyhow!("the config's registry: {e}"))
+    }
+
+    /// Every perk of a release (read page by page).
+    pub async fn perks(&self, release: &AccountId32) -> anyhow::Result<Vec<Perk>> {
+        self.node.perks(release).await.with_context(|| {
+            format!("reading the perks of {release} (is it deployed on this chain?)")
+        })
     }
 
     pub async fn query<T: Decode>(

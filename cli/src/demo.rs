@@ -115,9 +115,10 @@ impl Demo<'_> {
 
     async fn release(&self, artist: &Keypair, terms: SaleTerms) -> anyhow::Result<AccountId32> {
         self.step(&format!("creating release {:?}", terms.title));
+        let code = self.root.expected_release_code(None)?;
         let (addr, _) = self
             .who(artist)
-            .registry_call::<dreamster_types::AccountId>(registry::create_release(terms))
+            .registry_call::<dreamster_types::AccountId>(registry::create_release(terms, code))
             .await?;
         Ok(subxt_id(&addr))
     }
@@ -140,8 +141,7 @@ impl Demo<'_> {
     async fn buy(&self, fan: &Keypair, rel: &AccountId32) -> anyhow::Result<u32> {
         self.step("a fan buys an edition");
         let terms: SaleTerms = self.root.query(rel, release::sale_terms()).await?;
-        let perks: Vec<dreamster_types::perk::Perk> =
-            self.root.query(rel, release::perks()).await?;
+        let perks: Vec<dreamster_types::perk::Perk> = self.root.perks(rel).await?;
         let expected = dreamster_types::perk::grantable_ids(&perks, now_ms());
         Ok(self
             .who(fan)

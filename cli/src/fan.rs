@@ -21,7 +21,7 @@ use crate::units::{fmt_amount, fmt_time, now_ms};
 /// the contract refuses it and nothing is paid.
 pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
     let terms: SaleTerms = s.query(&a.release, release::sale_terms()).await?;
-    let perks: Vec<Perk> = s.query(&a.release, release::perks()).await?;
+    let perks: Vec<Perk> = s.perks(&a.release).await?;
     let now = now_ms();
     let expected = dreamster_types::perk::grantable_ids(&perks, now);
     let (edition, done) = s

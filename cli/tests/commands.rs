@@ -487,10 +487,7 @@ async fn every_command_on_a_real_node() {
         .collect();
     let root = dreamster_types::merkle::root(&leaves).expect("root");
     let rel_id = dreamster_client::parse_address(r).expect("address");
-    let perks: Vec<dreamster_types::perk::Perk> = node
-        .query(&rel_id, &dreamster_calls::release::perks())
-        .await
-        .expect("perks");
+    let perks: Vec<dreamster_types::perk::Perk> = node.perks(&rel_id).await.expect("perks");
     assert_eq!(
         perks[3].terms.delivery,
         dreamster_types::perk::DeliveryMethod::Automatic { content_hash: root }

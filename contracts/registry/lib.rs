@@ -9,13 +9,13 @@ pub use registry::{Registry, RegistryRef};
 mod registry {
     use dreamster_release::ReleaseRef;
     use dreamster_types::events::{
-        ArbiterAdded, ArbiterRemoved, ArtistRegistered, ReleaseCodeSet, ReleaseCreated,
-        ReputationChanged,
+        ArbiterAdded, ArbiterRemoved, ArtistRegistered, OwnershipOffered, OwnershipTransferred,
+        ReleaseCodeAnnounced, ReleaseCodeSet, ReleaseCreated, ReputationChanged,
     };
     use dreamster_types::registry_api::{
         ArtistProfile, ArtistRegistry, Outcome, RegistryError, Reputation,
     };
-    use dreamster_types::release::{SaleTerms, MAX_ARBITERS};
+    use dreamster_types::release::{SaleTerms, CODE_CHANGE_DELAY, MAX_ARBITERS};
     use ink::prelude::string::String;
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
@@ -28,7 +28,12 @@ mod registry {
     #[ink(storage)]
     pub struct Registry {
         owner: AccountId,
+        /// The account the owner offered the registry to, until it accepts.
+        offered_owner: Option<AccountId>,
+        /// The code new releases are created from.
         release_code_hash: Option<Hash>,
+        /// A code announced to replace it, and from when.
+        pending_code: Option<(Hash, Timestamp)>,
         /// Who may rule on the disputes of releases created from now on (each release keeps
         /// the list it was created with).
         arbiters: Lazy<Vec<AccountId>>,
@@ -52,7 +57,9 @@ mod registry {
         pub fn new() -> Self {
             Self {
                 owner: Self::env().caller(),
+                offered_owner: None,
                 release_code_hash: None,
+                pending_code: None,
                 arbiters: Lazy::new(),
                 artists: Mapping::default(),
                 release_artist: Mapping::default(),
@@ -70,15 +77,87 @@ mod registry {
             }
         }
 
-        /// Sets the code every new release is instantiated from (releases already created
-        /// keep theirs).
+        /// Sets the code new releases are instantiated from (releases already created keep
+        /// theirs). The first code takes effect at once; a change is announced and takes
+        /// effect [`CODE_CHANGE_DELAY`] later, so no artist's next release changes under
+        /// them. Announcing the code in effect withdraws a pending change.
         #[ink(message)]
         pub fn set_release_code(&mut self, code_hash: Hash) -> Result<()> {
             self.ensure_owner()?;
-            self.release_code_hash = Some(code_hash);
-            let mut bytes = [0u8; 32];
-            bytes.copy_from_slice(code_hash.as_ref());
-            self.env().emit_event(ReleaseCodeSet { code_hash: bytes });
+            self.promote_code();
+            let now = self.env().block_timestamp();
+            match self.release_code_hash {
+                None => {
+                    self.release_code_hash = Some(code_hash);
+                    self.env().emit_event(ReleaseCodeSet {
+                        code_hash: hash32(code_hash),
+                    });
+                }
+                Some(current) if current == code_hash => {
+                    self.pending_code = None;
+                    self.env().emit_event(ReleaseCodeAnnounced {
+                        code_hash: hash32(code_hash),
+                        effective_at: now,
+                    });
+                }
+                Some(_) => {
+                    let effective_at = now.saturating_add(CODE_CHANGE_DELAY);
+                    self.pending_code = Some((code_hash, effective_at));
+                    self.env().emit_event(ReleaseCodeAnnounced {
+                        code_hash: hash32(code_hash),
+                        effective_at,
+                    });
+                }
+            }
+            Ok(())
+        }
+
+        /// The code in effect now: the announced one once its time has come.
+        fn effective_code(&self) -> Option<Hash> {
+            match self.pending_code {
+                Some((code, at)) if self.env().block_timestamp() >= at => Some(code),
+                _ => self.release_code_hash,
+            }
+        }
+
+        /// Makes an announced code whose time has come the code in effect.
+        fn promote_code(&mut self) {
+            if let Some((code, at)) = self.pending_code {
+                if self.env().block_timestamp() >= at {
+                    self.release_code_hash = Some(code);
+                    self.pending_code = None;
+                    self.env().emit_event(ReleaseCodeSet {
+                        code_hash: hash32(code),
+                    });
+                }
+            }
+        }
+
+        /// Offers the registry to `to` (`None` withdraws the offer); it moves only when
+        /// `to` accepts, so a mistyped address cannot lose it.
+        #[ink(message)]
+        pub fn offer_ownership(&mut self, to: Option<AccountId>) -> Result<()> {
+            self.ensure_owner()?;
+            self.offered_owner = to;
+            self.env().emit_event(OwnershipOffered {
+                owner: self.owner,
+                offered: to,
+            });
+            Ok(())
+        }
+
+        /// The offered account takes the registry over.
+        #[ink(message)]
+        pub fn accept_ownership(&mut self) -> Result<()> {
+            let caller = self.env().caller();
+            if self.offered_owner != Some(caller) {
+                return Err(RegistryError::NotOfferedOwner);
+            }
+            let from = self.owner;
+            self.owner = caller;
+            self.offered_owner = None;
+            self.env()
+                .emit_event(OwnershipTransferred { from, to: caller });
             Ok(())
         }
 
@@ -144,14 +223,21 @@ mod registry {
         }
 
         /// A registered artist creates a release: a new contract of its own, so one
-        /// release's funds can never be touched by another's.
+        /// release's funds can never be touched by another's. `code_hash` is the release
+        /// code the artist expects (see `release_code_hash`); any other is refused.
         #[ink(message)]
-        pub fn create_release(&mut self, terms: SaleTerms) -> Result<AccountId> {
+        pub fn create_release(&mut self, terms: SaleTerms, code_hash: Hash) -> Result<AccountId> {
             let artist = self.env().caller();
             if !self.artists.contains(artist) {
                 return Err(RegistryError::NotRegisteredArtist);
             }
-            let code_hash = self.release_code_hash.ok_or(RegistryError::NoReleaseCode)?;
+            self.promote_code();
+            let current = self.release_code_hash.ok_or(RegistryError::NoReleaseCode)?;
+            if current != code_hash {
+                return Err(RegistryError::CodeHashMismatch {
+                    current: hash32(current),
+                });
+            }
             terms.validate().map_err(RegistryError::InvalidSaleTerms)?;
             let index = self.release_count;
             let next = index
@@ -179,6 +265,7 @@ mod registry {
                 release: address,
                 artist,
                 terms,
+                code_hash: hash32(code_hash),
                 arbiters,
                 at,
             });
@@ -192,9 +279,23 @@ mod registry {
             self.owner
         }
 
+        /// The code a release created now would run.
         #[ink(message)]
         pub fn release_code_hash(&self) -> Option<Hash> {
-            self.release_code_hash
+            self.effective_code()
+        }
+
+        /// A code change announced and not yet in effect, with when it takes effect.
+        #[ink(message)]
+        pub fn pending_release_code(&self) -> Option<(Hash, Timestamp)> {
+            self.pending_code
+                .filter(|(_, at)| self.env().block_timestamp() < *at)
+        }
+
+        /// The account offered ownership, until it accepts.
+        #[ink(message)]
+        pub fn offered_owner(&self) -> Option<AccountId> {
+            self.offered_owner
         }
 
         #[ink(message)]
@@ -238,6 +339,12 @@ mod registry {
         pub fn reputation(&self, artist: AccountId) -> Reputation {
             self.reputation.get(artist).unwrap_or_default()
         }
+    }
+
+    fn hash32(code: Hash) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(code.as_ref());
+        bytes
     }
 
     impl ArtistRegistry for Registry {
@@ -342,12 +449,15 @@ mod registry {
             let (mut r, a) = setup();
             test::set_caller::<Env>(a.bob);
             assert_eq!(
-                r.create_release(terms()),
+                r.create_release(terms(), Hash::from([1; 32])),
                 Err(RegistryError::NotRegisteredArtist)
             );
             r.register_artist("Nova".into(), String::new())
                 .expect("register");
-            assert_eq!(r.create_release(terms()), Err(RegistryError::NoReleaseCode));
+            assert_eq!(
+                r.create_release(terms(), Hash::from([1; 32])),
+                Err(RegistryError::NoReleaseCode)
+            );
             test::set_caller::<Env>(a.alice);
             r.set_release_code(Hash::from([1; 32])).expect("code");
             test::set_caller::<Env>(a.bob);
@@ -356,13 +466,75 @@ mod registry {
                 ..terms()
             };
             assert_eq!(
-                r.create_release(bad),
+                r.create_release(bad, Hash::from([1; 32])),
                 Err(RegistryError::InvalidSaleTerms(
                     dreamster_types::release::SaleTermsError::ZeroPrice
                 ))
             );
             assert_eq!(r.release_count(), 0);
             assert_eq!(r.releases(0, 10), Vec::<AccountId>::new());
+        }
+
+        /// Issue 14, finding 6: the owner swaps the release code just before an artist
+        /// creates a release. The change only takes effect after a delay, is announced,
+        /// and an artist who expects the old code is refused rather than surprised.
+        #[ink::test]
+        fn a_code_change_is_announced_and_waits() {
+            let (mut r, a) = setup();
+            let (old, new) = (Hash::from([1; 32]), Hash::from([2; 32]));
+            test::set_block_timestamp::<Env>(1_000);
+            assert_eq!(r.set_release_code(old), Ok(()));
+            assert_eq!(
+                r.release_code_hash(),
+                Some(old),
+                "the first code is in effect at once"
+            );
+            assert_eq!(r.set_release_code(new), Ok(()));
+            let effective_at = 1_000 + CODE_CHANGE_DELAY;
+            assert_eq!(r.release_code_hash(), Some(old));
+            assert_eq!(r.pending_release_code(), Some((new, effective_at)));
+            test::set_caller::<Env>(a.bob);
+            r.register_artist("Nova".into(), String::new())
+                .expect("register");
+            // Expecting the new code before its time is refused: the old is in effect.
+            assert_eq!(
+                r.create_release(terms(), new),
+                Err(RegistryError::CodeHashMismatch { current: [1; 32] })
+            );
+            test::set_block_timestamp::<Env>(effective_at);
+            assert_eq!(r.release_code_hash(), Some(new));
+            assert_eq!(r.pending_release_code(), None);
+            // An artist who still expects the old code is refused, not given the new one.
+            assert_eq!(
+                r.create_release(terms(), old),
+                Err(RegistryError::CodeHashMismatch { current: [2; 32] })
+            );
+            // Announcing the code in effect withdraws a pending change.
+            test::set_caller::<Env>(a.alice);
+            assert_eq!(r.set_release_code(Hash::from([3; 32])), Ok(()));
+            assert_eq!(r.set_release_code(new), Ok(()));
+            assert_eq!(r.pending_release_code(), None);
+            test::set_block_timestamp::<Env>(effective_at + 2 * CODE_CHANGE_DELAY);
+            assert_eq!(r.release_code_hash(), Some(new));
+        }
+
+        /// Issue 14, finding 6: ownership moves only when the offered account accepts.
+        #[ink::test]
+        fn ownership_moves_in_two_steps() {
+            let (mut r, a) = setup();
+            test::set_caller::<Env>(a.bob);
+            assert_eq!(r.offer_ownership(Some(a.bob)), Err(RegistryError::NotOwner));
+            assert_eq!(r.accept_ownership(), Err(RegistryError::NotOfferedOwner));
+            test::set_caller::<Env>(a.alice);
+            assert_eq!(r.offer_ownership(Some(a.charlie)), Ok(()));
+            assert_eq!((r.owner(), r.offered_owner()), (a.alice, Some(a.charlie)));
+            test::set_caller::<Env>(a.bob);
+            assert_eq!(r.accept_ownership(), Err(RegistryError::NotOfferedOwner));
+            test::set_caller::<Env>(a.charlie);
+            assert_eq!(r.accept_ownership(), Ok(()));
+            assert_eq!((r.owner(), r.offered_owner()), (a.charlie, None));
+            test::set_caller::<Env>(a.alice);
+            assert_eq!(r.add_arbiter(a.eve), Err(RegistryError::NotOwner));
         }
 
         #[ink::test]

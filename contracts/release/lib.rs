@@ -27,7 +27,7 @@ mod release {
     use dreamster_types::perk::{Perk, PerkTerms};
     use dreamster_types::registry_api::Outcome;
     use dreamster_types::release::{
-        SaleTerms, MAX_ARBITERS, MAX_DEADLINE_HORIZON, MAX_PERKS_PER_RELEASE,
+        SaleTerms, MAX_ARBITERS, MAX_DEADLINE_HORIZON, MAX_PERKS_PER_RELEASE, PERKS_PAGE,
     };
     use dreamster_types::{EditionId, Hash32, PerkId, BPS_DENOMINATOR};
     use ink::prelude::vec::Vec;
@@ -495,11 +495,14 @@ mod release {
             self.perks.get(perk)
         }
 
+        /// Perks in id order, at most [`PERKS_PAGE`] (8) from `from`: a page of the
+        /// largest perks fits ink!'s 16 KiB return buffer, all sixteen would not.
         #[ink(message)]
-        pub fn perks(&self) -> Vec<Perk> {
-            (0..self.perk_count)
-                .filter_map(|id| self.perks.get(id))
-                .collect()
+        pub fn perks(&self, from: PerkId, limit: u32) -> Vec<Perk> {
+            let end = from
+                .saturating_add(limit.min(PERKS_PAGE))
+                .min(self.perk_count);
+            (from..end).filter_map(|id| self.perks.get(id)).collect()
         }
 
         /// Σ of the escrow shares of all perks, in basis points.

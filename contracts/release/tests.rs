@@ -212,7 +212,13 @@ fn add_perk_checks_caller_terms_deadline_and_budget() {
         r.add_perk(perk_terms(PerkKind::FanEvent, 0, DeliveryMethod::Event)),
         Err(Error::TooManyPerks)
     );
-    assert_eq!(r.perks().len() as u32, MAX_PERKS_PER_RELEASE);
+    let pages = [
+        r.perks(0, 100),
+        r.perks(8, 8),
+        r.perks(16, 8),
+        r.perks(u32::MAX, 8),
+    ];
+    assert_eq!(pages.map(|p| p.len()), [8, 8, 0, 0]);
     assert_eq!(r.perk(0).map(|p| p.terms), Some(good));
 }
 

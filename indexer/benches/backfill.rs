@@ -72,7 +72,8 @@ async fn build_chain(node: &Node, goal: u64) -> anyhow::Result<Chain> {
         node,
         &artist,
         &registry_addr,
-        registry::create_release(open_sale("Bench")),
+        dreamster_e2e::scenario::create_release_input(node, &registry_addr, open_sale("Bench"))
+            .await?,
     )
     .await?;
     let rel = subxt_id(&release_id);

@@ -1,6 +1,9 @@
 -- Contracts v2 (issue 14): perks can be cancelled, disputes time out, refunds say why, and
 -- each release keeps the arbiters it was created with.
 
+-- The code each release runs, as its ReleaseCreated said.
+ALTER TABLE releases ADD COLUMN code_hash BYTEA;
+
 -- When the artist cancelled the perk; its pending entitlements are refundable from then.
 ALTER TABLE perks ADD COLUMN cancelled_at BIGINT;
 

@@ -88,6 +88,8 @@ rows! {
         sale_start: i64,
         sale_end: Option<i64>,
         dispute_window: i64,
+        /// The code the release runs.
+        code_hash: Vec<u8>,
         created_at: i64,
         block_number: i64,
         extrinsic_index: Option<i32>,

@@ -53,7 +53,12 @@ pub async fn apply(
     match event {
         DreamsterEvent::ArbiterAdded(e) => set_arbiter(changes, o, &e.arbiter, true),
         DreamsterEvent::ArbiterRemoved(e) => set_arbiter(changes, o, &e.arbiter, false),
-        DreamsterEvent::ReleaseCodeSet(_) | DreamsterEvent::Approval(_) => {}
+        // Kept in raw_events; the pages read code changes and ownership from there.
+        DreamsterEvent::ReleaseCodeSet(_)
+        | DreamsterEvent::ReleaseCodeAnnounced(_)
+        | DreamsterEvent::OwnershipOffered(_)
+        | DreamsterEvent::OwnershipTransferred(_)
+        | DreamsterEvent::Approval(_) => {}
         DreamsterEvent::ArtistRegistered(e) => {
             let name = text(changes, o, "artist.name", &e.name);
             let uri = text(changes, o, "artist.metadata_uri", &e.metadata_uri);
@@ -81,6 +86,7 @@ pub async fn apply(
                 sale_start: millis(t.sale_start),
                 sale_end: t.sale_end.map(millis),
                 dispute_window: millis(t.dispute_window),
+                code_hash: e.code_hash.to_vec(),
                 created_at: millis(e.at),
                 block_number: o.block,
                 extrinsic_index: o.extrinsic,

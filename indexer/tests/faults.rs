@@ -223,7 +223,8 @@ async fn busy_release(node: &Node, registry: &AccountId32) -> anyhow::Result<Acc
         node,
         &artist,
         registry,
-        dreamster_calls::registry::create_release(open_sale("Busy Signal")),
+        dreamster_e2e::scenario::create_release_input(node, registry, open_sale("Busy Signal"))
+            .await?,
     )
     .await?;
     let busy = subxt_id(&id);

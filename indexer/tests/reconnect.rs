@@ -51,7 +51,7 @@ async fn indexer_reconnects_after_the_node_restarts() -> anyhow::Result<()> {
             &node,
             &artist,
             &registry_addr,
-            registry::create_release(terms),
+            dreamster_e2e::scenario::create_release_input(&node, &registry_addr, terms).await?,
         )
         .await?;
         release_call::<u32>(&node, &fan, &subxt_id(&id), PRICE, release::buy(vec![])).await?;

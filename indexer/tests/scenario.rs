@@ -79,7 +79,7 @@ async fn projection_matches_the_contracts_getters() -> anyhow::Result<()> {
     assert_eq!(sold as u32, supply);
 
     // Perks.
-    let perks: Vec<Perk> = node.query(&story.release, &release::perks()).await?;
+    let perks: Vec<Perk> = node.perks(&story.release).await?;
     assert_eq!(perks.len(), 3);
     for (i, perk) in perks.iter().enumerate() {
         let row = sqlx::query(

@@ -94,6 +94,8 @@ pub struct Chain {
     pub registry: AccountId32,
     pub release_code: [u8; 32],
     pub last_cost: Cost,
+    /// The size of the last call's encoded answer, in bytes.
+    pub last_answer_len: usize,
 }
 
 impl Chain {
@@ -131,6 +133,7 @@ impl Chain {
                 ref_time: 0,
                 proof_size: 0,
             },
+            last_answer_len: 0,
         };
         let registry_addr = chain.registry.clone();
         chain
@@ -177,6 +180,7 @@ impl Chain {
             proof_size: result.gas_consumed.proof_size(),
         };
         let returned = result.result.map_err(ChainError::Dispatch)?;
+        self.last_answer_len = returned.data.len();
         Ok(decode_answer::<T>(&returned.data)?)
     }
 
@@ -279,8 +283,9 @@ impl Chain {
                 return Err(ChainError::Refused(format!("register_artist: {e:?}")));
             }
         }
+        let code = self.release_code;
         let created: Result<AccountId, RegistryError> =
-            self.call(artist, &registry, 0, registry::create_release(terms))?;
+            self.call(artist, &registry, 0, registry::create_release(terms, code))?;
         created
             .map(|id| drink_id(&id))
             .map_err(|e| ChainError::Refused(format!("create_release: {e:?}")))

@@ -125,8 +125,12 @@ fn factory_creates_releases_it_vouches_for() -> anyhow::Result<()> {
     )?;
     assert_eq!(stranger, None);
     // An unregistered account cannot create a release.
-    let refused: Result<ink::primitives::AccountId, RegistryError> =
-        chain.call(FAN, &registry, 0, registry::create_release(terms()))?;
+    let refused: Result<ink::primitives::AccountId, RegistryError> = chain.call(
+        FAN,
+        &registry,
+        0,
+        registry::create_release(terms(), chain.release_code),
+    )?;
     assert_eq!(refused, Err(RegistryError::NotRegisteredArtist));
     Ok(())
 }
@@ -387,5 +391,53 @@ fn a_gas_burning_registry_cannot_block_refunds() -> anyhow::Result<()> {
         reports, 0,
         "the burning report ran out of gas and was rolled back"
     );
+    Ok(())
+}
+
+/// Issue 14, finding 9: sixteen perks with every text at its maximum would overflow ink!'s
+/// 16 KiB return buffer in one answer; `perks` answers in pages that fit, and reading them
+/// all gives all sixteen.
+#[test]
+fn the_largest_perks_are_read_in_pages_that_fit_the_return_buffer() -> anyhow::Result<()> {
+    use dreamster_types::perk::{Perk, MAX_DESCRIPTION_LEN, MAX_METADATA_URI_LEN, MAX_TITLE_LEN};
+    use dreamster_types::release::{MAX_PERKS_PER_RELEASE, PERKS_PAGE};
+    let mut chain = Chain::new()?;
+    chain.set_time(START);
+    let address = chain.create_release(ARTIST, terms())?;
+    for i in 0..MAX_PERKS_PER_RELEASE {
+        let mut p = perk(
+            PerkKind::SignedMerch,
+            0,
+            DeliveryMethod::Physical,
+            START + 30 * DAY,
+        );
+        p.title = format!("{i:02}").repeat(MAX_TITLE_LEN / 2);
+        p.description = "d".repeat(MAX_DESCRIPTION_LEN);
+        p.metadata_uri = "u".repeat(MAX_METADATA_URI_LEN);
+        p.quantity_limit = Some(u32::MAX);
+        let added: R<u32> = chain.call(ARTIST, &address, 0, release::add_perk(p))?;
+        assert_eq!(added, Ok(i));
+    }
+    let mut all: Vec<Perk> = Vec::new();
+    for from in (0..MAX_PERKS_PER_RELEASE).step_by(PERKS_PAGE as usize) {
+        let page: Vec<Perk> = chain.call(FAN, &address, 0, release::perks(from, u32::MAX))?;
+        assert_eq!(page.len() as u32, PERKS_PAGE);
+        assert!(
+            chain.last_answer_len < 16 * 1024,
+            "a page of {PERKS_PAGE} maximal perks is {} bytes",
+            chain.last_answer_len
+        );
+        assert!(
+            chain.last_answer_len * 2 > 16 * 1024,
+            "all sixteen in one answer would not fit ({} bytes per page)",
+            chain.last_answer_len
+        );
+        all.extend(page);
+    }
+    assert_eq!(all.len() as u32, MAX_PERKS_PER_RELEASE);
+    assert!(all
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.terms.title.starts_with(&format!("{i:02}"))));
     Ok(())
 }

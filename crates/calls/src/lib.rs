@@ -77,8 +77,23 @@ pub mod registry {
             .call_mut()
             .register_artist(name.into(), metadata_uri.into()))
     }
-    pub fn create_release(terms: SaleTerms) -> Vec<u8> {
-        input!(registry_ref().call_mut().create_release(terms))
+    /// Creates a release from the code `code_hash`, refused if another is in effect.
+    pub fn create_release(terms: SaleTerms, code_hash: [u8; 32]) -> Vec<u8> {
+        input!(registry_ref()
+            .call_mut()
+            .create_release(terms, code_hash.into()))
+    }
+    pub fn release_code_hash() -> Vec<u8> {
+        input!(registry_ref().call().release_code_hash())
+    }
+    pub fn pending_release_code() -> Vec<u8> {
+        input!(registry_ref().call().pending_release_code())
+    }
+    pub fn offer_ownership(to: Option<AccountId>) -> Vec<u8> {
+        input!(registry_ref().call_mut().offer_ownership(to))
+    }
+    pub fn accept_ownership() -> Vec<u8> {
+        input!(registry_ref().call_mut().accept_ownership())
     }
     pub fn is_arbiter(account: AccountId) -> Vec<u8> {
         input!(registry_ref().call().is_arbiter(account))
@@ -165,8 +180,9 @@ pub mod release {
     pub fn sale_terms() -> Vec<u8> {
         input!(release_ref().call().sale_terms())
     }
-    pub fn perks() -> Vec<u8> {
-        input!(release_ref().call().perks())
+    /// One page of perks (at most `PERKS_PAGE`); `Node::perks` reads them all.
+    pub fn perks(from: PerkId, limit: u32) -> Vec<u8> {
+        input!(release_ref().call().perks(from, limit))
     }
     pub fn total_supply() -> Vec<u8> {
         input!(release_ref().call().total_supply())

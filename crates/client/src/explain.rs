@@ -113,6 +113,12 @@ pub fn registry_error(e: &RegistryError) -> String {
         InstantiationFailed => "the release contract could not be created".into(),
         InvalidRating => "a rating is 1 to 5 stars".into(),
         TooManyArbiters => "the registry already has the most arbiters it may name (16)".into(),
+        CodeHashMismatch { current } => format!(
+            "the registry's release code is now 0x{}, not the one you expected: check what \
+             changed before creating a release with it",
+            hex::encode(current)
+        ),
+        NotOfferedOwner => "only the account the registry was offered to may accept it".into(),
     }
 }
 

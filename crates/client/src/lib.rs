@@ -246,6 +246,29 @@ impl Node {
         dry.answer()
     }
 
+    /// Every perk of a release, read page by page (a release answers at most
+    /// `PERKS_PAGE` per call so the largest perks fit its return buffer).
+    pub async fn perks(
+        &self,
+        release: &AccountId32,
+    ) -> Result<Vec<dreamster_types::perk::Perk>, ClientError> {
+        use dreamster_types::release::{MAX_PERKS_PER_RELEASE, PERKS_PAGE};
+        let mut all = Vec::new();
+        let mut from = 0;
+        while from < MAX_PERKS_PER_RELEASE {
+            let page: Vec<dreamster_types::perk::Perk> = self
+                .query(release, &dreamster_calls::release::perks(from, PERKS_PAGE))
+                .await?;
+            let read = u32::try_from(page.len()).unwrap_or(u32::MAX);
+            all.extend(page);
+            if read < PERKS_PAGE {
+                break;
+            }
+            from = from.saturating_add(read);
+        }
+        Ok(all)
+    }
+
     /// Dry-runs, and only if the contract accepts the call (`Ok` of its `Result` answer),
     /// signs and submits it. Returns the contract's answer and what the block recorded.
     pub async fn call<T: Decode, E: Decode>(

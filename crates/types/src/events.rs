@@ -35,6 +35,33 @@ pub struct ReleaseCodeSet {
     pub code_hash: Hash32,
 }
 
+/// A new release code was announced; releases created from `effective_at` on use it.
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseCodeAnnounced {
+    pub code_hash: Hash32,
+    pub effective_at: Timestamp,
+}
+
+/// The registry's owner offered ownership to `offered` (`None` withdraws the offer).
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipOffered {
+    #[ink(topic)]
+    pub owner: AccountId,
+    pub offered: Option<AccountId>,
+}
+
+/// The offered account accepted: it owns the registry now.
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipTransferred {
+    #[ink(topic)]
+    pub from: AccountId,
+    #[ink(topic)]
+    pub to: AccountId,
+}
+
 #[ink::event]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtistRegistered {
@@ -53,6 +80,8 @@ pub struct ReleaseCreated {
     #[ink(topic)]
     pub artist: AccountId,
     pub terms: SaleTerms,
+    /// The code the release runs (the one the artist asked for).
+    pub code_hash: Hash32,
     /// The accounts that may rule on this release's disputes, fixed for its lifetime.
     pub arbiters: Vec<AccountId>,
     pub at: Timestamp,
@@ -210,6 +239,9 @@ pub enum DreamsterEvent {
     ArbiterAdded(ArbiterAdded),
     ArbiterRemoved(ArbiterRemoved),
     ReleaseCodeSet(ReleaseCodeSet),
+    ReleaseCodeAnnounced(ReleaseCodeAnnounced),
+    OwnershipOffered(OwnershipOffered),
+    OwnershipTransferred(OwnershipTransferred),
     ArtistRegistered(ArtistRegistered),
     ReleaseCreated(ReleaseCreated),
     ReputationChanged(ReputationChanged),
@@ -260,6 +292,9 @@ impl DreamsterEvent {
             ArbiterAdded,
             ArbiterRemoved,
             ReleaseCodeSet,
+            ReleaseCodeAnnounced,
+            OwnershipOffered,
+            OwnershipTransferred,
             ArtistRegistered,
             ReleaseCreated,
             ReputationChanged,
@@ -281,6 +316,9 @@ impl DreamsterEvent {
             DreamsterEvent::ArbiterAdded(_) => "ArbiterAdded",
             DreamsterEvent::ArbiterRemoved(_) => "ArbiterRemoved",
             DreamsterEvent::ReleaseCodeSet(_) => "ReleaseCodeSet",
+            DreamsterEvent::ReleaseCodeAnnounced(_) => "ReleaseCodeAnnounced",
+            DreamsterEvent::OwnershipOffered(_) => "OwnershipOffered",
+            DreamsterEvent::OwnershipTransferred(_) => "OwnershipTransferred",
             DreamsterEvent::ArtistRegistered(_) => "ArtistRegistered",
             DreamsterEvent::ReleaseCreated(_) => "ReleaseCreated",
             DreamsterEvent::ReputationChanged(_) => "ReputationChanged",
@@ -340,6 +378,9 @@ mod tests {
             signature::<ArbiterAdded>(),
             signature::<ArbiterRemoved>(),
             signature::<ReleaseCodeSet>(),
+            signature::<ReleaseCodeAnnounced>(),
+            signature::<OwnershipOffered>(),
+            signature::<OwnershipTransferred>(),
             signature::<ArtistRegistered>(),
             signature::<ReleaseCreated>(),
             signature::<ReputationChanged>(),

@@ -90,6 +90,12 @@ pub enum RegistryError {
     InvalidRating,
     /// The registry already names [`crate::release::MAX_ARBITERS`] arbiters.
     TooManyArbiters,
+    /// The release code in effect is not the one the artist expected.
+    CodeHashMismatch {
+        current: crate::Hash32,
+    },
+    /// Only the account the owner offered the registry to may accept it.
+    NotOfferedOwner,
 }
 
 /// The most computation time (ref_time, picoseconds) a release lets its registry spend on

@@ -7,6 +7,9 @@ use crate::{Balance, Timestamp};
 pub const MAX_RELEASE_TITLE_LEN: usize = 128;
 /// A release may carry at most this many perks, so a sale's work stays bounded.
 pub const MAX_PERKS_PER_RELEASE: u32 = 16;
+/// The most perks one `perks` call returns: eight perks with every text at its maximum
+/// encode to about 8.4 KiB, inside ink!'s 16 KiB return buffer; sixteen would not fit.
+pub const PERKS_PAGE: u32 = 8;
 const DAY: Timestamp = 24 * 60 * 60 * 1000;
 /// The longest dispute window a release may set: 90 days.
 pub const MAX_DISPUTE_WINDOW: Timestamp = 90 * DAY;
@@ -19,6 +22,9 @@ pub const MIN_DISPUTE_WINDOW: Timestamp = 7 * DAY;
 pub const MAX_DEADLINE_HORIZON: Timestamp = 730 * DAY;
 /// How long the arbiters have to rule on a dispute; after it the escrow is the holder's.
 pub const RULING_TIMEOUT: Timestamp = 30 * DAY;
+/// How long after its announcement a new release code takes effect (7 days): an artist
+/// sees the change coming, and `create_release` names the code the artist expects.
+pub const CODE_CHANGE_DELAY: Timestamp = 7 * DAY;
 /// The most arbiters a registry names, and so a release keeps.
 pub const MAX_ARBITERS: u32 = 16;
 

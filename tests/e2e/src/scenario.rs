@@ -94,16 +94,31 @@ pub fn perk(
     }
 }
 
-/// `artist` creates a release through the registry; its address.
+/// `artist` creates a release through the registry, from the code in effect; its address.
 pub async fn create_release(
     node: &Node,
     artist: &Keypair,
     registry_addr: &AccountId32,
     terms: SaleTerms,
 ) -> anyhow::Result<AccountId32> {
+    let input = create_release_input(node, registry_addr, terms).await?;
     let created: dreamster_types::AccountId =
-        registry_call(node, artist, registry_addr, registry::create_release(terms)).await?;
+        registry_call(node, artist, registry_addr, input).await?;
     Ok(subxt_id(&created))
+}
+
+/// The input of `create_release` with the registry's code in effect as the expected one.
+pub async fn create_release_input(
+    node: &Node,
+    registry_addr: &AccountId32,
+    terms: SaleTerms,
+) -> anyhow::Result<Vec<u8>> {
+    // `Option<Hash>` on the wire: a hash is its 32 bytes.
+    let code: Option<[u8; 32]> = node
+        .query(registry_addr, &registry::release_code_hash())
+        .await?;
+    let code = code.ok_or_else(|| anyhow::anyhow!("the registry has no release code"))?;
+    Ok(registry::create_release(terms, code))
 }
 
 /// A registry deployed by Alice, Bob registered in it as the artist "Nova", and a

@@ -34,7 +34,7 @@ async fn deploy_buy_and_refund_after_the_deadline() -> anyhow::Result<()> {
             &artist,
             &registry_addr,
             0,
-            registry::create_release(terms),
+            dreamster_e2e::scenario::create_release_input(&node, &registry_addr, terms).await?,
         )
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
