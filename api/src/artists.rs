@@ -50,15 +50,28 @@ pub struct Reputation {
     pub disputes_lost: i32,
     pub rating_sum: i64,
     pub rating_count: i32,
+    /// Perks the artist cancelled (refunded).
+    pub cancelled: i32,
+    /// Automatic perks their holders never unlocked (refunded; not the artist's failure).
+    pub unclaimed: i32,
+    /// Disputes no arbiter ruled on in time (refunded; the arbiters' failure).
+    pub rulings_expired: i32,
+    /// Outcomes from editions the artist bought themself: no paying fan stands behind them.
+    pub self_dealt: i32,
+    pub self_rating_sum: i64,
+    pub self_rating_count: i32,
     /// On-time deliveries among all deliveries, in percent (null before the first).
     pub on_time_percent: Option<f64>,
     pub average_rating: Option<f64>,
+    /// The average of the ratings from editions others bought (null before the first).
+    pub average_rating_by_others: Option<f64>,
     pub updated: Option<Origin>,
 }
 
 /// The reputation columns of table alias `p`, as [`ReputationRow`] reads them.
 pub const REPUTATION_COLUMNS: &str = "p.delivered_on_time, p.delivered_late, p.refunded_overdue,
-    p.disputes_won, p.disputes_lost, p.rating_sum, p.rating_count,
+    p.disputes_won, p.disputes_lost, p.rating_sum, p.rating_count, p.cancelled, p.unclaimed,
+    p.rulings_expired, p.self_dealt, p.self_rating_sum, p.self_rating_count,
     p.block_number AS block, p.extrinsic_index AS extrinsic";
 
 /// [`REPUTATION_COLUMNS`] through a LEFT JOIN: all NULL for an artist with no outcome yet.
@@ -71,6 +84,12 @@ pub struct ReputationRow {
     disputes_lost: Option<i32>,
     rating_sum: Option<i64>,
     rating_count: Option<i32>,
+    cancelled: Option<i32>,
+    unclaimed: Option<i32>,
+    rulings_expired: Option<i32>,
+    self_dealt: Option<i32>,
+    self_rating_sum: Option<i64>,
+    self_rating_count: Option<i32>,
     block: Option<i64>,
     extrinsic: Option<i32>,
 }
@@ -81,6 +100,9 @@ impl From<ReputationRow> for Reputation {
         let late = r.delivered_late.unwrap_or(0);
         let sum = r.rating_sum.unwrap_or(0);
         let count = r.rating_count.unwrap_or(0);
+        let self_sum = r.self_rating_sum.unwrap_or(0);
+        let self_count = r.self_rating_count.unwrap_or(0);
+        let others = count.saturating_sub(self_count);
         Reputation {
             delivered_on_time: on,
             delivered_late: late,
@@ -89,6 +111,14 @@ impl From<ReputationRow> for Reputation {
             disputes_lost: r.disputes_lost.unwrap_or(0),
             rating_sum: sum,
             rating_count: count,
+            cancelled: r.cancelled.unwrap_or(0),
+            unclaimed: r.unclaimed.unwrap_or(0),
+            rulings_expired: r.rulings_expired.unwrap_or(0),
+            self_dealt: r.self_dealt.unwrap_or(0),
+            self_rating_sum: self_sum,
+            self_rating_count: self_count,
+            average_rating_by_others: (others > 0)
+                .then(|| sum.saturating_sub(self_sum) as f64 / f64::from(others)),
             on_time_percent: (on + late > 0).then(|| 100.0 * f64::from(on) / f64::from(on + late)),
             average_rating: (count > 0).then(|| sum as f64 / f64::from(count)),
             updated: r.block.map(|block| Origin {

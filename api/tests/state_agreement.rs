@@ -58,6 +58,7 @@ async fn pages_and_cli_agree_on_every_state_and_clock_position() {
                             now,
                             dispute_window: window,
                             cancelled,
+                            automatic: false,
                         };
                         let expected = shown_state(e.status(clock), unlocked && delivered);
                         let shown: String = sqlx::query_scalar(&sql)

@@ -78,18 +78,19 @@ impl ReleaseBooks {
         Ok(books)
     }
 
-    /// An entitlement's status at `now` (a perk the release does not list reads as not
-    /// cancelled).
+    /// An entitlement's status at `now` (against a perk the release does not list, read as
+    /// neither cancelled nor automatic).
     fn status(&self, e: &Entitlement, now: u64) -> PerkStatus {
-        let cancelled = self
-            .perks
-            .get(e.perk as usize)
-            .is_some_and(|p| p.cancelled_at.is_some());
-        e.status(Clock {
-            now,
-            dispute_window: self.terms.dispute_window,
-            cancelled,
-        })
+        let clock = match self.perks.get(e.perk as usize) {
+            Some(perk) => Clock::of(now, &self.terms, perk),
+            None => Clock {
+                now,
+                dispute_window: self.terms.dispute_window,
+                cancelled: false,
+                automatic: false,
+            },
+        };
+        e.status(clock)
     }
 
     fn all(&self) -> impl Iterator<Item = (u32, &Entitlement)> {
@@ -502,40 +503,21 @@ async fn compare_reputation(
     artist: &AccountId32,
     r: &Reputation,
 ) -> anyhow::Result<Comparison> {
-    let row = sqlx::query(
-        "SELECT delivered_on_time, delivered_late, refunded_overdue, disputes_won, disputes_lost, rating_sum, rating_count
-         FROM reputation WHERE artist = $1",
-    )
+    let columns = Reputation::COUNTER_COLUMNS.map(|c| format!("{c}::bigint"));
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM reputation WHERE artist = $1",
+        columns.join(", ")
+    ))
     .bind(artist.0.to_vec())
     .fetch_optional(db)
     .await?;
     let chain = r.counters();
-    let model: [i64; 7] = match row {
-        None => [0; 7],
-        Some(row) => [
-            i64::from(row.get::<i32, _>(0)),
-            i64::from(row.get::<i32, _>(1)),
-            i64::from(row.get::<i32, _>(2)),
-            i64::from(row.get::<i32, _>(3)),
-            i64::from(row.get::<i32, _>(4)),
-            row.get::<i64, _>(5),
-            i64::from(row.get::<i32, _>(6)),
-        ],
-    };
-    let names = [
-        "delivered on time",
-        "delivered late",
-        "refunded overdue",
-        "disputes won",
-        "disputes lost",
-        "rating sum",
-        "rating count",
-    ];
     let mut cmp = Comparison::default();
-    for ((what, chain), model) in names.iter().zip(chain).zip(model) {
+    for (i, (name, chain)) in Reputation::COUNTER_COLUMNS.iter().zip(chain).enumerate() {
+        let model = row.as_ref().map_or(0, |row| row.get::<i64, _>(i));
         cmp.check(
             &format!("reputation of {artist}"),
-            what,
+            &name.replace('_', " "),
             chain.to_string(),
             model.to_string(),
         );
@@ -547,6 +529,8 @@ fn reputation_json(r: &Reputation) -> Value {
     json!({
         "delivered_on_time": r.delivered_on_time, "delivered_late": r.delivered_late, "refunded_overdue": r.refunded_overdue,
         "disputes_won": r.disputes_won, "disputes_lost": r.disputes_lost, "rating_sum": r.rating_sum, "rating_count": r.rating_count,
+        "cancelled": r.cancelled, "unclaimed": r.unclaimed, "rulings_expired": r.rulings_expired,
+        "self_dealt": r.self_dealt, "self_rating_sum": r.self_rating_sum, "self_rating_count": r.self_rating_count,
         "on_time_bps": r.on_time_bps(),
     })
 }

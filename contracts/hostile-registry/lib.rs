@@ -85,6 +85,7 @@ mod hostile_registry {
             &mut self,
             _artist: AccountId,
             _outcome: Outcome,
+            _self_dealt: bool,
         ) -> Result<(), RegistryError> {
             self.reports = self.reports.saturating_add(1);
             if self.burn {

@@ -349,7 +349,12 @@ mod registry {
 
     impl ArtistRegistry for Registry {
         #[ink(message)]
-        fn record_outcome(&mut self, artist: AccountId, outcome: Outcome) -> Result<()> {
+        fn record_outcome(
+            &mut self,
+            artist: AccountId,
+            outcome: Outcome,
+            self_dealt: bool,
+        ) -> Result<()> {
             let release = self.env().caller();
             if self.release_artist.get(release) != Some(artist) {
                 return Err(RegistryError::UnknownRelease);
@@ -360,12 +365,13 @@ mod registry {
                 }
             }
             let mut reputation = self.reputation.get(artist).unwrap_or_default();
-            reputation.apply(outcome);
+            reputation.apply(outcome, self_dealt);
             self.reputation.insert(artist, &reputation);
             self.env().emit_event(ReputationChanged {
                 artist,
                 release,
                 outcome,
+                self_dealt,
                 reputation,
             });
             Ok(())
@@ -542,26 +548,32 @@ mod registry {
             let (mut r, a) = setup();
             test::set_caller::<Env>(a.bob);
             assert_eq!(
-                r.record_outcome(a.bob, Outcome::DeliveredOnTime),
+                r.record_outcome(a.bob, Outcome::DeliveredOnTime, false),
                 Err(RegistryError::UnknownRelease)
             );
             // A release it created, reporting for the wrong artist, is refused too.
             r.release_artist.insert(a.django, &a.charlie);
             test::set_caller::<Env>(a.django);
             assert_eq!(
-                r.record_outcome(a.bob, Outcome::DeliveredOnTime),
+                r.record_outcome(a.bob, Outcome::DeliveredOnTime, false),
                 Err(RegistryError::UnknownRelease)
             );
             assert_eq!(
-                r.record_outcome(a.charlie, Outcome::Rated(6)),
+                r.record_outcome(a.charlie, Outcome::Rated(6), false),
                 Err(RegistryError::InvalidRating)
             );
-            assert_eq!(r.record_outcome(a.charlie, Outcome::Rated(4)), Ok(()));
-            assert_eq!(r.record_outcome(a.charlie, Outcome::DeliveredLate), Ok(()));
+            assert_eq!(r.record_outcome(a.charlie, Outcome::Rated(4), false), Ok(()));
+            assert_eq!(r.record_outcome(a.charlie, Outcome::DeliveredLate, false), Ok(()));
+            assert_eq!(r.record_outcome(a.charlie, Outcome::Rated(5), true), Ok(()));
             let rep = r.reputation(a.charlie);
             assert_eq!(
                 (rep.rating_sum, rep.rating_count, rep.delivered_late),
-                (4, 1, 1)
+                (9, 2, 1)
+            );
+            assert_eq!(
+                (rep.self_dealt, rep.self_rating_sum, rep.self_rating_count),
+                (1, 5, 1),
+                "the artist's own rating is counted apart"
             );
             assert_eq!(r.reputation(a.bob), Reputation::default());
         }

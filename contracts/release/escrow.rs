@@ -8,6 +8,7 @@
 use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState, RefundReason};
 use dreamster_types::events::EntitlementAction;
 use dreamster_types::perk::DeliveryMethod;
+use dreamster_types::registry_api::Outcome;
 use dreamster_types::{Balance, Hash32, Timestamp};
 
 use crate::Error;
@@ -216,6 +217,34 @@ pub fn claim_refund(e: &mut Entitlement, clock: Clock) -> Result<Applied, Error>
     })
 }
 
+/// What a transition means for the artist's record, once it is final: deliveries count
+/// when they stand (not when they are marked, so a delivery lost in a dispute never counts
+/// as one), refunds by who failed.
+pub fn outcome(applied: &Applied, e: &Entitlement) -> Option<Outcome> {
+    match applied.action {
+        EntitlementAction::Confirmed | EntitlementAction::ConfirmedByTimeout => {
+            Some(if e.delivered_late() {
+                Outcome::DeliveredLate
+            } else {
+                Outcome::DeliveredOnTime
+            })
+        }
+        EntitlementAction::Resolved { refund: false } => Some(Outcome::DisputeWon),
+        EntitlementAction::Resolved { refund: true } => Some(Outcome::DisputeLost),
+        EntitlementAction::Refunded { reason, .. } => match reason {
+            // Counted when the arbiter ruled.
+            RefundReason::Ruled => None,
+            RefundReason::Overdue | RefundReason::DeliveredLate => Some(Outcome::RefundedOverdue),
+            RefundReason::Cancelled => Some(Outcome::Cancelled),
+            RefundReason::RulingExpired => Some(Outcome::RulingExpired),
+            RefundReason::Unclaimed => Some(Outcome::Unclaimed),
+        },
+        EntitlementAction::Unlocked { .. }
+        | EntitlementAction::MarkedDelivered { .. }
+        | EntitlementAction::Disputed { .. } => None,
+    }
+}
+
 /// What `claim_refund` would pay right now, without changing anything.
 pub fn refundable_amount(e: &Entitlement, clock: Clock) -> Balance {
     e.refund_reason(clock).map_or(0, |_| e.escrow)
@@ -252,6 +281,7 @@ mod tests {
             now,
             dispute_window: WINDOW,
             cancelled: false,
+            automatic: false,
         }
     }
 

@@ -17,7 +17,7 @@ mod release {
     use crate::escrow::{self, Applied, Flow};
     use crate::{Error, Result};
     use dreamster_types::entitlement::{
-        Clock, Entitlement, EntitlementState, PerkStatus, RefundReason,
+        Clock, Entitlement, EntitlementState, PerkStatus,
     };
     use dreamster_types::events::EntitlementAction;
     use dreamster_types::events::{
@@ -42,6 +42,9 @@ mod release {
         /// created, the artist excluded. Fixed, so a later change of the registry's list
         /// neither strands nor reassigns a dispute.
         arbiters: Lazy<Vec<AccountId>>,
+        /// Editions the artist bought themself: what happens to their perks is reported
+        /// as self-dealt, apart from what paying fans stand behind.
+        artist_bought: Mapping<EditionId, ()>,
         /// Every account that bought an edition: none of them may arbitrate here. Only a
         /// purchase marks an account — an edition sent to an arbiter does not, or anyone
         /// could disqualify every arbiter with one gift.
@@ -83,6 +86,7 @@ mod release {
                 artist,
                 arbiters: list,
                 bought: Mapping::default(),
+                artist_bought: Mapping::default(),
                 terms,
                 perks: Mapping::default(),
                 perk_count: 0,
@@ -177,16 +181,11 @@ mod release {
         ) -> Result<()> {
             self.ensure_artist()?;
             let (delivery, clock) = self.delivery_and_clock(perk)?;
-            let late = clock.now > self.entitlement_or_err(edition, perk)?.deadline;
+            // Counted in the artist's record when the delivery stands, not now.
             self.transition(edition, perk, |e| {
                 escrow::mark_delivered(e, &delivery, proof, clock)
-            })?;
-            self.report(if late {
-                Outcome::DeliveredLate
-            } else {
-                Outcome::DeliveredOnTime
-            });
-            Ok(())
+            })
+            .map(drop)
         }
 
         /// Pays the artist everything released so far.
@@ -282,6 +281,9 @@ mod release {
             if !self.bought.contains(buyer) {
                 self.bought.insert(buyer, &());
             }
+            if buyer == self.artist {
+                self.artist_bought.insert(edition, &());
+            }
             self.env().emit_event(Transfer {
                 from: None,
                 to: Some(buyer),
@@ -359,9 +361,8 @@ mod release {
         pub fn unlock(&mut self, edition: EditionId, perk: PerkId) -> Result<()> {
             self.ensure_holder(edition)?;
             let (delivery, clock) = self.delivery_and_clock(perk)?;
-            self.transition(edition, perk, |e| escrow::unlock(e, &delivery, clock))?;
-            self.report(Outcome::DeliveredOnTime);
-            Ok(())
+            self.transition(edition, perk, |e| escrow::unlock(e, &delivery, clock))
+                .map(drop)
         }
 
         /// The holder confirms a delivery; the perk's escrow is released to the artist.
@@ -397,7 +398,7 @@ mod release {
                 holder,
                 rating: stars,
             });
-            self.report(Outcome::Rated(stars));
+            self.report(Outcome::Rated(stars), edition);
             Ok(())
         }
 
@@ -431,13 +432,8 @@ mod release {
                 return Err(Error::NotArbiter);
             }
             let now = self.env().block_timestamp();
-            self.transition(edition, perk, |e| escrow::resolve(e, refund, now))?;
-            self.report(if refund {
-                Outcome::DisputeLost
-            } else {
-                Outcome::DisputeWon
-            });
-            Ok(())
+            self.transition(edition, perk, |e| escrow::resolve(e, refund, now))
+                .map(drop)
         }
 
         /// The holder takes back the escrow of a perk that is overdue, cancelled, delivered
@@ -447,19 +443,10 @@ mod release {
             self.ensure_holder(edition)?;
             let clock = self.clock(perk)?;
             let applied = self.transition(edition, perk, |e| escrow::claim_refund(e, clock))?;
-            let (amount, reason) = match applied.action {
-                EntitlementAction::Refunded { amount, reason } => (amount, Some(reason)),
-                _ => (0, None),
-            };
-            // The artist failed only when nothing arrived in time; a cancellation or an
-            // arbiter who never ruled is not an overdue delivery.
-            if matches!(
-                reason,
-                Some(RefundReason::Overdue | RefundReason::DeliveredLate)
-            ) {
-                self.report(Outcome::RefundedOverdue);
-            }
-            Ok(amount)
+            Ok(match applied.action {
+                EntitlementAction::Refunded { amount, .. } => amount,
+                _ => 0,
+            })
         }
 
         // ---------------- getters ----------------
@@ -608,16 +595,7 @@ mod release {
 
         /// The clock an entitlement to `perk` is read against now.
         fn clock(&self, perk: PerkId) -> Result<Clock> {
-            let cancelled = self.perk_or_err(perk)?.cancelled_at.is_some();
-            Ok(self.clock_of(cancelled))
-        }
-
-        fn clock_of(&self, cancelled: bool) -> Clock {
-            Clock {
-                now: self.env().block_timestamp(),
-                dispute_window: self.terms.dispute_window,
-                cancelled,
-            }
+            Ok(self.delivery_and_clock(perk)?.1)
         }
 
         fn delivery_and_clock(
@@ -625,7 +603,7 @@ mod release {
             perk: PerkId,
         ) -> Result<(dreamster_types::perk::DeliveryMethod, Clock)> {
             let stored = self.perk_or_err(perk)?;
-            let clock = self.clock_of(stored.cancelled_at.is_some());
+            let clock = Clock::of(self.env().block_timestamp(), &self.terms, &stored);
             Ok((stored.terms.delivery, clock))
         }
 
@@ -694,6 +672,9 @@ mod release {
                     .transfer(holder, payout)
                     .map_err(|_| Error::TransferFailed)?;
             }
+            if let Some(outcome) = escrow::outcome(&applied, &e) {
+                self.report(outcome, edition);
+            }
             Ok(applied)
         }
 
@@ -745,7 +726,7 @@ mod release {
         /// gas and proof size and may not charge a storage deposit, and its answer is only
         /// logged by the chain.
         #[cfg(not(test))]
-        fn report(&self, outcome: Outcome) {
+        fn report(&self, outcome: Outcome, edition: EditionId) {
             use dreamster_types::registry_api::{
                 ArtistRegistry as _, REPORT_PROOF_SIZE_LIMIT, REPORT_REF_TIME_LIMIT,
             };
@@ -754,7 +735,7 @@ mod release {
                 self.registry.into();
             let _ = registry
                 .call_mut()
-                .record_outcome(self.artist, outcome)
+                .record_outcome(self.artist, outcome, self.artist_bought.contains(edition))
                 .ref_time_limit(REPORT_REF_TIME_LIMIT)
                 .proof_size_limit(REPORT_PROOF_SIZE_LIMIT)
                 // 1, not 0: pallet-contracts reads a limit of 0 as "whatever the caller
@@ -766,8 +747,8 @@ mod release {
         // The off-chain test environment cannot call other contracts: unit tests see the
         // registry through this stand-in; drink and node tests use the real one.
         #[cfg(test)]
-        fn report(&self, outcome: Outcome) {
-            crate::tests::registry_stub::record(outcome)
+        fn report(&self, outcome: Outcome, edition: EditionId) {
+            crate::tests::registry_stub::record(outcome, self.artist_bought.contains(edition))
         }
     }
 }

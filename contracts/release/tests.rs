@@ -3,17 +3,21 @@ pub mod registry_stub {
     use std::cell::RefCell;
 
     thread_local! {
-        static OUTCOMES: RefCell<Vec<Outcome>> = const { RefCell::new(Vec::new()) };
+        static OUTCOMES: RefCell<Vec<(Outcome, bool)>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub fn record(outcome: Outcome) {
-        OUTCOMES.with(|o| o.borrow_mut().push(outcome))
+    pub fn record(outcome: Outcome, self_dealt: bool) {
+        OUTCOMES.with(|o| o.borrow_mut().push((outcome, self_dealt)))
+    }
+    /// The outcomes reported, with whether each came from an edition the artist bought.
+    pub fn reported() -> Vec<(Outcome, bool)> {
+        OUTCOMES.with(|o| o.borrow().clone())
     }
     pub fn reset() {
         OUTCOMES.with(|o| o.borrow_mut().clear());
     }
     pub fn outcomes() -> Vec<Outcome> {
-        OUTCOMES.with(|o| o.borrow().clone())
+        OUTCOMES.with(|o| o.borrow().iter().map(|(o, _)| *o).collect())
     }
 }
 
@@ -348,7 +352,11 @@ fn unlock_delivers_automatic_perks_to_the_holder() {
         r.unlock(0, 0),
         Err(Error::WrongState(EntitlementState::Delivered))
     );
-    assert_eq!(registry_stub::outcomes(), vec![Outcome::DeliveredOnTime]);
+    assert_eq!(
+        registry_stub::outcomes(),
+        vec![],
+        "an unlock counts for the artist only once it stands"
+    );
 }
 
 #[ink::test]
@@ -365,7 +373,11 @@ fn mark_delivered_is_the_artists_and_reports_lateness() {
     set_now(DEADLINE + 1);
     assert_eq!(r.mark_delivered(0, 1, [1; 32]), Ok(()));
     assert_eq!(r.status(0, 1), Some(PerkStatus::DeliveredLate));
-    assert_eq!(registry_stub::outcomes(), vec![Outcome::DeliveredLate]);
+    assert_eq!(
+        registry_stub::outcomes(),
+        vec![],
+        "a delivery counts only once it stands"
+    );
 }
 
 #[ink::test]
@@ -535,7 +547,9 @@ fn claim_refund_pays_overdue_and_ruled_refunds_to_the_holder() {
     );
     assert_eq!(r.refundable_amount(0, 0), 0);
     assert_eq!((r.escrow_held(), r.refunds_owed()), (0, 0));
-    assert!(registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
+    // Perk 0 is automatic: never unlocked, its refund is the fan's doing, not the artist's.
+    assert!(registry_stub::outcomes().contains(&Outcome::Unclaimed));
+    assert!(!registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
     books_balance(&r);
 }
 
@@ -671,6 +685,7 @@ fn attack_absent_or_conflicted_arbiter_cannot_lock_escrow() {
         !registry_stub::outcomes().contains(&Outcome::RefundedOverdue),
         "an arbiter's silence is not the artist's overdue delivery"
     );
+    assert!(registry_stub::outcomes().contains(&Outcome::RulingExpired));
     books_balance(&r);
 }
 
@@ -809,6 +824,7 @@ fn cancel_perk_makes_pending_entitlements_refundable() {
         }
     );
     assert!(!registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
+    assert!(registry_stub::outcomes().contains(&Outcome::Cancelled));
     as_caller(a.charlie);
     assert_eq!(
         r.claim_refund(1, 1),
@@ -875,4 +891,89 @@ fn a_perk_cannot_be_cancelled_after_its_deadline() {
     as_caller(a.alice);
     assert_eq!(r.cancel_perk(1), Err(Error::CancelAfterDeadline));
     assert_eq!(r.status(0, 1), Some(PerkStatus::Overdue));
+}
+
+// ---------------- finding 5: reputation counts who actually failed ----------------
+
+/// The artist buys their own edition, unlocks, confirms and rates 5: every outcome of it
+/// is reported as self-dealt, so the record shows what paying fans stand behind.
+#[ink::test]
+fn attack_self_dealt_five_stars_are_counted_apart() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    assert_eq!(buy_as(&mut r, a.alice, PRICE), Ok(1));
+    as_caller(a.alice);
+    r.unlock(1, 0).expect("unlock");
+    r.confirm(1, 0).expect("confirm");
+    r.rate(1, 0, 5).expect("rate");
+    assert_eq!(
+        registry_stub::reported(),
+        vec![(Outcome::DeliveredOnTime, true), (Outcome::Rated(5), true)]
+    );
+    // A fan's edition reports as not self-dealt.
+    as_caller(a.bob);
+    r.unlock(0, 0).expect("unlock");
+    r.confirm(0, 0).expect("confirm");
+    assert_eq!(
+        registry_stub::reported().last(),
+        Some(&(Outcome::DeliveredOnTime, false))
+    );
+}
+
+/// A junk delivery that loses its dispute never counts as delivered on time.
+#[ink::test]
+fn attack_fake_delivery_keeps_no_on_time_count() {
+    let a = accounts();
+    let mut r = disputed();
+    as_caller(a.eve);
+    r.resolve(0, 1, true).expect("ruled for the fan");
+    assert_eq!(registry_stub::outcomes(), vec![Outcome::DisputeLost]);
+}
+
+/// An automatic perk the fan never unlocked is refunded, counted as unclaimed (the
+/// content was there), not as the artist's overdue delivery; an unlock after the deadline
+/// is refused, so it cannot count as on time either.
+#[ink::test]
+fn attack_unclaimed_or_late_unlocks_do_not_move_the_artists_record() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    set_now(DEADLINE + 1);
+    as_caller(a.bob);
+    assert_eq!(r.unlock(0, 0), Err(Error::UnlockClosed));
+    assert_eq!(r.claim_refund(0, 0), Ok(PRICE / 5));
+    let changed: EntitlementChanged = last_event();
+    assert_eq!(
+        changed.action,
+        EntitlementAction::Refunded {
+            amount: PRICE / 5,
+            reason: RefundReason::Unclaimed
+        }
+    );
+    // The physical perk, undelivered, is the artist's failure.
+    assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
+    assert_eq!(
+        registry_stub::outcomes(),
+        vec![Outcome::Unclaimed, Outcome::RefundedOverdue]
+    );
+}
+
+/// A delivery counts once it stands: confirmed on time, or late and accepted by the fan.
+#[ink::test]
+fn deliveries_count_when_they_stand() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    buy_as(&mut r, a.charlie, PRICE).expect("edition 1");
+    as_caller(a.alice);
+    r.mark_delivered(0, 1, [1; 32]).expect("on time");
+    set_now(DEADLINE + 1);
+    r.mark_delivered(1, 1, [2; 32]).expect("late");
+    assert_eq!(registry_stub::outcomes(), vec![]);
+    as_caller(a.bob);
+    r.confirm(0, 1).expect("confirm on time");
+    as_caller(a.charlie);
+    r.confirm(1, 1).expect("accept late");
+    assert_eq!(
+        registry_stub::outcomes(),
+        vec![Outcome::DeliveredOnTime, Outcome::DeliveredLate]
+    );
 }

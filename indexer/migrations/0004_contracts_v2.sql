@@ -20,3 +20,12 @@ CREATE TABLE release_arbiters (
     PRIMARY KEY (release, arbiter)
 );
 CREATE INDEX release_arbiters_arbiter ON release_arbiters (arbiter);
+
+-- Reputation by who failed, and the part of it from the artist's own purchases.
+ALTER TABLE reputation
+    ADD COLUMN cancelled INT NOT NULL DEFAULT 0,
+    ADD COLUMN unclaimed INT NOT NULL DEFAULT 0,
+    ADD COLUMN rulings_expired INT NOT NULL DEFAULT 0,
+    ADD COLUMN self_dealt INT NOT NULL DEFAULT 0,
+    ADD COLUMN self_rating_sum BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN self_rating_count INT NOT NULL DEFAULT 0;

@@ -105,6 +105,12 @@ rows! {
         disputes_lost: i32,
         rating_sum: i64,
         rating_count: i32,
+        cancelled: i32,
+        unclaimed: i32,
+        rulings_expired: i32,
+        self_dealt: i32,
+        self_rating_sum: i64,
+        self_rating_count: i32,
         block_number: i64,
         extrinsic_index: Option<i32>,
     }
@@ -434,6 +440,10 @@ impl Changes {
                 delivered_late = EXCLUDED.delivered_late, refunded_overdue = EXCLUDED.refunded_overdue,
                 disputes_won = EXCLUDED.disputes_won, disputes_lost = EXCLUDED.disputes_lost,
                 rating_sum = EXCLUDED.rating_sum, rating_count = EXCLUDED.rating_count,
+                cancelled = EXCLUDED.cancelled, unclaimed = EXCLUDED.unclaimed,
+                rulings_expired = EXCLUDED.rulings_expired, self_dealt = EXCLUDED.self_dealt,
+                self_rating_sum = EXCLUDED.self_rating_sum,
+                self_rating_count = EXCLUDED.self_rating_count,
                 block_number = EXCLUDED.block_number, extrinsic_index = EXCLUDED.extrinsic_index",
             &reputation,
         )

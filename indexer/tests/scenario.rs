@@ -162,23 +162,16 @@ async fn projection_matches_the_contracts_getters() -> anyhow::Result<()> {
     let reputation: Reputation = node
         .query(&story.registry, &registry::reputation(artist))
         .await?;
-    let row = sqlx::query(
-        "SELECT delivered_on_time, delivered_late, refunded_overdue, disputes_won, disputes_lost, rating_sum, rating_count
-         FROM reputation WHERE artist = $1",
-    )
+    let columns = Reputation::COUNTER_COLUMNS.map(|c| format!("{c}::bigint"));
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM reputation WHERE artist = $1",
+        columns.join(", ")
+    ))
     .bind(bytes(&artist))
     .fetch_one(pool)
     .await?;
-    let model = Reputation {
-        delivered_on_time: row.get::<i32, _>(0) as u32,
-        delivered_late: row.get::<i32, _>(1) as u32,
-        refunded_overdue: row.get::<i32, _>(2) as u32,
-        disputes_won: row.get::<i32, _>(3) as u32,
-        disputes_lost: row.get::<i32, _>(4) as u32,
-        rating_sum: row.get::<i64, _>(5) as u64,
-        rating_count: row.get::<i32, _>(6) as u32,
-    };
-    assert_eq!(model, reputation);
+    let model: Vec<i64> = (0..columns.len()).map(|i| row.get::<i64, _>(i)).collect();
+    assert_eq!(model, reputation.counters().to_vec());
     assert!(
         reputation.disputes_won == 1
             && reputation.disputes_lost == 1

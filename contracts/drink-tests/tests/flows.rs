@@ -252,7 +252,8 @@ fn dispute_resolved_for_the_fan_refunds_the_fan() -> anyhow::Result<()> {
     let reputation = chain.reputation(ARTIST)?;
     assert_eq!(
         (reputation.delivered_on_time, reputation.disputes_lost),
-        (1, 1)
+        (0, 1),
+        "a delivery lost in a dispute never counted as on time"
     );
     Ok(())
 }
@@ -439,5 +440,31 @@ fn the_largest_perks_are_read_in_pages_that_fit_the_return_buffer() -> anyhow::R
         .iter()
         .enumerate()
         .all(|(i, p)| p.terms.title.starts_with(&format!("{i:02}"))));
+    Ok(())
+}
+
+/// Issue 14, finding 5: the artist buying their own edition and rating it 5 is recorded
+/// on chain apart from what paying fans report.
+#[test]
+fn an_artists_own_purchase_is_recorded_as_self_dealt() -> anyhow::Result<()> {
+    let (mut chain, address) = setup()?;
+    buy(&mut chain, ARTIST, &address)?;
+    ok(chain.call(ARTIST, &address, 0, release::unlock(0, 0))?);
+    ok(chain.call(ARTIST, &address, 0, release::confirm(0, 0))?);
+    ok(chain.call(ARTIST, &address, 0, release::rate(0, 0, 5))?);
+    buy(&mut chain, FAN, &address)?;
+    ok(chain.call(FAN, &address, 0, release::unlock(1, 0))?);
+    ok(chain.call(FAN, &address, 0, release::confirm(1, 0))?);
+    ok(chain.call(FAN, &address, 0, release::rate(1, 0, 2))?);
+    let r = chain.reputation(ARTIST)?;
+    assert_eq!(
+        (r.delivered_on_time, r.rating_sum, r.rating_count),
+        (2, 7, 2)
+    );
+    assert_eq!(
+        (r.self_dealt, r.self_rating_sum, r.self_rating_count),
+        (2, 5, 1),
+        "the artist's own delivery and 5 stars are marked as theirs"
+    );
     Ok(())
 }

@@ -98,6 +98,9 @@ pub enum RefundReason {
     Cancelled,
     /// Disputed, and no arbiter ruled within [`crate::release::RULING_TIMEOUT`].
     RulingExpired,
+    /// An automatic perk the holder never unlocked by its deadline (the content was
+    /// there: not the artist's failure).
+    Unclaimed,
 }
 
 impl RefundReason {
@@ -108,6 +111,7 @@ impl RefundReason {
             RefundReason::DeliveredLate => "delivered_late",
             RefundReason::Cancelled => "cancelled",
             RefundReason::RulingExpired => "ruling_expired",
+            RefundReason::Unclaimed => "unclaimed",
         }
     }
 }
@@ -120,6 +124,9 @@ pub struct Clock {
     pub dispute_window: Timestamp,
     /// Whether the artist cancelled the perk.
     pub cancelled: bool,
+    /// Whether the perk is delivered by the holder's unlock (an overdue one is unclaimed,
+    /// not undelivered).
+    pub automatic: bool,
 }
 
 impl Clock {
@@ -129,6 +136,7 @@ impl Clock {
             now,
             dispute_window: sale.dispute_window,
             cancelled: perk.cancelled_at.is_some(),
+            automatic: perk.terms.delivery.is_automatic(),
         }
     }
 }
@@ -194,6 +202,9 @@ impl Entitlement {
     pub fn refund_reason(&self, clock: Clock) -> Option<RefundReason> {
         match self.state {
             EntitlementState::Pending if clock.cancelled => Some(RefundReason::Cancelled),
+            EntitlementState::Pending if clock.now > self.deadline && clock.automatic => {
+                Some(RefundReason::Unclaimed)
+            }
             EntitlementState::Pending if clock.now > self.deadline => Some(RefundReason::Overdue),
             EntitlementState::Delivered if self.delivered_late() => {
                 Some(RefundReason::DeliveredLate)

@@ -95,6 +95,8 @@ pub struct ReputationChanged {
     #[ink(topic)]
     pub release: AccountId,
     pub outcome: Outcome,
+    /// Whether it came from an edition the artist bought themself.
+    pub self_dealt: bool,
     pub reputation: Reputation,
 }
 

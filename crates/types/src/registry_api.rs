@@ -3,18 +3,31 @@
 
 use crate::AccountId;
 
-/// One thing that happened to an artist's promise, reported by a release.
+/// One thing that happened to an artist's promise, reported by a release when it is
+/// final, and counted against whoever made it happen.
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// A delivery made by the deadline stood: confirmed by the holder, or by the window
+    /// closing. (A delivery an arbiter upheld counts as `DisputeWon`.)
     DeliveredOnTime,
+    /// A delivery made after the deadline that the holder accepted.
     DeliveredLate,
-    /// A perk went undelivered past its deadline and the holder took the refund.
+    /// The artist's failure: nothing arrived by the deadline (or only a late delivery the
+    /// holder refused), and the holder took the refund.
     RefundedOverdue,
     DisputeWon,
     DisputeLost,
     Rated(u8),
+    /// The artist cancelled a perk an edition carried; the holder took the refund.
+    Cancelled,
+    /// The holder never unlocked an automatic perk by its deadline and took the refund: the
+    /// content was there, so this is not the artist's failure.
+    Unclaimed,
+    /// No arbiter ruled on a dispute in time and the holder took the refund: the arbiters'
+    /// failure, not the artist's.
+    RulingExpired,
 }
 
 /// An artist's public track record, kept by the registry.
@@ -29,11 +42,28 @@ pub struct Reputation {
     pub disputes_lost: u32,
     pub rating_sum: u64,
     pub rating_count: u32,
+    pub cancelled: u32,
+    pub unclaimed: u32,
+    pub rulings_expired: u32,
+    /// How many of the outcomes above came from editions the artist bought themself: the
+    /// part of the record no paying fan stands behind.
+    pub self_dealt: u32,
+    /// The ratings among them.
+    pub self_rating_sum: u64,
+    pub self_rating_count: u32,
 }
 
 impl Reputation {
-    /// Adds one outcome; counters saturate rather than wrap (they are statistics, not money).
-    pub fn apply(&mut self, outcome: Outcome) {
+    /// Adds one outcome, from an edition the artist bought themself or not; counters
+    /// saturate rather than wrap (they are statistics, not money).
+    pub fn apply(&mut self, outcome: Outcome, self_dealt: bool) {
+        if self_dealt {
+            self.self_dealt = self.self_dealt.saturating_add(1);
+            if let Outcome::Rated(stars) = outcome {
+                self.self_rating_sum = self.self_rating_sum.saturating_add(u64::from(stars));
+                self.self_rating_count = self.self_rating_count.saturating_add(1);
+            }
+        }
         match outcome {
             Outcome::DeliveredOnTime => {
                 self.delivered_on_time = self.delivered_on_time.saturating_add(1)
@@ -48,12 +78,33 @@ impl Reputation {
                 self.rating_sum = self.rating_sum.saturating_add(u64::from(stars));
                 self.rating_count = self.rating_count.saturating_add(1);
             }
+            Outcome::Cancelled => self.cancelled = self.cancelled.saturating_add(1),
+            Outcome::Unclaimed => self.unclaimed = self.unclaimed.saturating_add(1),
+            Outcome::RulingExpired => {
+                self.rulings_expired = self.rulings_expired.saturating_add(1)
+            }
         }
     }
 
-    /// Share of deliveries that were on time, in basis points; `None` before any delivery.
-    /// The seven counters in declaration order, as the read model stores them.
-    pub fn counters(&self) -> [i64; 7] {
+    /// The names of [`Reputation::counters`], as the read model's columns are called.
+    pub const COUNTER_COLUMNS: [&'static str; 13] = [
+        "delivered_on_time",
+        "delivered_late",
+        "refunded_overdue",
+        "disputes_won",
+        "disputes_lost",
+        "rating_sum",
+        "rating_count",
+        "cancelled",
+        "unclaimed",
+        "rulings_expired",
+        "self_dealt",
+        "self_rating_sum",
+        "self_rating_count",
+    ];
+
+    /// The thirteen counters in declaration order, as the read model stores them.
+    pub fn counters(&self) -> [i64; 13] {
         [
             i64::from(self.delivered_on_time),
             i64::from(self.delivered_late),
@@ -62,9 +113,16 @@ impl Reputation {
             i64::from(self.disputes_lost),
             i64::try_from(self.rating_sum).unwrap_or(i64::MAX),
             i64::from(self.rating_count),
+            i64::from(self.cancelled),
+            i64::from(self.unclaimed),
+            i64::from(self.rulings_expired),
+            i64::from(self.self_dealt),
+            i64::try_from(self.self_rating_sum).unwrap_or(i64::MAX),
+            i64::from(self.self_rating_count),
         ]
     }
 
+    /// Share of deliveries that were on time, in basis points; `None` before any delivery.
     pub fn on_time_bps(&self) -> Option<u32> {
         let total =
             u64::from(self.delivered_on_time).checked_add(u64::from(self.delivered_late))?;
@@ -109,10 +167,15 @@ pub const REPORT_PROOF_SIZE_LIMIT: u64 = 128 * 1024;
 /// delivery fail.
 #[ink::trait_definition]
 pub trait ArtistRegistry {
-    /// Records an outcome against `artist`; only a release this registry created for that
-    /// artist may call it.
+    /// Records an outcome against `artist`, `self_dealt` when it comes from an edition the
+    /// artist bought; only a release this registry created for that artist may call it.
     #[ink(message)]
-    fn record_outcome(&mut self, artist: AccountId, outcome: Outcome) -> Result<(), RegistryError>;
+    fn record_outcome(
+        &mut self,
+        artist: AccountId,
+        outcome: Outcome,
+        self_dealt: bool,
+    ) -> Result<(), RegistryError>;
 }
 
 pub const MAX_ARTIST_NAME_LEN: usize = 64;
