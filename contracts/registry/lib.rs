@@ -562,8 +562,14 @@ mod registry {
                 r.record_outcome(a.charlie, Outcome::Rated(6), false),
                 Err(RegistryError::InvalidRating)
             );
-            assert_eq!(r.record_outcome(a.charlie, Outcome::Rated(4), false), Ok(()));
-            assert_eq!(r.record_outcome(a.charlie, Outcome::DeliveredLate, false), Ok(()));
+            assert_eq!(
+                r.record_outcome(a.charlie, Outcome::Rated(4), false),
+                Ok(())
+            );
+            assert_eq!(
+                r.record_outcome(a.charlie, Outcome::DeliveredLate, false),
+                Ok(())
+            );
             assert_eq!(r.record_outcome(a.charlie, Outcome::Rated(5), true), Ok(()));
             let rep = r.reputation(a.charlie);
             assert_eq!(

@@ -16,9 +16,7 @@ pub type Result<T> = core::result::Result<T, Error>;
 mod release {
     use crate::escrow::{self, Applied, Flow};
     use crate::{Error, Result};
-    use dreamster_types::entitlement::{
-        Clock, Entitlement, EntitlementState, PerkStatus,
-    };
+    use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState, PerkStatus};
     use dreamster_types::events::EntitlementAction;
     use dreamster_types::events::{
         Approval, ArtistWithdrew, EditionSold, EntitlementChanged, EscrowReleased, PerkAdded,

@@ -80,9 +80,7 @@ impl Reputation {
             }
             Outcome::Cancelled => self.cancelled = self.cancelled.saturating_add(1),
             Outcome::Unclaimed => self.unclaimed = self.unclaimed.saturating_add(1),
-            Outcome::RulingExpired => {
-                self.rulings_expired = self.rulings_expired.saturating_add(1)
-            }
+            Outcome::RulingExpired => self.rulings_expired = self.rulings_expired.saturating_add(1),
         }
     }
 
