@@ -406,10 +406,13 @@ fn the_largest_perks_are_read_in_pages_that_fit_the_return_buffer() -> anyhow::R
     chain.set_time(START);
     let address = chain.create_release(ARTIST, terms())?;
     for i in 0..MAX_PERKS_PER_RELEASE {
+        // Automatic: the largest delivery method (it carries a 32-byte commitment).
         let mut p = perk(
-            PerkKind::SignedMerch,
+            PerkKind::SongStems,
             0,
-            DeliveryMethod::Physical,
+            DeliveryMethod::Automatic {
+                content_hash: [0xAA; 32],
+            },
             START + 30 * DAY,
         );
         p.title = format!("{i:02}").repeat(MAX_TITLE_LEN / 2);
