@@ -383,6 +383,13 @@ mod release {
         pub fn rate(&mut self, edition: EditionId, perk: PerkId, stars: u8) -> Result<()> {
             let holder = self.ensure_holder(edition)?;
             let mut e = self.entitlement_or_err(edition, perk)?;
+            // Checked before the settle below: nothing is written for a refused rating.
+            if !(1..=5).contains(&stars) {
+                return Err(Error::InvalidRating);
+            }
+            if e.rating.is_some() {
+                return Err(Error::AlreadyRated);
+            }
             let clock = self.clock(perk)?;
             if e.status(clock) == PerkStatus::Confirmed && e.state == EntitlementState::Delivered {
                 self.transition(edition, perk, |e| escrow::settle(e, clock))?;
@@ -753,6 +760,9 @@ mod release {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod model;
 
 #[cfg(test)]
 mod sequences;
