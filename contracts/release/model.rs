@@ -122,6 +122,27 @@ pub struct Model {
 pub type Outcome = Result<u128, ()>;
 
 impl Model {
+    /// What a fan is shown for an entitlement at `now` (`PerkStatus::slug`), by the rules.
+    pub fn status(&self, key: (Id, Id), now: u64) -> Option<&'static str> {
+        let e = self.ents.get(&key)?;
+        let cancelled = self.perks.get(key.1 as usize)?.cancelled;
+        Some(match e.state {
+            State::Pending if cancelled => "cancelled",
+            State::Pending if now > e.deadline => "overdue",
+            State::Pending => "pending",
+            State::Delivered if e.late() => "delivered_late",
+            State::Delivered if now > e.deadline + self.window => "confirmed",
+            State::Delivered => "delivered",
+            State::Disputed if e.disputed_at.is_some_and(|d| now > d + RULING_TIMEOUT) => {
+                "refundable"
+            }
+            State::Disputed => "disputed",
+            State::Confirmed => "confirmed",
+            State::Owed => "refundable",
+            State::Refunded => "refunded",
+        })
+    }
+
     fn holder(&self, edition: Id) -> Option<AccountId> {
         self.owners.get(edition as usize).copied()
     }

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 
 use crate::model::{self, Call, Model};
 use crate::tests::{
-    accounts, as_caller, automatic, balance, contract_id, deploy_with, perk_terms, sale_terms,
-    set_now, WINDOW,
+    accounts, as_caller, automatic, balance, contract_id, deploy_with_arbiters, perk_terms,
+    sale_terms, set_now, WINDOW,
 };
 use crate::{Error, Release};
 use dreamster_types::entitlement::EntitlementState;
@@ -83,6 +83,14 @@ enum Op {
     Advance {
         ms: Timestamp,
     },
+    /// A ruling at exactly a dispute's ruling deadline (or 1 ms after): the clock jumps
+    /// there, then an arbiter rules.
+    RuleAtEdge {
+        edition: EditionId,
+        perk: PerkId,
+        refund: bool,
+        after: bool,
+    },
     /// A clock jump to exactly a deadline, a window's or a ruling's end (or 1 ms after).
     Jump {
         edition: EditionId,
@@ -127,6 +135,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::ClaimRefund { edition, perk }),
         1 => Just(Op::Withdraw),
         2 => prop_oneof![1u64..600, 1u64..20_000, 1u64..40 * DAY].prop_map(|ms| Op::Advance { ms }),
+        1 => (e.clone(), p.clone(), any::<bool>(), any::<bool>())
+            .prop_map(|(edition, perk, refund, after)| Op::RuleAtEdge { edition, perk, refund, after }),
         2 => (e.clone(), p.clone(), prop_oneof![Just(Mark::Deadline), Just(Mark::WindowEnd), Just(Mark::RulingEnd)], any::<bool>())
             .prop_map(|(edition, perk, mark, after)| Op::Jump { edition, perk, mark, after }),
     ]
@@ -190,7 +200,7 @@ impl Run {
             | Op::CancelPerk { .. }
             | Op::MarkDelivered { .. }
             | Op::Withdraw => a.alice,
-            Op::Resolve { .. } => a.eve,
+            Op::Resolve { edition, perk, .. } => [a.eve, a.frank][(edition + perk) as usize % 2],
             // The approved account when there is one: transfers by approval are exercised.
             Op::Transfer { edition, .. } => self
                 .r
@@ -203,7 +213,13 @@ impl Run {
             | Op::Rate { edition, .. }
             | Op::Dispute { edition, .. }
             | Op::ClaimRefund { edition, .. } => self.r.owner_of(edition).unwrap_or(a.frank),
-            Op::Buy { .. } | Op::Settle { .. } | Op::Advance { .. } | Op::Jump { .. } => a.charlie,
+            // Fans in turn, the arbiter among them (who may then no longer rule).
+            Op::Buy { .. } => {
+                [a.bob, a.charlie, a.django, a.eve][self.r.total_supply() as usize % 4]
+            }
+            Op::Settle { .. } | Op::Advance { .. } | Op::Jump { .. } | Op::RuleAtEdge { .. } => {
+                a.charlie
+            }
         }
     }
 
@@ -265,7 +281,7 @@ impl Run {
             } => Call::Resolve(edition, perk, refund),
             Op::ClaimRefund { edition, perk } => Call::ClaimRefund(edition, perk),
             Op::Withdraw => Call::Withdraw,
-            Op::Advance { .. } | Op::Jump { .. } => return None,
+            Op::Advance { .. } | Op::Jump { .. } | Op::RuleAtEdge { .. } => return None,
         })
     }
 
@@ -330,11 +346,93 @@ impl Run {
             } => done(r.resolve(edition, perk, refund)),
             Op::ClaimRefund { edition, perk } => r.claim_refund(edition, perk).map_err(drop),
             Op::Withdraw => r.withdraw().map_err(drop),
-            Op::Advance { .. } | Op::Jump { .. } => Ok(0),
+            Op::Advance { .. } | Op::Jump { .. } | Op::RuleAtEdge { .. } => Ok(0),
+        }
+    }
+
+    /// Aims rulings and clock jumps at entitlements where they matter: a ruling at a
+    /// disputed one, a jump to a ruling's end at a disputed one, other jumps at any
+    /// existing one (chosen by the op's random edition and perk), so the edges are reached
+    /// in short sequences.
+    fn aim(&self, op: &Op) -> Op {
+        let pick = |edition: EditionId, perk: PerkId, keys: Vec<(EditionId, PerkId)>| {
+            let n = keys.len();
+            (n > 0).then(|| keys[(edition * 3 + perk) as usize % n])
+        };
+        let disputed = || -> Vec<(EditionId, PerkId)> {
+            self.model
+                .ents
+                .iter()
+                .filter(|(_, e)| e.state == model::State::Disputed)
+                .map(|(k, _)| *k)
+                .collect()
+        };
+        match *op {
+            Op::Resolve {
+                edition,
+                perk,
+                refund,
+            } => match pick(edition, perk, disputed()) {
+                Some((edition, perk)) => Op::Resolve {
+                    edition,
+                    perk,
+                    refund,
+                },
+                None => op.clone(),
+            },
+            Op::Jump {
+                edition,
+                perk,
+                mark,
+                after,
+            } => {
+                let keys = match mark {
+                    Mark::RulingEnd => disputed(),
+                    _ => self.model.ents.keys().copied().collect(),
+                };
+                match pick(edition, perk, keys) {
+                    Some((edition, perk)) => Op::Jump {
+                        edition,
+                        perk,
+                        mark,
+                        after,
+                    },
+                    None => op.clone(),
+                }
+            }
+            _ => op.clone(),
         }
     }
 
     fn step(&mut self, op: &Op, pick: Pick) -> Result<(), TestCaseError> {
+        if let Op::RuleAtEdge {
+            edition,
+            perk,
+            refund,
+            after,
+        } = *op
+        {
+            let mark = Mark::RulingEnd;
+            self.step(
+                &Op::Jump {
+                    edition,
+                    perk,
+                    mark,
+                    after,
+                },
+                Pick::Rightful,
+            )?;
+            return self.step(
+                &Op::Resolve {
+                    edition,
+                    perk,
+                    refund,
+                },
+                pick,
+            );
+        }
+        let aimed = self.aim(op);
+        let op = &aimed;
         match *op {
             Op::Advance { ms } => {
                 self.now += ms;
@@ -459,6 +557,13 @@ impl Run {
                 "entitlement {:?}",
                 key
             );
+            prop_assert_eq!(
+                r.status(key.0, key.1).map(|s| s.slug()),
+                m.status(*key, self.now),
+                "status of {:?} at {}",
+                key,
+                self.now
+            );
         }
         self.tally.compared += 1;
 
@@ -515,15 +620,20 @@ fn play(ops: &[(Op, Pick)], tally: &mut Tally) -> Result<(), TestCaseError> {
     let mut outcome = Ok(());
     ink::env::test::run_test::<ink::env::DefaultEnvironment, _>(|_| {
         let a = accounts();
-        let r = deploy_with(SaleTerms {
-            price: ODD_PRICE,
-            max_editions: None,
-            ..sale_terms()
-        });
+        // Two arbiters: Eve, who buys editions in turn (and may then no longer rule), and
+        // Frank, who never buys unless picked at random.
+        let r = deploy_with_arbiters(
+            SaleTerms {
+                price: ODD_PRICE,
+                max_editions: None,
+                ..sale_terms()
+            },
+            vec![a.eve, a.frank],
+        );
         let model = Model {
             artist: a.alice,
             release: contract_id(),
-            arbiters: vec![a.eve],
+            arbiters: vec![a.eve, a.frank],
             price: ODD_PRICE,
             window: WINDOW,
             max_editions: None,

@@ -97,6 +97,12 @@ pub(crate) fn automatic() -> DeliveryMethod {
 /// artist (alice); eve is its arbiter (the artist, named too, is dropped).
 pub(crate) fn deploy_with(terms: SaleTerms) -> Release {
     let a = accounts();
+    deploy_with_arbiters(terms, vec![a.eve, a.alice, a.eve])
+}
+
+/// [`deploy_with`], naming `arbiters`.
+pub(crate) fn deploy_with_arbiters(terms: SaleTerms, arbiters: Vec<AccountId>) -> Release {
+    let a = accounts();
     registry_stub::reset();
     test::set_callee::<Env>(contract_id());
     test::set_account_balance::<Env>(contract_id(), 0);
@@ -105,7 +111,7 @@ pub(crate) fn deploy_with(terms: SaleTerms) -> Release {
     }
     set_now(0);
     as_caller(a.django);
-    Release::new(a.alice, terms, vec![a.eve, a.alice, a.eve]).expect("valid terms")
+    Release::new(a.alice, terms, arbiters).expect("valid terms")
 }
 
 pub(crate) fn deploy() -> Release {
