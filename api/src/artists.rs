@@ -56,15 +56,14 @@ pub struct Reputation {
     pub unclaimed: i32,
     /// Disputes no arbiter ruled on in time (refunded; the arbiters' failure).
     pub rulings_expired: i32,
-    /// Outcomes from editions the artist bought themself: no paying fan stands behind them.
+    /// Outcomes from editions the artist bought or held: no paying fan stands behind them,
+    /// so they are counted only here, in none of the figures above.
     pub self_dealt: i32,
     pub self_rating_sum: i64,
     pub self_rating_count: i32,
     /// On-time deliveries among all deliveries, in percent (null before the first).
     pub on_time_percent: Option<f64>,
     pub average_rating: Option<f64>,
-    /// The average of the ratings from editions others bought (null before the first).
-    pub average_rating_by_others: Option<f64>,
     pub updated: Option<Origin>,
 }
 
@@ -100,9 +99,6 @@ impl From<ReputationRow> for Reputation {
         let late = r.delivered_late.unwrap_or(0);
         let sum = r.rating_sum.unwrap_or(0);
         let count = r.rating_count.unwrap_or(0);
-        let self_sum = r.self_rating_sum.unwrap_or(0);
-        let self_count = r.self_rating_count.unwrap_or(0);
-        let others = count.saturating_sub(self_count);
         Reputation {
             delivered_on_time: on,
             delivered_late: late,
@@ -115,10 +111,8 @@ impl From<ReputationRow> for Reputation {
             unclaimed: r.unclaimed.unwrap_or(0),
             rulings_expired: r.rulings_expired.unwrap_or(0),
             self_dealt: r.self_dealt.unwrap_or(0),
-            self_rating_sum: self_sum,
-            self_rating_count: self_count,
-            average_rating_by_others: (others > 0)
-                .then(|| sum.saturating_sub(self_sum) as f64 / f64::from(others)),
+            self_rating_sum: r.self_rating_sum.unwrap_or(0),
+            self_rating_count: r.self_rating_count.unwrap_or(0),
             on_time_percent: (on + late > 0).then(|| 100.0 * f64::from(on) / f64::from(on + late)),
             average_rating: (count > 0).then(|| sum as f64 / f64::from(count)),
             updated: r.block.map(|block| Origin {

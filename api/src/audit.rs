@@ -164,8 +164,8 @@ pub async fn audit_items(
     })
 }
 
-/// Artists ranked by on-time delivery, then the rating given by buyers other than the artist,
-/// then fewest overdue refunds.
+/// Artists ranked by on-time delivery, then rating, then fewest overdue refunds (all from
+/// editions others bought: the artist's own are counted apart).
 pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, ApiError> {
     let (limit, offset) = paging.bounds()?;
     // One query for the page, reputations joined in.
@@ -173,7 +173,7 @@ pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, Api
         "SELECT a.address AS artist, a.name, {REPUTATION_COLUMNS}
          FROM artists a LEFT JOIN reputation p ON p.artist = a.address
          ORDER BY (p.delivered_on_time::float8 / NULLIF(p.delivered_on_time + p.delivered_late, 0)) DESC NULLS LAST,
-            ((p.rating_sum - p.self_rating_sum)::float8 / NULLIF(p.rating_count - p.self_rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name
+            (p.rating_sum::float8 / NULLIF(p.rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name
          LIMIT $1 OFFSET $2"
     ))
     .bind(limit)

@@ -400,12 +400,11 @@ async fn artist(
                 p { "On time " strong { (pct(r.on_time_percent)) } " · rating "
                     strong { (r.average_rating.map_or("—".into(), |v| format!("{v:.1} ★"))) } " (" (r.rating_count) ")"
                     " · refunded overdue " (r.refunded_overdue) " · disputes won " (r.disputes_won) " / lost " (r.disputes_lost) }
-                p.muted { "Cancelled perks " (r.cancelled) " · never unlocked by their fans " (r.unclaimed)
+                p.muted { "Refunds of cancelled perks " (r.cancelled) " · automatic perks their fans never unlocked " (r.unclaimed)
                     " · disputes no arbiter ruled on in time " (r.rulings_expired) }
                 @if r.self_dealt > 0 {
-                    p.self-dealt { strong { (r.self_dealt) } " of these outcomes come from editions the artist bought themself"
-                        " (" (r.self_rating_count) " of the ratings); rating from other buyers: "
-                        strong { (r.average_rating_by_others.map_or("—".into(), |v| format!("{v:.1} ★"))) } }
+                    p.self-dealt { "Not counted above: " strong { (r.self_dealt) } " outcomes from editions the artist bought or held themself"
+                        " (" (r.self_rating_count) " ratings)." }
                 }
                 p { (stats.sales) " editions sold · revenue " (amount(&stats.revenue)) }
                 (crate::charts::sales_per_day(&stats.by_day.iter().map(|d| (d.day.clone(), d.sales)).collect::<Vec<_>>()))

@@ -527,6 +527,17 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
             let code = code.ok_or_else(|| {
                 ApiError::bad_request("no_release_code", "the registry has no release code yet")
             })?;
+            let pending: Option<([u8; 32], u64)> = node
+                .query(&contract, &registry::pending_release_code())
+                .await
+                .map_err(chain_error)?;
+            let announced = pending.map_or(String::new(), |(next, at)| {
+                format!(
+                    " (the registry's owner announced release code 0x{} for releases created from {})",
+                    hex::encode(next),
+                    dreamster_client::units::fmt_time(at)
+                )
+            });
             Call {
                 contract,
                 value: 0,
@@ -544,7 +555,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                 ),
                 refusals: Refusals::Registry,
                 summary: format!(
-                    "create the release {:?} at {price} {}, running release code 0x{}",
+                    "create the release {:?} at {price} {}, running release code 0x{}{announced}",
                     title.trim(),
                     dreamster_client::units::SYMBOL,
                     hex::encode(code)

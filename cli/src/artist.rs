@@ -58,14 +58,25 @@ pub async fn create_release(s: &Session, c: &ReleaseCreateArgs) -> anyhow::Resul
         dispute_window: c.dispute_days * 86_400_000,
     };
     let code = s.expected_release_code(c.code_hash)?;
+    let pending: Option<([u8; 32], u64)> = s
+        .query(&s.registry()?, registry::pending_release_code())
+        .await?;
     let (address, done) = s
         .registry_call::<dreamster_types::AccountId>(registry::create_release(terms, code))
         .await?;
     let address = subxt_id(&address);
+    let announced = pending.map_or(String::new(), |(next, at)| {
+        format!(
+            "\nnote: the registry's owner announced release code 0x{} for releases created from {}",
+            hex::encode(next),
+            fmt_time(at)
+        )
+    });
     Ok(Report::new(
         format!(
-            "release {:?} created at {address}, {}",
+            "release {:?} created at {address} from release code 0x{}, {}{announced}",
             c.title,
+            hex::encode(code),
             landed_text(&done)
         ),
         json!({ "release": address.to_string(), "title": c.title, "tx": landed(&done) }),

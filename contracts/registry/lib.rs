@@ -80,7 +80,8 @@ mod registry {
         /// Sets the code new releases are instantiated from (releases already created keep
         /// theirs). The first code takes effect at once; a change is announced and takes
         /// effect [`CODE_CHANGE_DELAY`] later, so no artist's next release changes under
-        /// them. Announcing the code in effect withdraws a pending change.
+        /// them. Announcing the code in effect withdraws a pending change; announcing the
+        /// pending one again changes nothing.
         #[ink(message)]
         pub fn set_release_code(&mut self, code_hash: Hash) -> Result<()> {
             self.ensure_owner()?;
@@ -93,13 +94,18 @@ mod registry {
                         code_hash: hash32(code_hash),
                     });
                 }
+                // The code in effect again: a pending change is withdrawn (announced as the
+                // current code, in effect now).
                 Some(current) if current == code_hash => {
-                    self.pending_code = None;
-                    self.env().emit_event(ReleaseCodeAnnounced {
-                        code_hash: hash32(code_hash),
-                        effective_at: now,
-                    });
+                    if self.pending_code.take().is_some() {
+                        self.env().emit_event(ReleaseCodeAnnounced {
+                            code_hash: hash32(code_hash),
+                            effective_at: now,
+                        });
+                    }
                 }
+                // Announced already: its date stands.
+                Some(_) if self.pending_code.is_some_and(|(code, _)| code == code_hash) => {}
                 Some(_) => {
                     let effective_at = now.saturating_add(CODE_CHANGE_DELAY);
                     self.pending_code = Some((code_hash, effective_at));
@@ -497,6 +503,13 @@ mod registry {
             );
             assert_eq!(r.set_release_code(new), Ok(()));
             let effective_at = 1_000 + CODE_CHANGE_DELAY;
+            test::set_block_timestamp::<Env>(2_000);
+            assert_eq!(r.set_release_code(new), Ok(()));
+            assert_eq!(
+                r.pending_release_code(),
+                Some((new, effective_at)),
+                "announcing it again does not push its date back"
+            );
             assert_eq!(r.release_code_hash(), Some(old));
             assert_eq!(r.pending_release_code(), Some((new, effective_at)));
             test::set_caller::<Env>(a.bob);
@@ -574,7 +587,8 @@ mod registry {
             let rep = r.reputation(a.charlie);
             assert_eq!(
                 (rep.rating_sum, rep.rating_count, rep.delivered_late),
-                (9, 2, 1)
+                (4, 1, 1),
+                "the artist's own rating is not in the record"
             );
             assert_eq!(
                 (rep.self_dealt, rep.self_rating_sum, rep.self_rating_count),

@@ -612,6 +612,12 @@ mod release {
             Ok((stored.terms.delivery, clock))
         }
 
+        /// Whether what happens to `edition` is the artist's own doing: they bought it, or
+        /// hold it now (a fan's edition handed to the artist is no fan's word any more).
+        fn self_dealt(&self, edition: EditionId) -> bool {
+            self.artist_bought.contains(edition) || self.owners.get(edition) == Some(self.artist)
+        }
+
         fn is_arbiter(&self, account: AccountId) -> bool {
             self.arbiters().contains(&account)
         }
@@ -740,7 +746,7 @@ mod release {
                 self.registry.into();
             let _ = registry
                 .call_mut()
-                .record_outcome(self.artist, outcome, self.artist_bought.contains(edition))
+                .record_outcome(self.artist, outcome, self.self_dealt(edition))
                 .ref_time_limit(REPORT_REF_TIME_LIMIT)
                 .proof_size_limit(REPORT_PROOF_SIZE_LIMIT)
                 // 1, not 0: pallet-contracts reads a limit of 0 as "whatever the caller
@@ -753,7 +759,7 @@ mod release {
         // registry through this stand-in; drink and node tests use the real one.
         #[cfg(test)]
         fn report(&self, outcome: Outcome, edition: EditionId) {
-            crate::tests::registry_stub::record(outcome, self.artist_bought.contains(edition))
+            crate::tests::registry_stub::record(outcome, self.self_dealt(edition))
         }
     }
 }

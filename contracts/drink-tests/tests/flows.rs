@@ -462,12 +462,13 @@ fn an_artists_own_purchase_is_recorded_as_self_dealt() -> anyhow::Result<()> {
     let r = chain.reputation(ARTIST)?;
     assert_eq!(
         (r.delivered_on_time, r.rating_sum, r.rating_count),
-        (2, 7, 2)
+        (1, 2, 1),
+        "only the paying fan's delivery and rating are in the record"
     );
     assert_eq!(
         (r.self_dealt, r.self_rating_sum, r.self_rating_count),
         (2, 5, 1),
-        "the artist's own delivery and 5 stars are marked as theirs"
+        "the artist's own delivery and 5 stars are counted apart"
     );
     Ok(())
 }

@@ -45,8 +45,8 @@ pub struct Reputation {
     pub cancelled: u32,
     pub unclaimed: u32,
     pub rulings_expired: u32,
-    /// How many of the outcomes above came from editions the artist bought themself: the
-    /// part of the record no paying fan stands behind.
+    /// Outcomes from editions the artist bought or holds themself: no paying fan stands
+    /// behind them, so they are counted here and in none of the counters above.
     pub self_dealt: u32,
     /// The ratings among them.
     pub self_rating_sum: u64,
@@ -54,8 +54,9 @@ pub struct Reputation {
 }
 
 impl Reputation {
-    /// Adds one outcome, from an edition the artist bought themself or not; counters
-    /// saturate rather than wrap (they are statistics, not money).
+    /// Adds one outcome. A self-dealt one (from an edition the artist bought or holds)
+    /// goes to the self-dealt counters only, so the record is what paying fans stand
+    /// behind. Counters saturate rather than wrap (they are statistics, not money).
     pub fn apply(&mut self, outcome: Outcome, self_dealt: bool) {
         if self_dealt {
             self.self_dealt = self.self_dealt.saturating_add(1);
@@ -63,6 +64,7 @@ impl Reputation {
                 self.self_rating_sum = self.self_rating_sum.saturating_add(u64::from(stars));
                 self.self_rating_count = self.self_rating_count.saturating_add(1);
             }
+            return;
         }
         match outcome {
             Outcome::DeliveredOnTime => {
