@@ -143,6 +143,12 @@ impl Model {
         })
     }
 
+    /// An entitlement's escrow released to the artist.
+    fn to_artist(&mut self, amount: u128) {
+        self.escrow -= amount;
+        self.withdrawable += amount;
+    }
+
     fn holder(&self, edition: Id) -> Option<AccountId> {
         self.owners.get(edition as usize).copied()
     }
@@ -296,8 +302,7 @@ impl Model {
                 }
                 e.state = State::Confirmed;
                 let amount = e.escrow;
-                self.escrow -= amount;
-                self.withdrawable += amount;
+                self.to_artist(amount);
                 Ok(0)
             }
             Call::Settle(edition, perk) => {
@@ -310,8 +315,7 @@ impl Model {
                 }
                 e.state = State::Confirmed;
                 let amount = e.escrow;
-                self.escrow -= amount;
-                self.withdrawable += amount;
+                self.to_artist(amount);
                 Ok(0)
             }
             Call::Rate(edition, perk, stars) => {
@@ -329,8 +333,7 @@ impl Model {
                 if settles {
                     e.state = State::Confirmed;
                     let amount = e.escrow;
-                    self.escrow -= amount;
-                    self.withdrawable += amount;
+                    self.to_artist(amount);
                 }
                 Ok(0)
             }

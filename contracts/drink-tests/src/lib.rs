@@ -212,6 +212,20 @@ impl Chain {
         Ok(result.account_id)
     }
 
+    /// The test-only hostile registry (`contracts/hostile-registry`), deployed by the owner
+    /// and funded so it can buy; returns its address.
+    pub fn deploy_hostile_registry(&mut self) -> Result<AccountId32, ChainError> {
+        let code = self.upload(load_bundle("hostile_registry")?)?;
+        let hostile = self.instantiate_from(
+            account(OWNER),
+            code,
+            ink::selector_bytes!("new").to_vec(),
+            b"",
+        )?;
+        self.mint(&hostile, 1_000 * UNIT)?;
+        Ok(hostile)
+    }
+
     /// Uploads a bundle's code as the registry's owner; returns its code hash.
     pub fn upload(&mut self, bundle: ContractBundle) -> Result<[u8; 32], ChainError> {
         let upload = self

@@ -342,14 +342,7 @@ fn arbiters_are_fixed_when_a_release_is_created() -> anyhow::Result<()> {
 fn a_gas_burning_registry_cannot_block_refunds() -> anyhow::Result<()> {
     let mut chain = Chain::new()?;
     chain.set_time(START);
-    let code = chain.upload(load_bundle("hostile_registry")?)?;
-    let hostile = chain.instantiate_from(
-        account(OWNER),
-        code,
-        ink::selector_bytes!("new").to_vec(),
-        b"",
-    )?;
-    chain.mint(&hostile, 1_000 * UNIT)?;
+    let hostile = chain.deploy_hostile_registry()?;
     chain.call::<()>(OWNER, &hostile, 0, ink::selector_bytes!("burn").to_vec())?;
     let release_code = chain.release_code;
     let address = chain.instantiate_from(

@@ -67,14 +67,7 @@ enum Aim {
 fn set_up(aim: Aim) -> anyhow::Result<Attack> {
     let mut chain = Chain::new()?;
     chain.set_time(START);
-    let code = chain.upload(load_bundle("hostile_registry")?)?;
-    let hostile = chain.instantiate_from(
-        account(OWNER),
-        code,
-        ink::selector_bytes!("new").to_vec(),
-        b"",
-    )?;
-    chain.mint(&hostile, 1_000 * UNIT)?;
+    let hostile = chain.deploy_hostile_registry()?;
     let release_code = chain.release_code;
     let release = chain.instantiate_from(
         hostile.clone(),
