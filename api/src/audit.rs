@@ -121,19 +121,26 @@ pub async fn audit_items(
     let (from, amount, origin) = match which {
         AuditList::Overdue => (
             "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-             JOIN releases r ON r.address = e.release WHERE e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL",
+             JOIN releases r ON r.address = e.release WHERE e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL"
+                .to_string(),
             "e.escrow::text",
             "e.created_block",
         ),
+        // Disputes an arbiter may still rule on: the timeout from the types crate.
         AuditList::Disputes => (
-            "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-             JOIN releases r ON r.address = e.release WHERE e.state = 'disputed' AND (e.disputed_at IS NULL OR e.disputed_at >= $1 - 2592000000)",
+            format!(
+                "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+                 JOIN releases r ON r.address = e.release WHERE e.state = 'disputed'
+                 AND (e.disputed_at IS NULL OR e.disputed_at >= $1 - {})",
+                dreamster_types::release::RULING_TIMEOUT
+            ),
             "e.escrow::text",
             "e.block_number",
         ),
         AuditList::Refunds => (
             "FROM entitlement_changes e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-             JOIN releases r ON r.address = e.release WHERE e.action = 'refunded' AND $1 >= 0",
+             JOIN releases r ON r.address = e.release WHERE e.action = 'refunded' AND $1 >= 0"
+                .to_string(),
             "e.amount::text",
             "e.block_number",
         ),

@@ -532,11 +532,7 @@ async fn resolve_call(s: &AppState, node: &Node, action: &Action) -> Result<Call
                 .await
                 .map_err(chain_error)?;
             let announced = pending.map_or(String::new(), |(next, at)| {
-                format!(
-                    " (the registry's owner announced release code 0x{} for releases created from {})",
-                    hex::encode(next),
-                    dreamster_client::units::fmt_time(at)
-                )
+                format!(" ({})", explain::announced_code(&next, at))
             });
             Call {
                 contract,

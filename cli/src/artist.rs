@@ -67,9 +67,8 @@ pub async fn create_release(s: &Session, c: &ReleaseCreateArgs) -> anyhow::Resul
     let address = subxt_id(&address);
     let announced = pending.map_or(String::new(), |(next, at)| {
         format!(
-            "\nnote: the registry's owner announced release code 0x{} for releases created from {}",
-            hex::encode(next),
-            fmt_time(at)
+            "\nnote: {}",
+            dreamster_client::explain::announced_code(&next, at)
         )
     });
     Ok(Report::new(

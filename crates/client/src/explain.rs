@@ -94,6 +94,15 @@ pub fn release_error(e: &ReleaseError) -> String {
     }
 }
 
+/// A release-code change the registry's owner announced, for whoever creates a release.
+pub fn announced_code(code: &[u8; 32], from: u64) -> String {
+    format!(
+        "the registry's owner announced release code 0x{} for releases created from {}",
+        hex::encode(code),
+        fmt_time(from)
+    )
+}
+
 pub fn registry_error(e: &RegistryError) -> String {
     use RegistryError::*;
     match e {
