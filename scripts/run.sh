@@ -2,7 +2,7 @@
 # Runs the whole product on this machine: installs what is missing, builds the contracts
 # and binaries, starts a dev chain (state kept in .dreamster/ between runs) and
 # PostgreSQL, deploys the contracts and seeds demo data (first run only), starts the
-# indexer and the API, and prints the URL to open. Ctrl-C stops what it started.
+# indexer, the refund keeper and the API, and prints the URL to open. Ctrl-C stops what it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -16,7 +16,7 @@ echo "building the contracts and binaries (several minutes the first time)"
 [ -f "$DREAMSTER_CONTRACTS_DIR/dreamster_registry/dreamster_registry.contract" ] &&
     [ -f "$DREAMSTER_CONTRACTS_DIR/dreamster_release/dreamster_release.contract" ] ||
     "$ROOT/scripts/build-contracts.sh"
-cargo build --release --locked -q -p dreamster-cli -p dreamster-indexer -p dreamster-api
+cargo build --release --locked -q -p dreamster-cli -p dreamster-indexer -p dreamster-api -p dreamster-keeper
 BIN="$CARGO_TARGET_DIR/release"
 export DREAMSTER_CONFIG="$DATA_DIR/config.json"
 export DREAMSTER_RPC_URL="ws://127.0.0.1:$RPC_PORT"
@@ -97,6 +97,13 @@ INDEXER_METRICS="${DREAMSTER_INDEXER_METRICS:-127.0.0.1:9616}"
 pids+=($!)
 "$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" --dev-wallet >"$DATA_DIR/api.log" 2>&1 &
 pids+=($!)
+# The refund keeper signs as the operator (//Alice on the dev chain, who deployed): it
+# pays the fees of refunds nobody claimed; the contract pays the holders.
+KEEPER_SURI="$DATA_DIR/keeper.suri"
+(umask 077 && echo "//Alice" >"$KEEPER_SURI")
+"$BIN/dreamster-keeper" --database-url "$READ_URL" --rpc-url "$DREAMSTER_RPC_URL" \
+    --suri-file "$KEEPER_SURI" >"$DATA_DIR/keeper.log" 2>&1 &
+pids+=($!)
 for _ in $(seq 1 30); do
     curl -sf "http://127.0.0.1:$API_PORT/health" >/dev/null && break
     sleep 1
@@ -112,6 +119,7 @@ Dreamster is running.
   chain RPC      ws://127.0.0.1:$RPC_PORT   (log: $DATA_DIR/node.log)
   registry       $REGISTRY   (config: $DREAMSTER_CONFIG)
   read model     $READ_URL   (indexer log: $DATA_DIR/indexer.log)
+  refund keeper  log: $DATA_DIR/keeper.log
 $( [ "$INDEXER_METRICS" = off ] || echo "  indexer        http://$INDEXER_METRICS/metrics, http://$INDEXER_METRICS/health" )
   CLI            scripts/dreamster --help
 

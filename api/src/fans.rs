@@ -120,12 +120,20 @@ pub fn shown_state(
 
 fn access(state: &str, delivery: &str) -> String {
     match (state, delivery) {
-        ("overdue" | "refundable" | "cancelled", _) => {
-            "refundable now: claim it from the release contract (dreamster refund)".into()
+        ("refundable" | "cancelled", _) => {
+            "refundable now: claim it (dreamster refund), or Dreamster's keeper sends it to you"
+                .into()
         }
-        ("delivered_late", _) => {
-            "delivered after the deadline: confirm it if you want it, or take the refund".into()
-        }
+        ("overdue", _) => format!(
+            "refundable now: claim it (dreamster refund); if you do nothing, it is sent to you \
+             {} after the deadline (until then you may still accept a late delivery)",
+            dreamster_client::units::fmt_duration(dreamster_types::release::REFUND_GRACE)
+        ),
+        ("delivered_late", _) => format!(
+            "delivered after the deadline: confirm it if you want it, or take the refund \
+             (sent to you {} after the delivery if you do not confirm it)",
+            dreamster_client::units::fmt_duration(dreamster_types::release::REFUND_GRACE)
+        ),
         ("refunded", _) => "refunded".into(),
         ("disputed", _) => "under dispute: an arbiter will rule".into(),
         ("pending", "automatic") => "unlock it (dreamster unlock) to receive the secret".into(),

@@ -51,7 +51,7 @@ impl Session {
     pub fn signer(&self) -> anyhow::Result<&Keypair> {
         self.signer
             .as_ref()
-            .ok_or_else(|| anyhow!(crate::account::AccountError::Missing))
+            .ok_or_else(|| anyhow!(dreamster_client::account::AccountError::Missing))
     }
 
     pub fn me(&self) -> anyhow::Result<AccountId32> {

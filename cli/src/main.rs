@@ -2,7 +2,6 @@
 //! wizard), let fans buy, unlock, confirm, dispute and take refunds, and let anyone audit a
 //! release or an artist from the chain alone.
 
-mod account;
 mod args;
 mod artist;
 mod audit;
@@ -14,6 +13,8 @@ mod fan;
 mod report;
 mod units;
 mod wizard;
+
+use dreamster_client::account;
 
 use std::process::ExitCode;
 

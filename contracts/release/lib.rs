@@ -441,12 +441,25 @@ mod release {
                 .map(drop)
         }
 
-        /// The holder takes back the escrow of a perk that is overdue, cancelled, delivered
-        /// late, ruled for them, or whose dispute nobody ruled on in time.
+        /// The escrow of a perk that is overdue, cancelled, delivered late, ruled for the
+        /// holder, or whose dispute nobody ruled on in time goes back to the edition's
+        /// holder. The holder may take it as soon as it is due; anyone else (Dreamster's
+        /// keeper) may trigger it once the holder has no choice left to make — at once for a
+        /// ruling, a cancellation or an expired ruling, `REFUND_GRACE` after an overdue
+        /// deadline or a late delivery — and it is paid to the holder all the same.
         #[ink(message)]
         pub fn claim_refund(&mut self, edition: EditionId, perk: PerkId) -> Result<Balance> {
-            self.ensure_holder(edition)?;
+            let holder = self.owner_or_err(edition)?;
             let clock = self.clock(perk)?;
+            if self.env().caller() != holder {
+                let e = self.entitlement_or_err(edition, perk)?;
+                // No refund due at all: `escrow::claim_refund` below says why.
+                if let Some(from) = e.refund_open_to_anyone_from(clock) {
+                    if clock.now < from {
+                        return Err(Error::RefundReservedForHolder { from });
+                    }
+                }
+            }
             let applied = self.transition(edition, perk, |e| escrow::claim_refund(e, clock))?;
             Ok(match applied.action {
                 EntitlementAction::Refunded { amount, .. } => amount,

@@ -15,6 +15,9 @@ const DAY: u64 = 24 * 60 * 60 * 1000;
 /// The rules' constants, restated here rather than imported, so a wrong constant in the
 /// types crate is a difference too.
 pub const RULING_TIMEOUT: u64 = 30 * DAY;
+/// How long past a missed deadline, or after a late delivery, a refund is the holder's
+/// alone to trigger.
+pub const GRACE: u64 = 14 * DAY;
 pub const HORIZON: u64 = 730 * DAY;
 pub const MAX_PERKS: usize = 16;
 
@@ -149,7 +152,7 @@ impl Model {
         self.withdrawable += amount;
     }
 
-    fn holder(&self, edition: Id) -> Option<AccountId> {
+    pub fn holder(&self, edition: Id) -> Option<AccountId> {
         self.owners.get(edition as usize).copied()
     }
 
@@ -377,23 +380,34 @@ impl Model {
                 Ok(0)
             }
             Call::ClaimRefund(edition, perk) => {
-                let cancelled = self.perk(perk)?.cancelled;
-                let e = self.held(caller, edition, perk)?;
-                let from_escrow = match e.state {
-                    State::Pending => cancelled || now > e.deadline,
-                    State::Delivered => e.late(),
-                    State::Disputed => e.disputed_at.is_some_and(|d| now > d + RULING_TIMEOUT),
-                    _ => false,
+                let (cancelled, automatic) = {
+                    let p = self.perk(perk)?;
+                    (p.cancelled, p.automatic)
                 };
-                let amount = e.escrow;
-                if from_escrow {
-                    e.state = State::Refunded;
-                    self.escrow -= amount;
-                } else if e.state == State::Owed {
-                    e.state = State::Refunded;
-                    self.owed -= amount;
-                } else {
+                let holder = self.holder(edition).ok_or(())?;
+                let e = self.ents.get_mut(&(edition, perk)).ok_or(())?;
+                // Whether a refund is due, and from when anyone may trigger it (the money
+                // goes to the holder either way).
+                let (from_escrow, anyone_from) = match e.state {
+                    State::Pending if cancelled => (true, 0),
+                    State::Pending if now > e.deadline && automatic => (true, 0),
+                    State::Pending if now > e.deadline => (true, e.deadline + GRACE),
+                    State::Delivered if e.late() => (true, e.delivered_at.map_or(0, |d| d + GRACE)),
+                    State::Disputed if e.disputed_at.is_some_and(|d| now > d + RULING_TIMEOUT) => {
+                        (true, 0)
+                    }
+                    State::Owed => (false, 0),
+                    _ => return Err(()),
+                };
+                if caller != holder && now < anyone_from {
                     return Err(());
+                }
+                let amount = e.escrow;
+                e.state = State::Refunded;
+                if from_escrow {
+                    self.escrow -= amount;
+                } else {
+                    self.owed -= amount;
                 }
                 Ok(amount)
             }

@@ -79,6 +79,11 @@ enum Op {
         edition: EditionId,
         perk: PerkId,
     },
+    /// A refund triggered by someone who does not hold the edition (Dreamster's keeper).
+    KeeperRefund {
+        edition: EditionId,
+        perk: PerkId,
+    },
     Withdraw,
     Advance {
         ms: Timestamp,
@@ -106,6 +111,8 @@ enum Mark {
     Deadline,
     WindowEnd,
     RulingEnd,
+    /// When a refund opens to anyone: the grace after the deadline or a late delivery.
+    GraceEnd,
 }
 
 const DAY: Timestamp = 24 * 60 * 60 * 1000;
@@ -133,11 +140,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::Dispute { edition, perk }),
         2 => (e.clone(), p.clone(), any::<bool>()).prop_map(|(edition, perk, refund)| Op::Resolve { edition, perk, refund }),
         2 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::ClaimRefund { edition, perk }),
+        1 => (e.clone(), p.clone()).prop_map(|(edition, perk)| Op::KeeperRefund { edition, perk }),
         1 => Just(Op::Withdraw),
         2 => prop_oneof![1u64..600, 1u64..20_000, 1u64..40 * DAY].prop_map(|ms| Op::Advance { ms }),
         1 => (e.clone(), p.clone(), any::<bool>(), any::<bool>())
             .prop_map(|(edition, perk, refund, after)| Op::RuleAtEdge { edition, perk, refund, after }),
-        2 => (e.clone(), p.clone(), prop_oneof![Just(Mark::Deadline), Just(Mark::WindowEnd), Just(Mark::RulingEnd)], any::<bool>())
+        2 => (e.clone(), p.clone(), prop_oneof![Just(Mark::Deadline), Just(Mark::WindowEnd), Just(Mark::RulingEnd), Just(Mark::GraceEnd)], any::<bool>())
             .prop_map(|(edition, perk, mark, after)| Op::Jump { edition, perk, mark, after }),
     ]
 }
@@ -220,6 +228,8 @@ impl Run {
             Op::Settle { .. } | Op::Advance { .. } | Op::Jump { .. } | Op::RuleAtEdge { .. } => {
                 a.charlie
             }
+            // Frank never buys: a stranger to the edition unless one was sent to him.
+            Op::KeeperRefund { .. } => a.frank,
         }
     }
 
@@ -230,6 +240,8 @@ impl Run {
             Mark::Deadline => Some(e.deadline),
             Mark::WindowEnd => Some(e.deadline + self.model.window),
             Mark::RulingEnd => e.disputed_at.map(|d| d + model::RULING_TIMEOUT),
+            // The last moment the refund is the holder's alone (`after`: the first it is not).
+            Mark::GraceEnd => Some(e.delivered_at.unwrap_or(e.deadline) + model::GRACE - 1),
         }
     }
 
@@ -279,7 +291,9 @@ impl Run {
                 perk,
                 refund,
             } => Call::Resolve(edition, perk, refund),
-            Op::ClaimRefund { edition, perk } => Call::ClaimRefund(edition, perk),
+            Op::ClaimRefund { edition, perk } | Op::KeeperRefund { edition, perk } => {
+                Call::ClaimRefund(edition, perk)
+            }
             Op::Withdraw => Call::Withdraw,
             Op::Advance { .. } | Op::Jump { .. } | Op::RuleAtEdge { .. } => return None,
         })
@@ -344,7 +358,9 @@ impl Run {
                 perk,
                 refund,
             } => done(r.resolve(edition, perk, refund)),
-            Op::ClaimRefund { edition, perk } => r.claim_refund(edition, perk).map_err(drop),
+            Op::ClaimRefund { edition, perk } | Op::KeeperRefund { edition, perk } => {
+                r.claim_refund(edition, perk).map_err(drop)
+            }
             Op::Withdraw => r.withdraw().map_err(drop),
             Op::Advance { .. } | Op::Jump { .. } | Op::RuleAtEdge { .. } => Ok(0),
         }
@@ -459,7 +475,14 @@ impl Run {
         let caller = self.caller_for(op, pick);
         let before = states(&self.r);
         as_caller(caller);
-        let caller_before = balance(caller);
+        // Who is paid: a refund goes to the edition's holder, whoever triggers it.
+        let payee = match *op {
+            Op::ClaimRefund { edition, .. } | Op::KeeperRefund { edition, .. } => {
+                self.model.holder(edition).unwrap_or(caller)
+            }
+            _ => caller,
+        };
+        let payee_before = balance(payee);
         let call = self
             .model_call(op)
             .ok_or_else(|| TestCaseError::fail("no model call"))?;
@@ -493,7 +516,7 @@ impl Run {
                 self.paid_in += value;
             }
             if paid > 0 {
-                prop_assert_eq!(balance(caller), caller_before + paid);
+                prop_assert_eq!(balance(payee), payee_before + paid);
                 self.paid_out += paid;
                 self.tally.payouts += 1;
             }

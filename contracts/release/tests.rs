@@ -28,7 +28,7 @@ use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms, P
 use dreamster_types::registry_api::Outcome;
 use dreamster_types::release::{
     SaleTerms, SaleTermsError, MAX_DEADLINE_HORIZON, MAX_PERKS_PER_RELEASE, MIN_DISPUTE_WINDOW,
-    RULING_TIMEOUT,
+    REFUND_GRACE, RULING_TIMEOUT,
 };
 use dreamster_types::{Balance, EditionId, Timestamp};
 use ink::env::test::{self, DefaultAccounts};
@@ -538,8 +538,6 @@ fn claim_refund_pays_overdue_and_ruled_refunds_to_the_holder() {
         r.claim_refund(0, 0),
         Err(Error::DeadlineNotPassed { deadline: DEADLINE })
     );
-    as_caller(a.charlie);
-    assert_eq!(r.claim_refund(0, 1), Err(Error::NotHolder));
     as_caller(a.bob);
     let bob_before = balance(a.bob);
     assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
@@ -982,4 +980,91 @@ fn deliveries_count_when_they_stand() {
         registry_stub::outcomes(),
         vec![Outcome::DeliveredOnTime, Outcome::DeliveredLate]
     );
+}
+
+/// The keeper: once the holder has no choice left, anyone may trigger a refund, and the
+/// money goes to the holder, never to whoever sent the call.
+#[ink::test]
+fn anyone_may_trigger_a_refund_the_holder_has_no_choice_about() {
+    let a = accounts();
+    let mut r = disputed();
+    buy_as(&mut r, a.charlie, PRICE).expect("edition 1");
+    // Ruled for the fan: owed to bob, triggered by a stranger (frank).
+    as_caller(a.eve);
+    r.resolve(0, 1, true).expect("resolve");
+    let (bob, frank) = (balance(a.bob), balance(a.frank));
+    as_caller(a.frank);
+    assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
+    let changed: EntitlementChanged = last_event();
+    assert_eq!(
+        (changed.edition, changed.perk, changed.actor),
+        (0, 1, a.frank)
+    );
+    assert_eq!(
+        changed.action,
+        EntitlementAction::Refunded {
+            amount: PRICE * 3 / 10,
+            reason: RefundReason::Ruled
+        }
+    );
+    assert_eq!(balance(a.bob), bob + PRICE * 3 / 10);
+    assert_eq!(balance(a.frank), frank, "the caller gets nothing");
+    // Cancelled: charlie's pending perk 1 is refunded at once by anyone, to charlie.
+    as_caller(a.alice);
+    r.cancel_perk(1).expect("cancel");
+    let charlie = balance(a.charlie);
+    as_caller(a.frank);
+    assert_eq!(r.claim_refund(1, 1), Ok(PRICE * 3 / 10));
+    assert_eq!(balance(a.charlie), charlie + PRICE * 3 / 10);
+    // An automatic perk never unlocked: past its deadline nobody can unlock it any more.
+    set_now(DEADLINE + 1);
+    as_caller(a.frank);
+    assert_eq!(r.claim_refund(1, 0), Ok(PRICE / 5));
+    assert_eq!(balance(a.charlie), charlie + PRICE * 3 / 10 + PRICE / 5);
+    assert_eq!(balance(a.frank), frank);
+    books_balance(&r);
+}
+
+/// Finding 3 meets the keeper: past the deadline, for `REFUND_GRACE`, the refund is the
+/// holder's alone to take, so a fan who wants a late delivery can still accept it; after
+/// it anyone may trigger the refund — of a late delivery only `REFUND_GRACE` after it was
+/// made, so the fan always has that long to say yes.
+#[ink::test]
+fn a_stranger_cannot_refund_an_overdue_perk_during_the_grace() {
+    let a = accounts();
+    let mut r = release_with_sale();
+    buy_as(&mut r, a.charlie, PRICE).expect("edition 1");
+    as_caller(a.frank);
+    assert_eq!(
+        r.claim_refund(0, 1),
+        Err(Error::DeadlineNotPassed { deadline: DEADLINE })
+    );
+    set_now(DEADLINE + REFUND_GRACE - 1);
+    assert_eq!(
+        r.claim_refund(0, 1),
+        Err(Error::RefundReservedForHolder {
+            from: DEADLINE + REFUND_GRACE
+        })
+    );
+    // The artist delivers late on the last moment of the grace; bob may still accept it.
+    as_caller(a.alice);
+    r.mark_delivered(0, 1, [0x0B; 32]).expect("late delivery");
+    set_now(DEADLINE + REFUND_GRACE);
+    as_caller(a.frank);
+    assert_eq!(
+        r.claim_refund(0, 1),
+        Err(Error::RefundReservedForHolder {
+            from: DEADLINE + 2 * REFUND_GRACE - 1
+        })
+    );
+    as_caller(a.bob);
+    assert_eq!(r.confirm(0, 1), Ok(()));
+    // Charlie's undelivered perk is open to anyone now, and paid to charlie.
+    let (charlie, frank) = (balance(a.charlie), balance(a.frank));
+    as_caller(a.frank);
+    assert_eq!(r.claim_refund(1, 1), Ok(PRICE * 3 / 10));
+    assert_eq!(balance(a.charlie), charlie + PRICE * 3 / 10);
+    assert_eq!(balance(a.frank), frank);
+    assert!(registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
+    books_balance(&r);
 }

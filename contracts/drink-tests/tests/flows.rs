@@ -7,7 +7,7 @@ use dreamster_types::entitlement::{Entitlement, EntitlementState};
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::registry_api::RegistryError;
-use dreamster_types::release::{SaleTerms, MIN_DISPUTE_WINDOW};
+use dreamster_types::release::{SaleTerms, MIN_DISPUTE_WINDOW, REFUND_GRACE};
 
 fn terms() -> SaleTerms {
     SaleTerms {
@@ -193,8 +193,16 @@ fn undelivered_perk_is_refunded_after_its_deadline() -> anyhow::Result<()> {
     chain.set_time(START + 7 * 24 * HOUR + 1);
     let preview: u128 = chain.call(FAN, &address, 0, release::refundable_amount(0, 1))?;
     assert_eq!(preview, PRICE * 3 / 10);
+    // During the grace the refund is the holder's alone (they may still take a late
+    // delivery).
+    let deadline = START + 7 * 24 * HOUR;
     let stranger: R<u128> = chain.call(OTHER_FAN, &address, 0, release::claim_refund(0, 1))?;
-    assert_eq!(stranger, Err(ReleaseError::NotHolder));
+    assert_eq!(
+        stranger,
+        Err(ReleaseError::RefundReservedForHolder {
+            from: deadline + REFUND_GRACE
+        })
+    );
     let fan_before = chain.balance(&account(FAN));
     let contract_before = chain.balance(&address);
     let refunded: R<u128> = chain.call(FAN, &address, 0, release::claim_refund(0, 1))?;
@@ -209,6 +217,24 @@ fn undelivered_perk_is_refunded_after_its_deadline() -> anyhow::Result<()> {
 
     let reputation = chain.reputation(ARTIST)?;
     assert_eq!(reputation.refunded_overdue, 1);
+    Ok(())
+}
+
+/// After the grace anyone may trigger an overdue refund, on the compiled contract: the
+/// holder is paid, the caller is not.
+#[test]
+fn after_the_grace_a_stranger_refunds_the_holder() -> anyhow::Result<()> {
+    let (mut chain, address) = setup()?;
+    buy(&mut chain, FAN, &address)?;
+    let deadline = START + 7 * 24 * HOUR;
+    chain.set_time(deadline + REFUND_GRACE);
+    let fan_before = chain.balance(&account(FAN));
+    let stranger_before = chain.balance(&account(OTHER_FAN));
+    let refunded: R<u128> = chain.call(OTHER_FAN, &address, 0, release::claim_refund(0, 1))?;
+    assert_eq!(refunded, Ok(PRICE * 3 / 10));
+    assert_refunded(chain.balance(&account(FAN)) - fan_before, PRICE * 3 / 10);
+    assert!(chain.balance(&account(OTHER_FAN)) <= stranger_before);
+    assert_eq!(chain.reputation(ARTIST)?.refunded_overdue, 1);
     Ok(())
 }
 

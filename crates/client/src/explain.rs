@@ -88,6 +88,11 @@ pub fn release_error(e: &ReleaseError) -> String {
         CancelAfterDeadline => "this perk's deadline has passed: undelivered, it is overdue and \
                                 its holders take the refund; it can no longer be cancelled"
             .into(),
+        RefundReservedForHolder { from } => format!(
+            "before {} only the edition's holder may take this refund (they may still accept \
+             a late delivery); from then on anyone may trigger it, and it is paid to the holder",
+            fmt_time(*from)
+        ),
         UnlockClosed => "this perk's deadline has passed, so it can no longer be unlocked: \
                          take the refund instead"
             .into(),

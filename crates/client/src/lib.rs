@@ -2,6 +2,7 @@
 //! network via `--rpc-url`): uploads code, instantiates, and calls contracts — each call
 //! dry-run first, so a call the contract would refuse is reported without costing a fee.
 
+pub mod account;
 pub mod deploy;
 mod exec;
 pub mod explain;
@@ -344,6 +345,38 @@ impl Node {
             vec![Value::unnamed_composite(calls)],
         );
         self.submit(signer, &tx).await
+    }
+
+    /// Submits runtime calls as one `Utility.force_batch`: each happens or fails on its
+    /// own (a contract call refused by the time it is included does not undo the others).
+    pub async fn submit_each(
+        &self,
+        signer: &Keypair,
+        calls: Vec<Value>,
+    ) -> Result<Submitted, ClientError> {
+        let tx = subxt::dynamic::tx(
+            "Utility",
+            "force_batch",
+            vec![Value::unnamed_composite(calls)],
+        );
+        self.submit(signer, &tx).await
+    }
+
+    /// The chain's time at the best block (ms): what contracts read as `block_timestamp`
+    /// in a dry run now.
+    pub async fn chain_time(&self) -> Result<u64, ClientError> {
+        let query = subxt::dynamic::storage("Timestamp", "Now", ());
+        let storage = self.api.storage().at(self.best_block().await?);
+        let now = storage
+            .fetch(&query)
+            .await?
+            .ok_or(ClientError::Dispatch("Timestamp.Now is not set".into()))?
+            .to_value()?
+            .as_u128()
+            .ok_or(ClientError::Dispatch(
+                "Timestamp.Now is not a number".into(),
+            ))?;
+        u64::try_from(now).map_err(|_| ClientError::Dispatch("Timestamp.Now is beyond u64".into()))
     }
 
     /// Signs `tx` with the account's next nonce (counting its transactions still pending)

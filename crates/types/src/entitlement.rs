@@ -34,6 +34,20 @@ impl EntitlementState {
         }
     }
 
+    /// The state a slug names (the read model stores slugs).
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        [
+            EntitlementState::Pending,
+            EntitlementState::Delivered,
+            EntitlementState::Disputed,
+            EntitlementState::Confirmed,
+            EntitlementState::RefundOwed,
+            EntitlementState::Refunded,
+        ]
+        .into_iter()
+        .find(|s| s.slug() == slug)
+    }
+
     /// Whether the escrowed amount still sits in escrow (neither released nor refunded).
     pub fn holds_escrow(self) -> bool {
         matches!(
@@ -217,6 +231,33 @@ impl Entitlement {
             EntitlementState::RefundOwed => Some(RefundReason::Ruled),
             _ => None,
         }
+    }
+
+    /// From when anyone, not only the holder, may trigger the refund (paid to the holder
+    /// all the same); `None` while no refund is due. At once when the holder has no choice
+    /// left — an arbiter's ruling, a cancellation, an expired ruling, an automatic perk
+    /// that can no longer be unlocked; [`crate::release::REFUND_GRACE`] after the deadline
+    /// of an undelivered perk, or after a late delivery, so the fan may still take a late
+    /// delivery instead. Open from the returned time on (inclusive).
+    pub fn refund_open_to_anyone_from(&self, clock: Clock) -> Option<Timestamp> {
+        use crate::release::REFUND_GRACE;
+        Some(match self.refund_reason(clock)? {
+            RefundReason::Ruled
+            | RefundReason::Cancelled
+            | RefundReason::RulingExpired
+            | RefundReason::Unclaimed => 0,
+            RefundReason::Overdue => self.deadline.saturating_add(REFUND_GRACE),
+            RefundReason::DeliveredLate => self
+                .delivered_at
+                .unwrap_or(self.deadline)
+                .saturating_add(REFUND_GRACE),
+        })
+    }
+
+    /// Whether anyone may trigger the refund now ([`Self::refund_open_to_anyone_from`]).
+    pub fn refund_open_to_anyone(&self, clock: Clock) -> bool {
+        self.refund_open_to_anyone_from(clock)
+            .is_some_and(|from| clock.now >= from)
     }
 
     /// The state read against the clock: a delivery nobody disputed in time counts as

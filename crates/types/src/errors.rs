@@ -74,4 +74,9 @@ pub enum ReleaseError {
     UnlockClosed,
     /// A perk past its deadline cannot be cancelled: undelivered, it is overdue.
     CancelAfterDeadline,
+    /// Before `from` only the holder may take this refund (they may still accept a late
+    /// delivery); from then on anyone may trigger it, and it is paid to the holder.
+    RefundReservedForHolder {
+        from: crate::Timestamp,
+    },
 }

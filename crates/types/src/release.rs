@@ -22,6 +22,11 @@ pub const MIN_DISPUTE_WINDOW: Timestamp = 7 * DAY;
 pub const MAX_DEADLINE_HORIZON: Timestamp = 730 * DAY;
 /// How long the arbiters have to rule on a dispute; after it the escrow is the holder's.
 pub const RULING_TIMEOUT: Timestamp = 30 * DAY;
+/// How long after an overdue perk's deadline, or after a late delivery, only the holder
+/// may take the refund (14 days): the fan may still accept a late delivery in that time.
+/// After it anyone — Dreamster's keeper — may trigger the refund, which is always paid to
+/// the edition's holder, so a fan who never opens the page is still refunded.
+pub const REFUND_GRACE: Timestamp = 14 * DAY;
 /// How long after its announcement a new release code takes effect (7 days): an artist
 /// sees the change coming, and `create_release` names the code the artist expects.
 pub const CODE_CHANGE_DELAY: Timestamp = 7 * DAY;

@@ -1,4 +1,5 @@
-//! Who signs: a Substrate secret URI from a flag, a file or the environment.
+//! Who signs: a Substrate secret URI from a flag, a file or the environment (the CLI's
+//! `--suri`/`--suri-file`, the keeper's `--suri-file`).
 
 use std::path::Path;
 use std::str::FromStr;
