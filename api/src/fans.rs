@@ -124,6 +124,11 @@ fn access(state: &str, delivery: &str) -> String {
             "refundable now: claim it (dreamster refund), or Dreamster's keeper sends it to you"
                 .into()
         }
+        ("overdue", "automatic") => {
+            "not unlocked by its deadline: claim the refund (dreamster refund), or Dreamster's \
+             keeper sends it to you"
+                .into()
+        }
         ("overdue", _) => format!(
             "refundable now: claim it (dreamster refund); if you do nothing, it is sent to you \
              {} after the deadline (until then you may still accept a late delivery)",

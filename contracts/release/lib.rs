@@ -23,6 +23,7 @@ mod release {
         PerkCancelled, PerkRated, Transfer,
     };
     use dreamster_types::perk::{Perk, PerkTerms};
+    use dreamster_types::psp34::{self, Id, PSP34Error};
     use dreamster_types::registry_api::Outcome;
     use dreamster_types::release::{
         SaleTerms, MAX_ARBITERS, MAX_DEADLINE_HORIZON, MAX_PERKS_PER_RELEASE, PERKS_PAGE,
@@ -54,6 +55,11 @@ mod release {
         editions_sold: u32,
         owners: Mapping<EditionId, AccountId>,
         balances: Mapping<AccountId, u32>,
+        /// Each owner's editions by index, `0..balance` (PSP34Enumerable: how a wallet
+        /// lists a fan's editions); a transfer moves the owner's last edition into the gap.
+        owned: Mapping<(AccountId, u32), EditionId>,
+        /// Where each edition sits in its owner's list.
+        owned_index: Mapping<EditionId, u32>,
         approvals: Mapping<EditionId, AccountId>,
         entitlements: Mapping<(EditionId, PerkId), Entitlement>,
         /// Σ escrow of entitlements still Pending, Delivered or Disputed.
@@ -92,6 +98,8 @@ mod release {
                 editions_sold: 0,
                 owners: Mapping::default(),
                 balances: Mapping::default(),
+                owned: Mapping::default(),
+                owned_index: Mapping::default(),
                 approvals: Mapping::default(),
                 entitlements: Mapping::default(),
                 escrow_held: 0,
@@ -275,7 +283,7 @@ mod release {
                 .ok_or(Error::Overflow)?;
             self.editions_sold = edition.checked_add(1).ok_or(Error::Overflow)?;
             self.owners.insert(edition, &buyer);
-            self.add_balance(buyer, 1)?;
+            self.take(buyer, edition)?;
             if !self.bought.contains(buyer) {
                 self.bought.insert(buyer, &());
             }
@@ -301,32 +309,7 @@ mod release {
         /// Moves an edition, with all its entitlements, to `to`; any approval ends.
         #[ink(message)]
         pub fn transfer(&mut self, to: AccountId, edition: EditionId) -> Result<()> {
-            let caller = self.env().caller();
-            let owner = self.owner_or_err(edition)?;
-            let approved = self.approvals.get(edition);
-            if caller != owner && approved != Some(caller) {
-                return Err(Error::NotOwnerOrApproved);
-            }
-            if to == self.env().account_id() {
-                return Err(Error::TransferToRelease);
-            }
-            self.sub_balance(owner)?;
-            self.add_balance(to, 1)?;
-            self.owners.insert(edition, &to);
-            if approved.is_some() {
-                self.approvals.remove(edition);
-                self.env().emit_event(Approval {
-                    owner,
-                    approved: None,
-                    edition,
-                });
-            }
-            self.env().emit_event(Transfer {
-                from: Some(owner),
-                to: Some(to),
-                edition,
-            });
-            Ok(())
+            self.move_edition(to, edition)
         }
 
         /// Lets `to` transfer the caller's edition once (`None` withdraws the approval).
@@ -336,18 +319,7 @@ mod release {
             if self.env().caller() != owner {
                 return Err(Error::NotHolder);
             }
-            match to {
-                Some(account) => self.approvals.insert(edition, &account),
-                None => {
-                    self.approvals.remove(edition);
-                    None
-                }
-            };
-            self.env().emit_event(Approval {
-                owner,
-                approved: to,
-                edition,
-            });
+            self.set_approval(owner, edition, to);
             Ok(())
         }
 
@@ -445,8 +417,9 @@ mod release {
         /// holder, or whose dispute nobody ruled on in time goes back to the edition's
         /// holder. The holder may take it as soon as it is due; anyone else (Dreamster's
         /// keeper) may trigger it once the holder has no choice left to make — at once for a
-        /// ruling, a cancellation or an expired ruling, `REFUND_GRACE` after an overdue
-        /// deadline or a late delivery — and it is paid to the holder all the same.
+        /// ruling, a cancellation, an expired ruling or an automatic perk never unlocked,
+        /// `REFUND_GRACE` after an overdue deadline or a late delivery — and it is paid to
+        /// the holder all the same.
         #[ink(message)]
         pub fn claim_refund(&mut self, edition: EditionId, perk: PerkId) -> Result<Balance> {
             let holder = self.owner_or_err(edition)?;
@@ -643,22 +616,73 @@ mod release {
                 .ok_or(Error::NotEntitled)
         }
 
-        fn add_balance(&mut self, owner: AccountId, n: u32) -> Result<()> {
-            let balance = self
-                .balance_of(owner)
-                .checked_add(n)
-                .ok_or(Error::Overflow)?;
+        /// `edition` joins `owner`'s editions, at the end of their list.
+        fn take(&mut self, owner: AccountId, edition: EditionId) -> Result<()> {
+            let index = self.balance_of(owner);
+            let balance = index.checked_add(1).ok_or(Error::Overflow)?;
+            self.owned.insert((owner, index), &edition);
+            self.owned_index.insert(edition, &index);
             self.balances.insert(owner, &balance);
             Ok(())
         }
 
-        fn sub_balance(&mut self, owner: AccountId) -> Result<()> {
-            let balance = self
+        /// `edition` leaves `owner`'s editions; their last edition moves into its place.
+        fn give_up(&mut self, owner: AccountId, edition: EditionId) -> Result<()> {
+            // Read everything first: nothing is written unless all of it is there.
+            let last = self
                 .balance_of(owner)
                 .checked_sub(1)
                 .ok_or(Error::Overflow)?;
-            self.balances.insert(owner, &balance);
+            let index = self.owned_index.get(edition).ok_or(Error::Overflow)?;
+            let moved = self.owned.get((owner, last)).ok_or(Error::Overflow)?;
+            if index != last {
+                self.owned.insert((owner, index), &moved);
+                self.owned_index.insert(moved, &index);
+            }
+            self.owned.remove((owner, last));
+            self.balances.insert(owner, &last);
             Ok(())
+        }
+
+        /// Dreamster's `transfer` and PSP34's: the caller must own the edition or be
+        /// approved for it; any approval ends.
+        fn move_edition(&mut self, to: AccountId, edition: EditionId) -> Result<()> {
+            let caller = self.env().caller();
+            let owner = self.owner_or_err(edition)?;
+            let approved = self.approvals.get(edition);
+            if caller != owner && approved != Some(caller) {
+                return Err(Error::NotOwnerOrApproved);
+            }
+            if to == self.env().account_id() {
+                return Err(Error::TransferToRelease);
+            }
+            self.give_up(owner, edition)?;
+            self.take(to, edition)?;
+            self.owners.insert(edition, &to);
+            if approved.is_some() {
+                self.set_approval(owner, edition, None);
+            }
+            self.env().emit_event(Transfer {
+                from: Some(owner),
+                to: Some(to),
+                edition,
+            });
+            Ok(())
+        }
+
+        /// Sets or clears the one account approved for `edition`, and says so.
+        fn set_approval(&mut self, owner: AccountId, edition: EditionId, to: Option<AccountId>) {
+            match to {
+                Some(account) => {
+                    self.approvals.insert(edition, &account);
+                }
+                None => self.approvals.remove(edition),
+            }
+            self.env().emit_event(Approval {
+                owner,
+                approved: to,
+                edition,
+            });
         }
 
         /// Applies one escrow transition: checks, then state and books, then the event, and
@@ -773,6 +797,121 @@ mod release {
         #[cfg(test)]
         fn report(&self, outcome: Outcome, edition: EditionId) {
             crate::tests::registry_stub::record(outcome, self.self_dealt(edition))
+        }
+    }
+
+    // ---------------- PSP34: wallets see a fan's editions ----------------
+
+    impl psp34::PSP34 for Release {
+        #[ink(message)]
+        fn collection_id(&self) -> Id {
+            let address = self.env().account_id();
+            Id::Bytes(<AccountId as AsRef<[u8; 32]>>::as_ref(&address).to_vec())
+        }
+
+        #[ink(message)]
+        fn balance_of(&self, owner: AccountId) -> u32 {
+            self.balances.get(owner).unwrap_or(0)
+        }
+
+        #[ink(message)]
+        fn owner_of(&self, id: Id) -> Option<AccountId> {
+            self.owners.get(id.edition()?)
+        }
+
+        #[ink(message)]
+        fn allowance(&self, owner: AccountId, operator: AccountId, id: Option<Id>) -> bool {
+            let Some(edition) = id.as_ref().and_then(Id::edition) else {
+                return false;
+            };
+            self.owners.get(edition) == Some(owner) && self.approvals.get(edition) == Some(operator)
+        }
+
+        #[ink(message)]
+        fn approve(
+            &mut self,
+            operator: AccountId,
+            id: Option<Id>,
+            approved: bool,
+        ) -> core::result::Result<(), PSP34Error> {
+            let caller = self.env().caller();
+            if operator == caller {
+                return Err(PSP34Error::SelfApprove);
+            }
+            let Some(id) = id else {
+                return Err(PSP34Error::Custom("approve each edition on its own".into()));
+            };
+            let edition = id.edition().ok_or(PSP34Error::TokenNotExists)?;
+            let owner = self.owners.get(edition).ok_or(PSP34Error::TokenNotExists)?;
+            if owner != caller {
+                return Err(PSP34Error::NotApproved);
+            }
+            if approved {
+                self.set_approval(owner, edition, Some(operator));
+            } else if self.approvals.get(edition) == Some(operator) {
+                self.set_approval(owner, edition, None);
+            }
+            Ok(())
+        }
+
+        #[ink(message)]
+        fn transfer(
+            &mut self,
+            to: AccountId,
+            id: Id,
+            _data: Vec<u8>,
+        ) -> core::result::Result<(), PSP34Error> {
+            let edition = id.edition().ok_or(PSP34Error::TokenNotExists)?;
+            self.move_edition(to, edition).map_err(|e| match e {
+                Error::NoSuchEdition => PSP34Error::TokenNotExists,
+                Error::NotOwnerOrApproved => PSP34Error::NotApproved,
+                Error::TransferToRelease => {
+                    PSP34Error::Custom("an edition cannot be sent to its own release".into())
+                }
+                _ => PSP34Error::Custom("the transfer failed".into()),
+            })
+        }
+
+        #[ink(message)]
+        fn total_supply(&self) -> Balance {
+            Balance::from(self.editions_sold)
+        }
+    }
+
+    impl psp34::PSP34Metadata for Release {
+        #[ink(message)]
+        fn get_attribute(&self, id: Id, key: Vec<u8>) -> Option<Vec<u8>> {
+            let edition = if id == psp34::PSP34::collection_id(self) {
+                None
+            } else {
+                Some(id.edition().filter(|e| *e < self.editions_sold)?)
+            };
+            if key == psp34::ATTRIBUTE_NAME {
+                let mut name = self.terms.title.clone().into_bytes();
+                if let Some(edition) = edition {
+                    name.extend_from_slice(b" #");
+                    name.extend(psp34::decimal(edition));
+                }
+                Some(name)
+            } else if key == psp34::ATTRIBUTE_URI {
+                Some(self.terms.metadata_uri.clone().into_bytes())
+            } else {
+                None
+            }
+        }
+    }
+
+    impl psp34::PSP34Enumerable for Release {
+        #[ink(message)]
+        fn owners_token_by_index(&self, owner: AccountId, index: u128) -> Option<Id> {
+            let index = u32::try_from(index).ok()?;
+            self.owned.get((owner, index)).map(Id::U32)
+        }
+
+        #[ink(message)]
+        fn token_by_index(&self, index: u128) -> Option<Id> {
+            let index = u32::try_from(index).ok()?;
+            (index < self.editions_sold).then_some(Id::U32(index))
         }
     }
 }

@@ -147,7 +147,7 @@ impl Model {
     }
 
     /// An entitlement's escrow released to the artist.
-    fn to_artist(&mut self, amount: u128) {
+    fn release_to_artist(&mut self, amount: u128) {
         self.escrow -= amount;
         self.withdrawable += amount;
     }
@@ -305,7 +305,7 @@ impl Model {
                 }
                 e.state = State::Confirmed;
                 let amount = e.escrow;
-                self.to_artist(amount);
+                self.release_to_artist(amount);
                 Ok(0)
             }
             Call::Settle(edition, perk) => {
@@ -318,7 +318,7 @@ impl Model {
                 }
                 e.state = State::Confirmed;
                 let amount = e.escrow;
-                self.to_artist(amount);
+                self.release_to_artist(amount);
                 Ok(0)
             }
             Call::Rate(edition, perk, stars) => {
@@ -336,7 +336,7 @@ impl Model {
                 if settles {
                     e.state = State::Confirmed;
                     let amount = e.escrow;
-                    self.to_artist(amount);
+                    self.release_to_artist(amount);
                 }
                 Ok(0)
             }

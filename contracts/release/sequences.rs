@@ -18,6 +18,7 @@ use crate::tests::{
 use crate::{Error, Release};
 use dreamster_types::entitlement::EntitlementState;
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
+use dreamster_types::psp34::PSP34Enumerable;
 use dreamster_types::release::SaleTerms;
 use dreamster_types::{Balance, EditionId, PerkId, Timestamp};
 use ink::primitives::AccountId;
@@ -193,6 +194,10 @@ struct Tally {
     payouts: u64,
     /// Comparisons of the contract with the reference model.
     compared: u64,
+    /// Refunds triggered by someone who does not hold the edition, paid to the holder.
+    keeper_refunds: u64,
+    /// Refunds refused to such a caller while the holder could take them (the grace).
+    reserved: u64,
 }
 
 impl Run {
@@ -502,6 +507,15 @@ impl Run {
                 "refuses"
             }
         );
+        if let Op::KeeperRefund { edition, perk } = *op {
+            if payee != caller {
+                if got.is_ok() {
+                    self.tally.keeper_refunds += 1;
+                } else if self.r.refundable_amount(edition, perk) > 0 {
+                    self.tally.reserved += 1;
+                }
+            }
+        }
         if let (Ok(paid), Ok(should)) = (got, expected) {
             self.tally.accepted += 1;
             prop_assert_eq!(
@@ -543,6 +557,23 @@ impl Run {
                 r.get_approved(edition as u32),
                 m.approvals.get(&(edition as u32)).copied()
             );
+        }
+        // What a wallet lists (PSP34Enumerable) is each account's editions, no more, no less.
+        for who in actors() {
+            let listed: BTreeSet<u32> = (0..r.balance_of(who))
+                .filter_map(|i| {
+                    PSP34Enumerable::owners_token_by_index(r, who, u128::from(i))
+                        .and_then(|id| id.edition())
+                })
+                .collect();
+            let held: BTreeSet<u32> = m
+                .owners
+                .iter()
+                .enumerate()
+                .filter(|(_, owner)| **owner == who)
+                .map(|(edition, _)| edition as u32)
+                .collect();
+            prop_assert_eq!(listed, held, "the editions listed for {:?}", who);
         }
         prop_assert_eq!(r.perk_count() as usize, m.perks.len());
         for (id, p) in m.perks.iter().enumerate() {
@@ -726,6 +757,8 @@ fn play(ops: &[(Op, Pick)], tally: &mut Tally) -> Result<(), TestCaseError> {
         tally.payouts += run.tally.payouts;
         tally.accepted += run.tally.accepted;
         tally.compared += run.tally.compared;
+        tally.keeper_refunds += run.tally.keeper_refunds;
+        tally.reserved += run.tally.reserved;
         Ok(())
     })
     .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
@@ -752,7 +785,8 @@ fn money_balances_after_every_step() {
     println!(
         "contract sequences: {} cases ({} sequences played incl. shrinking), {} calls \
          ({} accepted), {} entitlement state changes, {} payouts, {} comparisons with the \
-         reference model, in {:.1} s",
+         reference model, {} refunds triggered by strangers and {} refused to them in the \
+         holder's grace, in {:.1} s",
         cases(),
         t.sequences,
         t.calls,
@@ -760,9 +794,18 @@ fn money_balances_after_every_step() {
         t.transitions,
         t.payouts,
         t.compared,
+        t.keeper_refunds,
+        t.reserved,
         started.elapsed().as_secs_f64()
     );
     if let Err(e) = result {
         panic!("{e}");
     }
+    // Both sides of the rule are reached, or the comparison says nothing about it.
+    assert!(
+        t.keeper_refunds > 0 && t.reserved > 0,
+        "the sequences never reached a stranger's refund ({}) or the grace ({})",
+        t.keeper_refunds,
+        t.reserved
+    );
 }

@@ -1068,3 +1068,158 @@ fn a_stranger_cannot_refund_an_overdue_perk_during_the_grace() {
     assert!(registry_stub::outcomes().contains(&Outcome::RefundedOverdue));
     books_balance(&r);
 }
+
+/// The two remaining paths open to anyone: a late delivery the holder never confirmed, from
+/// `REFUND_GRACE` after it was made; a dispute nobody ruled on, once the ruling time is
+/// over. Both pay the holder.
+#[ink::test]
+fn a_stranger_refunds_late_deliveries_and_expired_rulings_to_the_holder() {
+    let a = accounts();
+    let mut r = disputed();
+    buy_as(&mut r, a.charlie, PRICE).expect("edition 1");
+    set_now(DEADLINE + 5);
+    as_caller(a.alice);
+    r.mark_delivered(1, 1, [0x0C; 32]).expect("late delivery");
+    let (bob, charlie, frank) = (balance(a.bob), balance(a.charlie), balance(a.frank));
+    as_caller(a.frank);
+    set_now(DEADLINE + 5 + REFUND_GRACE - 1);
+    assert_eq!(
+        r.claim_refund(1, 1),
+        Err(Error::RefundReservedForHolder {
+            from: DEADLINE + 5 + REFUND_GRACE
+        })
+    );
+    set_now(DEADLINE + 5 + REFUND_GRACE);
+    assert_eq!(r.claim_refund(1, 1), Ok(PRICE * 3 / 10));
+    let changed: EntitlementChanged = last_event();
+    assert_eq!(
+        changed.action,
+        EntitlementAction::Refunded {
+            amount: PRICE * 3 / 10,
+            reason: RefundReason::DeliveredLate
+        }
+    );
+    assert_eq!(balance(a.charlie), charlie + PRICE * 3 / 10);
+    // Bob's dispute (disputed at 0) went unruled for RULING_TIMEOUT.
+    set_now(RULING_TIMEOUT);
+    assert_eq!(
+        r.claim_refund(0, 1),
+        Err(Error::RulingPending {
+            until: RULING_TIMEOUT
+        })
+    );
+    set_now(RULING_TIMEOUT + 1);
+    assert_eq!(r.claim_refund(0, 1), Ok(PRICE * 3 / 10));
+    assert_eq!(balance(a.bob), bob + PRICE * 3 / 10);
+    assert_eq!(balance(a.frank), frank);
+    books_balance(&r);
+}
+
+/// PSP34: a fan's editions are listed the way wallets list them, move by the standard's
+/// `transfer` (the owner's list stays dense), and carry a name and URI.
+#[ink::test]
+fn psp34_lists_moves_and_names_a_fans_editions() {
+    use dreamster_types::psp34::{Id, PSP34Enumerable, PSP34Error, PSP34Metadata, PSP34};
+    let a = accounts();
+    let mut r = deploy();
+    for _ in 0..3 {
+        buy_as(&mut r, a.bob, PRICE).expect("bob's editions");
+    }
+    buy_as(&mut r, a.charlie, PRICE).expect("charlie's edition");
+    let listed = |r: &Release, who| -> Vec<Option<Id>> {
+        (0..PSP34::balance_of(r, who) as u128 + 1)
+            .map(|i| PSP34Enumerable::owners_token_by_index(r, who, i))
+            .collect()
+    };
+    assert_eq!(
+        listed(&r, a.bob),
+        vec![Some(Id::U32(0)), Some(Id::U32(1)), Some(Id::U32(2)), None]
+    );
+    assert_eq!(PSP34::total_supply(&r), 4);
+    assert_eq!(PSP34Enumerable::token_by_index(&r, 3), Some(Id::U32(3)));
+    assert_eq!(PSP34Enumerable::token_by_index(&r, 4), None);
+    assert_eq!(PSP34::owner_of(&r, Id::U32(3)), Some(a.charlie));
+    assert_eq!(
+        PSP34::owner_of(&r, Id::U64(3)),
+        None,
+        "editions are U32 ids"
+    );
+
+    // Bob's first edition goes to django: his last moves into its place.
+    as_caller(a.bob);
+    assert_eq!(
+        PSP34::transfer(&mut r, a.django, Id::U32(0), vec![]),
+        Ok(())
+    );
+    assert_eq!(
+        listed(&r, a.bob),
+        vec![Some(Id::U32(2)), Some(Id::U32(1)), None]
+    );
+    assert_eq!(listed(&r, a.django), vec![Some(Id::U32(0)), None]);
+    assert_eq!(r.owner_of(0), Some(a.django));
+    let moved: dreamster_types::events::Transfer = last_event();
+    assert_eq!(
+        (moved.from, moved.to, moved.edition),
+        (Some(a.bob), Some(a.django), 0)
+    );
+
+    // Approvals, per edition only.
+    assert_eq!(
+        PSP34::approve(&mut r, a.bob, Some(Id::U32(1)), true),
+        Err(PSP34Error::SelfApprove)
+    );
+    assert!(matches!(
+        PSP34::approve(&mut r, a.eve, None, true),
+        Err(PSP34Error::Custom(_))
+    ));
+    assert_eq!(
+        PSP34::approve(&mut r, a.eve, Some(Id::U32(3)), true),
+        Err(PSP34Error::NotApproved)
+    );
+    assert_eq!(
+        PSP34::approve(&mut r, a.eve, Some(Id::U32(1)), true),
+        Ok(())
+    );
+    assert!(PSP34::allowance(&r, a.bob, a.eve, Some(Id::U32(1))));
+    assert!(!PSP34::allowance(&r, a.bob, a.eve, None));
+    as_caller(a.eve);
+    assert_eq!(
+        PSP34::transfer(&mut r, a.eve, Id::U32(2), vec![]),
+        Err(PSP34Error::NotApproved)
+    );
+    assert_eq!(
+        PSP34::transfer(&mut r, a.eve, Id::U32(9), vec![]),
+        Err(PSP34Error::TokenNotExists)
+    );
+    assert_eq!(PSP34::transfer(&mut r, a.eve, Id::U32(1), vec![]), Ok(()));
+    assert!(!PSP34::allowance(&r, a.eve, a.eve, Some(Id::U32(1))));
+    assert_eq!(listed(&r, a.bob), vec![Some(Id::U32(2)), None]);
+    assert_eq!(
+        PSP34::transfer(&mut r, contract_id(), Id::U32(1), vec![]),
+        Err(PSP34Error::Custom(
+            "an edition cannot be sent to its own release".into()
+        ))
+    );
+
+    // Names and URI, for an edition and for the collection.
+    let name = PSP34Metadata::get_attribute(&r, Id::U32(3), b"name".to_vec());
+    assert_eq!(name, Some(b"Night Drive #3".to_vec()));
+    let collection = PSP34::collection_id(&r);
+    assert_eq!(collection, Id::Bytes(vec![0xEE; 32]));
+    assert_eq!(
+        PSP34Metadata::get_attribute(&r, collection, b"name".to_vec()),
+        Some(b"Night Drive".to_vec())
+    );
+    assert_eq!(
+        PSP34Metadata::get_attribute(&r, Id::U32(3), b"uri".to_vec()),
+        Some(Vec::new())
+    );
+    assert_eq!(
+        PSP34Metadata::get_attribute(&r, Id::U32(4), b"name".to_vec()),
+        None
+    );
+    assert_eq!(
+        PSP34Metadata::get_attribute(&r, Id::U32(3), b"colour".to_vec()),
+        None
+    );
+}

@@ -1,14 +1,21 @@
 //! Which refunds are open to anyone now, from the read model.
 //!
-//! The SQL narrows the read model down to entitlements whose refund could be open (so a
-//! round never scans the million that are not); each row is then judged by the types
-//! crate's rule, `Entitlement::refund_open_to_anyone`, the one the contract enforces. The
-//! two must select the same rows: `tests/due_agreement.rs` runs both over every state and
-//! clock position. The chain has the last word anyway: every refund is dry-run first.
+//! The SQL reads only entitlements that may be due — each branch of its `UNION` is an index
+//! range (owed refunds and disputes, pending perks past their deadline, pending perks of
+//! cancelled perks, late deliveries), never the whole table — and keeps those whose refund
+//! is open now; each row is then judged again by the types crate's rule,
+//! `Entitlement::refund_open_to_anyone`, the one the contract enforces.
+//! `tests/due_agreement.rs` runs both over every state and clock position. The chain has
+//! the last word anyway: every refund is dry-run first.
+//!
+//! Left out on purpose: editions the release's artist holds (the artist claims their own
+//! refunds; a keeper that paid their fees could be made to pay for thousands of
+//! self-bought editions), refunds smaller than `min_escrow` (dust a fee would outweigh),
+//! and refunds the chain refused lately (`resting`), so they never crowd out the others.
 
 use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState};
 use dreamster_types::release::{REFUND_GRACE, RULING_TIMEOUT};
-use dreamster_types::{EditionId, PerkId};
+use dreamster_types::{Balance, EditionId, PerkId};
 use sqlx::PgPool;
 use subxt::utils::AccountId32;
 
@@ -26,22 +33,43 @@ impl Due {
     }
 }
 
-/// Entitlements whose refund may be open at `$1` (now, ms): `$2` is `REFUND_GRACE`, `$3`
-/// `RULING_TIMEOUT`; at most `$4` rows, the longest-waiting first. Times are compared as
-/// differences from `$1`, so no value a hostile contract emitted can overflow them.
+/// Entitlements whose refund is open to anyone at `$1` (now, ms): `$2` is `REFUND_GRACE`,
+/// `$3` `RULING_TIMEOUT`; at most `$4` rows, the longest-waiting first; escrow at least
+/// `$5`; none of the keys in (`$6`, `$7`, `$8`). Times are compared as differences from
+/// `$1`, so no value a hostile contract emitted can overflow them.
 pub const DUE_SQL: &str = "
+    WITH maybe AS (
+        SELECT release, edition, perk FROM entitlements
+         WHERE state IN ('refund_owed', 'disputed')
+        UNION
+        SELECT release, edition, perk FROM entitlements
+         WHERE state = 'pending' AND deadline < $1
+        UNION
+        SELECT e.release, e.edition, e.perk FROM perks p
+          JOIN entitlements e ON e.release = p.release AND e.perk = p.perk AND e.state = 'pending'
+         WHERE p.cancelled_at IS NOT NULL
+        UNION
+        SELECT release, edition, perk FROM entitlements
+         WHERE state = 'delivered' AND delivered_at > deadline AND delivered_at <= $1 - $2
+    )
     SELECT e.release, e.edition, e.perk, e.state, e.deadline, e.delivered_at, e.disputed_at,
            p.cancelled_at IS NOT NULL AS cancelled, p.delivery = 'automatic' AS automatic,
            r.dispute_window
-      FROM entitlements e
+      FROM maybe m
+      JOIN entitlements e ON e.release = m.release AND e.edition = m.edition AND e.perk = m.perk
       JOIN perks p ON p.release = e.release AND p.perk = e.perk
       JOIN releases r ON r.address = e.release
-     WHERE e.state = 'refund_owed'
+      JOIN editions ed ON ed.release = e.release AND ed.edition = e.edition
+     WHERE (e.state = 'refund_owed'
         OR (e.state = 'pending' AND (p.cancelled_at IS NOT NULL
                                      OR (p.delivery = 'automatic' AND e.deadline < $1)
                                      OR e.deadline <= $1 - $2))
         OR (e.state = 'delivered' AND e.delivered_at > e.deadline AND e.delivered_at <= $1 - $2)
-        OR (e.state = 'disputed' AND e.disputed_at < $1 - $3)
+        OR (e.state = 'disputed' AND e.disputed_at < $1 - $3))
+       AND ed.owner <> r.artist
+       AND e.escrow >= $5::numeric
+       AND (e.release, e.edition, e.perk) NOT IN
+           (SELECT * FROM unnest($6::bytea[], $7::int[], $8::int[]))
      ORDER BY e.deadline, e.release, e.edition, e.perk
      LIMIT $4";
 
@@ -83,21 +111,47 @@ impl Row {
     }
 }
 
-/// The refunds anyone may trigger at `now` (chain time, ms), at most `limit`.
-pub async fn due(db: &PgPool, now: u64, limit: u32) -> Result<Vec<Due>, sqlx::Error> {
+/// What to look for.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// Chain time, ms.
+    pub now: u64,
+    pub limit: u32,
+    /// The smallest escrow worth a refund's fee.
+    pub min_escrow: Balance,
+    /// Refunds to leave out this time.
+    pub resting: &'a [Due],
+}
+
+/// The refunds anyone may trigger at `q.now`, at most `q.limit`.
+pub async fn due(db: &PgPool, q: Query<'_>) -> Result<Vec<Due>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(DUE_SQL)
-        .bind(i64::try_from(now).unwrap_or(i64::MAX))
+        .bind(i64::try_from(q.now).unwrap_or(i64::MAX))
         .bind(i64::try_from(REFUND_GRACE).unwrap_or(i64::MAX))
         .bind(i64::try_from(RULING_TIMEOUT).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
+        .bind(i64::from(q.limit))
+        .bind(q.min_escrow.to_string())
+        .bind(
+            q.resting
+                .iter()
+                .map(|d| d.release.to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            q.resting
+                .iter()
+                .map(|d| d.edition as i32)
+                .collect::<Vec<_>>(),
+        )
+        .bind(q.resting.iter().map(|d| d.perk as i32).collect::<Vec<_>>())
         .fetch_all(db)
         .await?;
     let mut due = Vec::with_capacity(rows.len());
     for row in rows {
-        match row.judged(now) {
+        match row.judged(q.now) {
             Some((d, true)) => due.push(d),
-            // The narrowing let through a row the rule refuses: harmless (nothing is
-            // sent), but the two disagree, which the agreement test exists to catch.
+            // The query let through a row the rule refuses: harmless (nothing is sent),
+            // but the two disagree, which the agreement test exists to catch.
             Some((d, false)) => tracing::warn!(
                 release = %d.release_address(), edition = d.edition, perk = d.perk,
                 "selected by the keeper's query but not open to anyone"

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use dreamster_client::{ClientError, Node};
+use dreamster_types::Balance;
 use sqlx::PgPool;
 use subxt_signer::sr25519::Keypair;
 
@@ -26,6 +27,8 @@ pub enum KeeperError {
     Database(#[from] sqlx::Error),
     #[error("talking to the node: {0}")]
     Node(#[from] ClientError),
+    #[error("the round took longer than {0:?}; the node connection is opened anew")]
+    Timeout(Duration),
 }
 
 /// How the keeper paces itself.
@@ -33,12 +36,17 @@ pub enum KeeperError {
 pub struct Config {
     /// Time between two rounds.
     pub interval: Duration,
-    /// The most refunds one round sends (one transaction): a round stays well inside a
-    /// block's weight however many perks fall due at once; the rest wait for the next.
+    /// The most refunds one round looks at; those that fit the weight budget
+    /// (`send::ROUND_REF_TIME`, `send::ROUND_PROOF_SIZE`) go in its one transaction, the
+    /// rest wait for the next round.
     pub per_round: u32,
     /// How long a refund the chain refused is left alone (the read model may lag behind
     /// the chain, or the transfer to the holder may fail) before it is tried again.
     pub retry_after: Duration,
+    /// The smallest escrow worth a refund's fee (planks): dust is left to its holder.
+    pub min_escrow: Balance,
+    /// The longest a round may take (a node that stops answering mid-round).
+    pub round_timeout: Duration,
 }
 
 impl Default for Config {
@@ -47,6 +55,8 @@ impl Default for Config {
             interval: Duration::from_secs(30),
             per_round: 32,
             retry_after: Duration::from_secs(600),
+            min_escrow: 1_000_000_000,
+            round_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -56,16 +66,20 @@ impl Default for Config {
 pub struct Round {
     /// Refunds found due in the read model.
     pub due: usize,
-    /// Refunds the chain took (each an `EntitlementChanged … Refunded` event).
-    pub refunded: usize,
-    /// Refunds the chain refused, with its reason in words.
+    /// Refunds the chain paid (each matched by its `Refunded` event).
+    pub refunded: Vec<Due>,
+    /// Refunds the chain refused, with its reason in words; left alone for `retry_after`.
     pub refused: Vec<(Due, String)>,
+    /// Refunds left for the next round (over the weight budget).
+    pub deferred: usize,
 }
 
 /// The keeper: one account, the read model, the node.
 pub struct Keeper {
     db: PgPool,
-    node: Node,
+    rpc_url: String,
+    /// `None` until connected, and again after a failure: the next round reconnects.
+    node: Option<Node>,
     account: Keypair,
     config: Config,
     /// Refused refunds and when they may be tried again.
@@ -73,24 +87,50 @@ pub struct Keeper {
 }
 
 impl Keeper {
-    pub fn new(db: PgPool, node: Node, account: Keypair, config: Config) -> Self {
+    pub fn new(db: PgPool, rpc_url: impl Into<String>, account: Keypair, config: Config) -> Self {
         Keeper {
             db,
-            node,
+            rpc_url: rpc_url.into(),
+            node: None,
             account,
             config,
             resting: HashMap::new(),
         }
     }
 
-    /// One round: the refunds due at the chain's current time, sent.
+    /// One round: the refunds due at the chain's current time, sent. Bounded by
+    /// `round_timeout`; after a failure of the node the connection is opened anew.
     pub async fn round(&mut self) -> Result<Round, KeeperError> {
-        let now = self.node.chain_time().await?;
+        let limit = self.config.round_timeout;
+        let result = match tokio::time::timeout(limit, self.round_unbounded()).await {
+            Ok(result) => result,
+            Err(_) => Err(KeeperError::Timeout(limit)),
+        };
+        if matches!(result, Err(KeeperError::Node(_) | KeeperError::Timeout(_))) {
+            self.node = None;
+        }
+        result
+    }
+
+    async fn round_unbounded(&mut self) -> Result<Round, KeeperError> {
+        if self.node.is_none() {
+            self.node = Some(Node::connect(&self.rpc_url).await?);
+        }
+        let Some(node) = self.node.as_ref() else {
+            return Ok(Round::default());
+        };
+        let now = node.chain_time().await?;
         let wake = Instant::now();
         self.resting.retain(|_, until| *until > wake);
-        let mut due = due::due(&self.db, now, self.config.per_round).await?;
-        due.retain(|d| !self.resting.contains_key(d));
-        let sent = send::refund(&self.node, &self.account, &due).await?;
+        let resting: Vec<Due> = self.resting.keys().copied().collect();
+        let query = due::Query {
+            now,
+            limit: self.config.per_round,
+            min_escrow: self.config.min_escrow,
+            resting: &resting,
+        };
+        let due = due::due(&self.db, query).await?;
+        let sent = send::refund(node, &self.account, &due).await?;
         for (d, _) in &sent.refused {
             self.resting.insert(*d, wake + self.config.retry_after);
         }
@@ -98,11 +138,13 @@ impl Keeper {
             due: due.len(),
             refunded: sent.refunded,
             refused: sent.refused,
+            deferred: sent.deferred,
         })
     }
 
-    /// Rounds every `interval` until `shutdown` completes. A failing round (the node or
-    /// the database away for a moment) is logged and the next one tries again.
+    /// Rounds every `interval` until `shutdown` completes; a shutdown stops a round under
+    /// way at once (a refund already sent is the chain's to include, and a later round
+    /// finds it paid). A failing round is logged and the next one tries again.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         let mut ticks = tokio::time::interval(self.config.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -112,13 +154,22 @@ impl Keeper {
                 () = &mut shutdown => return,
                 _ = ticks.tick() => {}
             }
-            match self.round().await {
+            let round = tokio::select! {
+                () = &mut shutdown => return,
+                round = self.round() => round,
+            };
+            match round {
                 Ok(round) => {
                     for (d, why) in &round.refused {
                         tracing::info!(release = %d.release_address(), edition = d.edition, perk = d.perk, "refund refused: {why}");
                     }
                     if round.due > 0 {
-                        tracing::info!(due = round.due, refunded = round.refunded, "keeper round");
+                        tracing::info!(
+                            due = round.due,
+                            refunded = round.refunded.len(),
+                            deferred = round.deferred,
+                            "keeper round"
+                        );
                     }
                 }
                 Err(e) => tracing::warn!("keeper round failed: {e}"),

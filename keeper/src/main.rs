@@ -27,9 +27,14 @@ struct Args {
     /// Seconds between two rounds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     interval: u64,
-    /// The most refunds one round sends (one transaction).
+    /// The most refunds one round looks at (those within its weight budget go in one
+    /// transaction).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=256))]
     per_round: u32,
+    /// The smallest escrow (planks) worth paying a refund's fee for; smaller ones are
+    /// left to their holders.
+    #[arg(long, default_value_t = 1_000_000_000)]
+    min_escrow: u128,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -40,20 +45,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .connect(&args.database_url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
-    let node = dreamster_client::Node::connect(&args.rpc_url).await?;
+    // Connecting once here turns a wrong URL into an error at start, not a warning later.
+    dreamster_client::Node::connect(&args.rpc_url).await?;
     tracing::info!(keeper = %account.public_key().to_account_id(), "keeping refunds");
     let config = dreamster_keeper::Config {
         interval: Duration::from_secs(args.interval),
         per_round: args.per_round,
+        min_escrow: args.min_escrow,
         ..dreamster_keeper::Config::default()
     };
-    dreamster_keeper::Keeper::new(db, node, account, config)
+    dreamster_keeper::Keeper::new(db, args.rpc_url, account, config)
         .run(stopped())
         .await;
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM (how a service manager stops it): the round under way finishes first.
+/// Ctrl-C or SIGTERM (how a service manager stops it).
 async fn stopped() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {

@@ -1,6 +1,7 @@
 //! One run, one table: each contract's optimized Wasm size, then ref_time and proof_size of
-//! buy, unlock, confirm, claim_refund and withdraw as executed by pallet-contracts in drink's
-//! runtime, each beside a plain balance transfer's weight in the same runtime.
+//! buy, unlock and claim_refund on releases of 1, 4 and 16 perks, and of confirm and
+//! withdraw, as executed by pallet-contracts in drink's runtime — each beside a plain
+//! balance transfer's weight in the same runtime.
 
 use anyhow::{anyhow, Context};
 use dreamster_calls::release;
@@ -8,6 +9,9 @@ use dreamster_drink_tests::*;
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
+
+/// The release sizes measured: one perk, a typical four, the most a release may have.
+const SIZES: [u32; 3] = [1, 4, 16];
 
 fn perk(kind: PerkKind, bps: u16, delivery: DeliveryMethod) -> PerkTerms {
     PerkTerms {
@@ -36,12 +40,10 @@ fn measure<T: parity_scale_codec::Decode + std::fmt::Debug>(
     Ok(chain.last_cost)
 }
 
-fn main() -> anyhow::Result<()> {
-    let mut chain =
-        Chain::new().context("setting up the sandbox (did scripts/build-contracts.sh run?)")?;
-    chain.set_time(START);
+/// A release with `perks` perks: perk 0 automatic (unlocked), the others physical.
+fn release_with(chain: &mut Chain, perks: u32) -> anyhow::Result<drink::AccountId32> {
     let terms = SaleTerms {
-        title: "Bench".into(),
+        title: format!("Bench {perks}"),
         metadata_uri: String::new(),
         price: PRICE,
         max_editions: None,
@@ -50,45 +52,64 @@ fn main() -> anyhow::Result<()> {
         dispute_window: dreamster_types::release::MIN_DISPUTE_WINDOW,
     };
     let address = chain.create_release(ARTIST, terms)?;
-    // A release of typical shape: three perks, one of each delivery method.
-    for p in [
-        perk(
-            PerkKind::UnreleasedMusic,
-            1_000,
-            DeliveryMethod::Automatic {
-                content_hash: [1; 32],
-            },
-        ),
-        perk(PerkKind::LimitedVinyl, 2_000, DeliveryMethod::Physical),
-        perk(PerkKind::MeetAndGreet, 2_000, DeliveryMethod::Event),
-    ] {
-        measure::<u32>(&mut chain, ARTIST, &address, 0, release::add_perk(p))?;
+    let bps = u16::try_from(5_000 / perks)?;
+    for i in 0..perks {
+        let p = if i == 0 {
+            perk(
+                PerkKind::UnreleasedMusic,
+                bps,
+                DeliveryMethod::Automatic {
+                    content_hash: [1; 32],
+                },
+            )
+        } else {
+            perk(PerkKind::LimitedVinyl, bps, DeliveryMethod::Physical)
+        };
+        measure::<u32>(chain, ARTIST, &address, 0, release::add_perk(p))?;
     }
-    // Warm-up sale so the measured one pays no first-time storage costs.
-    measure::<u32>(&mut chain, OTHER_FAN, &address, PRICE, release::buy(vec![]))?;
+    Ok(address)
+}
 
-    let rows = [
-        (
-            "buy",
-            measure::<u32>(&mut chain, FAN, &address, PRICE, release::buy(vec![]))?,
-        ),
-        (
-            "unlock",
-            measure::<()>(&mut chain, FAN, &address, 0, release::unlock(1, 0))?,
-        ),
-        (
-            "confirm",
-            measure::<()>(&mut chain, FAN, &address, 0, release::confirm(1, 0))?,
-        ),
-        (
-            "withdraw",
-            measure::<u128>(&mut chain, ARTIST, &address, 0, release::withdraw())?,
-        ),
-        ("claim_refund", {
-            chain.set_time(START + 8 * DAY);
-            measure::<u128>(&mut chain, FAN, &address, 0, release::claim_refund(1, 1))?
-        }),
-    ];
+fn main() -> anyhow::Result<()> {
+    let mut chain =
+        Chain::new().context("setting up the sandbox (did scripts/build-contracts.sh run?)")?;
+    chain.set_time(START);
+    let mut rows: Vec<(String, Cost)> = Vec::new();
+    let mut releases = Vec::new();
+    for perks in SIZES {
+        let address = release_with(&mut chain, perks)?;
+        // Warm-up sale so the measured one pays no first-time storage costs.
+        measure::<u32>(&mut chain, OTHER_FAN, &address, PRICE, release::buy(vec![]))?;
+        let buy = measure::<u32>(&mut chain, FAN, &address, PRICE, release::buy(vec![]))?;
+        rows.push((format!("buy, {perks} perks"), buy));
+        let unlock = measure::<()>(&mut chain, FAN, &address, 0, release::unlock(1, 0))?;
+        rows.push((format!("unlock, {perks} perks"), unlock));
+        releases.push((perks, address));
+    }
+    let (_, largest) = releases
+        .last()
+        .cloned()
+        .ok_or_else(|| anyhow!("no release measured"))?;
+    rows.push((
+        "confirm".into(),
+        measure::<()>(&mut chain, FAN, &largest, 0, release::confirm(1, 0))?,
+    ));
+    rows.push((
+        "withdraw".into(),
+        measure::<u128>(&mut chain, ARTIST, &largest, 0, release::withdraw())?,
+    ));
+    // Past the deadlines: the warm-up edition's automatic perk, never unlocked, comes back.
+    chain.set_time(START + 8 * DAY);
+    for (perks, address) in &releases {
+        let refund = measure::<u128>(
+            &mut chain,
+            OTHER_FAN,
+            address,
+            0,
+            release::claim_refund(0, 0),
+        )?;
+        rows.push((format!("claim_refund, {perks} perks"), refund));
+    }
     let transfer = chain.transfer_weight();
 
     println!("contract sizes (optimized Wasm, cargo contract build --release)");
@@ -103,19 +124,19 @@ fn main() -> anyhow::Result<()> {
         transfer.proof_size()
     );
     println!(
-        "{:<14} {:>14} {:>8} {:>12} {:>8}",
+        "{:<24} {:>14} {:>8} {:>12} {:>8}",
         "message", "ref_time (ps)", "× xfer", "proof (B)", "× xfer"
     );
+    let ratio = |a: u64, b: u64| {
+        if b == 0 {
+            f64::NAN
+        } else {
+            a as f64 / b as f64
+        }
+    };
     for (name, cost) in rows {
-        let ratio = |a: u64, b: u64| {
-            if b == 0 {
-                f64::NAN
-            } else {
-                a as f64 / b as f64
-            }
-        };
         println!(
-            "{:<14} {:>14} {:>8.1} {:>12} {:>8.1}",
+            "{:<24} {:>14} {:>8.1} {:>12} {:>8.1}",
             name,
             cost.ref_time,
             ratio(cost.ref_time, transfer.ref_time()),

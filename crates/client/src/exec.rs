@@ -47,6 +47,9 @@ pub struct DryRun {
     pub reverted: bool,
     /// The SCALE-encoded `MessageResult` the contract returned.
     pub data: Vec<u8>,
+    /// Submit with a deposit limit of exactly what the dry run charged, even 0 (otherwise
+    /// a dry run that charges nothing is submitted with no limit at all).
+    pub exact_deposit: bool,
 }
 
 impl DryRun {
@@ -75,7 +78,9 @@ impl DryRun {
     }
 
     pub(crate) fn storage_limit_value(&self) -> Value {
-        if self.storage_charge == 0 {
+        if self.exact_deposit {
+            Value::unnamed_variant("Some", [Value::u128(self.storage_charge)])
+        } else if self.storage_charge == 0 {
             Value::unnamed_variant("None", [])
         } else {
             let margin = self.storage_charge.saturating_add(self.storage_charge / 5);
@@ -154,6 +159,7 @@ fn dry_run_from(head: ResultHead, flags: u32, data: Vec<u8>) -> DryRun {
         },
         reverted: flags & REVERT != 0,
         data,
+        exact_deposit: false,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod events;
 #[cfg(feature = "std")]
 pub mod merkle;
 pub mod perk;
+pub mod psp34;
 pub mod registry_api;
 pub mod release;
 #[cfg(feature = "std")]
