@@ -36,6 +36,83 @@ pub struct Applied {
     pub flow: Flow,
 }
 
+/// The release's money in three books; the contract's balance is always their sum.
+/// Pure: each operation computes every new figure before it changes any, so a refused
+/// one leaves the books as they were.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Books {
+    /// Σ escrow of entitlements still Pending, Delivered or Disputed.
+    pub escrow_held: Balance,
+    pub artist_withdrawable: Balance,
+    /// Σ escrow of entitlements an arbiter refunded that their holders have not claimed.
+    pub refunds_owed: Balance,
+}
+
+impl Books {
+    /// A sale: `escrowed` into escrow, the rest of the price to the artist.
+    pub fn sell(&mut self, escrowed: Balance, artist_share: Balance) -> Result<(), Error> {
+        let escrow_held = self
+            .escrow_held
+            .checked_add(escrowed)
+            .ok_or(Error::Overflow)?;
+        let artist_withdrawable = self
+            .artist_withdrawable
+            .checked_add(artist_share)
+            .ok_or(Error::Overflow)?;
+        self.escrow_held = escrow_held;
+        self.artist_withdrawable = artist_withdrawable;
+        Ok(())
+    }
+
+    /// Moves a transition's money; returns what must be paid out to the holder now.
+    pub fn apply(&mut self, flow: Flow) -> Result<Balance, Error> {
+        let mut next = *self;
+        let payout = match flow {
+            Flow::None => 0,
+            Flow::ToArtist(amount) => {
+                next.escrow_held = sub(self.escrow_held, amount)?;
+                next.artist_withdrawable = add(self.artist_withdrawable, amount)?;
+                0
+            }
+            Flow::ToRefundsOwed(amount) => {
+                next.escrow_held = sub(self.escrow_held, amount)?;
+                next.refunds_owed = add(self.refunds_owed, amount)?;
+                0
+            }
+            Flow::EscrowToHolder(amount) => {
+                next.escrow_held = sub(self.escrow_held, amount)?;
+                amount
+            }
+            Flow::OwedToHolder(amount) => {
+                next.refunds_owed = sub(self.refunds_owed, amount)?;
+                amount
+            }
+        };
+        *self = next;
+        Ok(payout)
+    }
+
+    /// Everything the artist may withdraw, taken out of the books.
+    pub fn withdraw(&mut self) -> Result<Balance, Error> {
+        let amount = self.artist_withdrawable;
+        if amount == 0 {
+            return Err(Error::NothingToWithdraw);
+        }
+        self.artist_withdrawable = 0;
+        Ok(amount)
+    }
+}
+
+fn add(a: Balance, b: Balance) -> Result<Balance, Error> {
+    a.checked_add(b).ok_or(Error::Overflow)
+}
+
+fn sub(a: Balance, b: Balance) -> Result<Balance, Error> {
+    a.checked_sub(b).ok_or(Error::Overflow)
+}
+
 fn require(e: &Entitlement, state: EntitlementState) -> Result<(), Error> {
     if e.state == state {
         Ok(())

@@ -14,7 +14,7 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 #[ink::contract]
 mod release {
-    use crate::escrow::{self, Applied, Flow};
+    use crate::escrow::{self, Applied, Books, Flow};
     use crate::{Error, Result};
     use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState, PerkStatus};
     use dreamster_types::events::EntitlementAction;
@@ -22,7 +22,7 @@ mod release {
         Approval, ArtistWithdrew, EditionSold, EntitlementChanged, EscrowReleased, PerkAdded,
         PerkCancelled, PerkRated, Transfer,
     };
-    use dreamster_types::perk::{Perk, PerkTerms};
+    use dreamster_types::perk::{Perk, PerkSale, PerkTerms};
     use dreamster_types::psp34::{self, Id, PSP34Error};
     use dreamster_types::registry_api::Outcome;
     use dreamster_types::release::{
@@ -31,6 +31,25 @@ mod release {
     use dreamster_types::{EditionId, Hash32, PerkId, BPS_DENOMINATOR};
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
+
+    /// An edition as the release keeps it.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct EditionRecord {
+        pub owner: AccountId,
+        /// Perks refunded straight from `Pending` (bit n: perk n; at most 16 perks). Their
+        /// entitlements are never stored: such a refund — a cancelled or overdue perk, the
+        /// keeper's usual one — creates no storage, so nobody pays a deposit for it.
+        pub refunded_pending: u16,
+    }
+
+    impl EditionRecord {
+        fn refunded(&self, perk: PerkId) -> bool {
+            1u16.checked_shl(perk)
+                .is_some_and(|bit| self.refunded_pending & bit != 0)
+        }
+    }
 
     #[ink(storage)]
     pub struct Release {
@@ -49,11 +68,16 @@ mod release {
         /// could disqualify every arbiter with one gift.
         bought: Mapping<AccountId, ()>,
         terms: SaleTerms,
+        /// Each perk as its artist described it (read by clients, never by a sale).
         perks: Mapping<PerkId, Perk>,
+        /// What sales and escrow read of every perk, in one slot (see `PerkSale`).
+        sale: Lazy<Vec<PerkSale>>,
         perk_count: u32,
         escrow_bps_total: u16,
         editions_sold: u32,
-        owners: Mapping<EditionId, AccountId>,
+        /// Each edition's holder, and which of its perks were refunded straight from
+        /// `Pending`; written when the edition is sold, so later changes overwrite it.
+        owners: Mapping<EditionId, EditionRecord>,
         balances: Mapping<AccountId, u32>,
         /// Each owner's editions by index, `0..balance` (PSP34Enumerable: how a wallet
         /// lists a fan's editions); a transfer moves the owner's last edition into the gap.
@@ -61,12 +85,10 @@ mod release {
         /// Where each edition sits in its owner's list.
         owned_index: Mapping<EditionId, u32>,
         approvals: Mapping<EditionId, AccountId>,
+        /// Entitlements that have left `Pending`; a pending one follows from the perk's
+        /// `PerkSale` and is not stored, so a sale writes nothing per perk.
         entitlements: Mapping<(EditionId, PerkId), Entitlement>,
-        /// Σ escrow of entitlements still Pending, Delivered or Disputed.
-        escrow_held: Balance,
-        artist_withdrawable: Balance,
-        /// Σ escrow of entitlements an arbiter refunded that their holders have not claimed.
-        refunds_owed: Balance,
+        books: Books,
     }
 
     impl Release {
@@ -93,6 +115,7 @@ mod release {
                 artist_bought: Mapping::default(),
                 terms,
                 perks: Mapping::default(),
+                sale: Lazy::new(),
                 perk_count: 0,
                 escrow_bps_total: 0,
                 editions_sold: 0,
@@ -102,9 +125,7 @@ mod release {
                 owned_index: Mapping::default(),
                 approvals: Mapping::default(),
                 entitlements: Mapping::default(),
-                escrow_held: 0,
-                artist_withdrawable: 0,
-                refunds_owed: 0,
+                books: Books::default(),
             })
         }
 
@@ -139,10 +160,14 @@ mod release {
                 terms: terms.clone(),
                 added_at_edition: self.editions_sold,
                 added_at: now,
+                // Both follow from the perk's `PerkSale`; the getters fill them in.
                 granted: 0,
                 cancelled_at: None,
             };
+            let mut sale = self.sale.get().unwrap_or_default();
+            sale.push(PerkSale::of(&terms, self.editions_sold));
             self.perks.insert(id, &perk);
+            self.sale.set(&sale);
             self.perk_count = id.checked_add(1).ok_or(Error::Overflow)?;
             self.escrow_bps_total = total;
             self.env().emit_event(PerkAdded {
@@ -160,18 +185,23 @@ mod release {
         #[ink(message)]
         pub fn cancel_perk(&mut self, perk: PerkId) -> Result<()> {
             self.ensure_artist()?;
-            let mut stored = self.perk_or_err(perk)?;
+            let mut sale = self.sale.get().unwrap_or_default();
+            let index = usize::try_from(perk).map_err(|_| Error::NoSuchPerk)?;
+            let stored = sale.get_mut(index).ok_or(Error::NoSuchPerk)?;
             if stored.cancelled_at.is_some() {
                 return Err(Error::PerkCancelled);
             }
             let now = self.env().block_timestamp();
             // Past the deadline an undelivered perk is overdue, the artist's failure: a
             // cancellation then would relabel it.
-            if now > stored.terms.deadline {
+            if now > stored.deadline {
                 return Err(Error::CancelAfterDeadline);
             }
             stored.cancelled_at = Some(now);
-            self.perks.insert(perk, &stored);
+            if stored.closed_at_edition.is_none() {
+                stored.closed_at_edition = Some(self.editions_sold);
+            }
+            self.sale.set(&sale);
             self.env().emit_event(PerkCancelled { perk, at: now });
             Ok(())
         }
@@ -198,11 +228,7 @@ mod release {
         #[ink(message)]
         pub fn withdraw(&mut self) -> Result<Balance> {
             self.ensure_artist()?;
-            let amount = self.artist_withdrawable;
-            if amount == 0 {
-                return Err(Error::NothingToWithdraw);
-            }
-            self.artist_withdrawable = 0;
+            let amount = self.books.withdraw()?;
             self.env()
                 .transfer(self.artist, amount)
                 .map_err(|_| Error::TransferFailed)?;
@@ -244,45 +270,44 @@ mod release {
             }
             let edition = self.editions_sold;
             // Everything is checked before anything is written.
-            let mut grants = Vec::new();
+            let mut sale = self.sale.get().unwrap_or_default();
+            let mut closed = false;
+            let mut granted = Vec::new();
             let mut escrowed: Balance = 0;
-            for id in 0..self.perk_count {
-                let perk = self.perk_or_err(id)?;
-                if !perk.grantable(now) {
-                    continue;
+            for (id, perk) in (0..).zip(sale.iter_mut()) {
+                if perk.grantable(edition, now) {
+                    let share = escrow::share_of(paid, perk.escrow_bps).ok_or(Error::Overflow)?;
+                    escrowed = escrowed.checked_add(share).ok_or(Error::Overflow)?;
+                    granted.push((id, share));
+                } else if perk.closed_at_edition.is_none() && now >= perk.deadline {
+                    // The first sale after the deadline: editions from this one on do not
+                    // carry the perk.
+                    perk.closed_at_edition = Some(edition);
+                    closed = true;
                 }
-                let share = escrow::share_of(paid, perk.terms.escrow_bps).ok_or(Error::Overflow)?;
-                escrowed = escrowed.checked_add(share).ok_or(Error::Overflow)?;
-                grants.push((id, share, perk));
             }
             if let Some(&perk) = expected
                 .iter()
-                .find(|id| !grants.iter().any(|(g, _, _)| g == *id))
+                .find(|id| !granted.iter().any(|(g, _)| g == *id))
             {
                 return Err(Error::PerkUnavailable { perk });
             }
-            let mut granted = Vec::new();
-            for (id, share, mut perk) in grants {
-                perk.granted = perk.granted.checked_add(1).ok_or(Error::Overflow)?;
-                self.perks.insert(id, &perk);
-                self.entitlements.insert(
-                    (edition, id),
-                    &Entitlement::new(id, share, perk.terms.deadline),
-                );
-                granted.push((id, share));
-            }
             // Σ bps ≤ 10 000 and each share rounds down, so this cannot underflow.
             let artist_share = paid.checked_sub(escrowed).ok_or(Error::Overflow)?;
-            self.escrow_held = self
-                .escrow_held
-                .checked_add(escrowed)
-                .ok_or(Error::Overflow)?;
-            self.artist_withdrawable = self
-                .artist_withdrawable
-                .checked_add(artist_share)
-                .ok_or(Error::Overflow)?;
+            let mut books = self.books;
+            books.sell(escrowed, artist_share)?;
+            self.books = books;
+            if closed {
+                self.sale.set(&sale);
+            }
             self.editions_sold = edition.checked_add(1).ok_or(Error::Overflow)?;
-            self.owners.insert(edition, &buyer);
+            self.owners.insert(
+                edition,
+                &EditionRecord {
+                    owner: buyer,
+                    refunded_pending: 0,
+                },
+            );
             self.take(buyer, edition)?;
             if !self.bought.contains(buyer) {
                 self.bought.insert(buyer, &());
@@ -400,7 +425,7 @@ mod release {
         pub fn resolve(&mut self, edition: EditionId, perk: PerkId, refund: bool) -> Result<()> {
             let caller = self.env().caller();
             if caller == self.artist
-                || Some(caller) == self.owners.get(edition)
+                || Some(caller) == self.owner(edition)
                 || self.bought.contains(caller)
             {
                 return Err(Error::ArbiterIsParty);
@@ -470,7 +495,7 @@ mod release {
 
         #[ink(message)]
         pub fn perk(&self, perk: PerkId) -> Option<Perk> {
-            self.perks.get(perk)
+            self.perk_view(perk, &self.sale.get().unwrap_or_default())
         }
 
         /// Perks in id order, at most [`PERKS_PAGE`] (8) from `from`: a page of the
@@ -480,7 +505,10 @@ mod release {
             let end = from
                 .saturating_add(limit.min(PERKS_PAGE))
                 .min(self.perk_count);
-            (from..end).filter_map(|id| self.perks.get(id)).collect()
+            let sale = self.sale.get().unwrap_or_default();
+            (from..end)
+                .filter_map(|id| self.perk_view(id, &sale))
+                .collect()
         }
 
         /// Σ of the escrow shares of all perks, in basis points.
@@ -496,7 +524,7 @@ mod release {
 
         #[ink(message)]
         pub fn owner_of(&self, edition: EditionId) -> Option<AccountId> {
-            self.owners.get(edition)
+            self.owner(edition)
         }
 
         #[ink(message)]
@@ -511,14 +539,16 @@ mod release {
 
         #[ink(message)]
         pub fn entitlement(&self, edition: EditionId, perk: PerkId) -> Option<Entitlement> {
-            self.entitlements.get((edition, perk))
+            let sale = self.sale.get().unwrap_or_default();
+            self.entitlement_at(edition, perk, &sale)
         }
 
         /// Every perk an edition carries, with its entitlement.
         #[ink(message)]
         pub fn entitlements_of(&self, edition: EditionId) -> Vec<Entitlement> {
+            let sale = self.sale.get().unwrap_or_default();
             (0..self.perk_count)
-                .filter_map(|perk| self.entitlements.get((edition, perk)))
+                .filter_map(|perk| self.entitlement_at(edition, perk, &sale))
                 .collect()
         }
 
@@ -526,9 +556,7 @@ mod release {
         #[ink(message)]
         pub fn status(&self, edition: EditionId, perk: PerkId) -> Option<PerkStatus> {
             let clock = self.clock(perk).ok()?;
-            self.entitlements
-                .get((edition, perk))
-                .map(|e| e.status(clock))
+            self.entitlement(edition, perk).map(|e| e.status(clock))
         }
 
         /// What `claim_refund(edition, perk)` would pay the holder right now.
@@ -537,24 +565,23 @@ mod release {
             let Ok(clock) = self.clock(perk) else {
                 return 0;
             };
-            self.entitlements
-                .get((edition, perk))
+            self.entitlement(edition, perk)
                 .map_or(0, |e| escrow::refundable_amount(&e, clock))
         }
 
         #[ink(message)]
         pub fn escrow_held(&self) -> Balance {
-            self.escrow_held
+            self.books.escrow_held
         }
 
         #[ink(message)]
         pub fn artist_withdrawable(&self) -> Balance {
-            self.artist_withdrawable
+            self.books.artist_withdrawable
         }
 
         #[ink(message)]
         pub fn refunds_owed(&self) -> Balance {
-            self.refunds_owed
+            self.books.refunds_owed
         }
 
         // ---------------- internals ----------------
@@ -567,8 +594,12 @@ mod release {
             }
         }
 
+        fn owner(&self, edition: EditionId) -> Option<AccountId> {
+            self.owners.get(edition).map(|record| record.owner)
+        }
+
         fn owner_or_err(&self, edition: EditionId) -> Result<AccountId> {
-            self.owners.get(edition).ok_or(Error::NoSuchEdition)
+            self.owner(edition).ok_or(Error::NoSuchEdition)
         }
 
         fn ensure_holder(&self, edition: EditionId) -> Result<AccountId> {
@@ -580,8 +611,49 @@ mod release {
             }
         }
 
-        fn perk_or_err(&self, perk: PerkId) -> Result<Perk> {
-            self.perks.get(perk).ok_or(Error::NoSuchPerk)
+        /// A perk as clients read it: what it binds and whether it was cancelled follow
+        /// from its `PerkSale`.
+        fn perk_view(&self, perk: PerkId, sale: &[PerkSale]) -> Option<Perk> {
+            let s = sale.get(usize::try_from(perk).ok()?)?;
+            let mut view = self.perks.get(perk)?;
+            view.granted = s.granted(self.editions_sold);
+            view.cancelled_at = s.cancelled_at;
+            Some(view)
+        }
+
+        fn sale_of(&self, perk: PerkId) -> Result<PerkSale> {
+            let index = usize::try_from(perk).map_err(|_| Error::NoSuchPerk)?;
+            self.sale
+                .get()
+                .unwrap_or_default()
+                .get(index)
+                .copied()
+                .ok_or(Error::NoSuchPerk)
+        }
+
+        /// An edition's entitlement to a perk: stored once it left `Pending`, otherwise
+        /// the one it was sold with, if the perk binds it.
+        fn entitlement_at(
+            &self,
+            edition: EditionId,
+            perk: PerkId,
+            sale: &[PerkSale],
+        ) -> Option<Entitlement> {
+            if edition >= self.editions_sold {
+                return None;
+            }
+            if let Some(stored) = self.entitlements.get((edition, perk)) {
+                return Some(stored);
+            }
+            let s = sale.get(usize::try_from(perk).ok()?)?;
+            if !s.binds(edition) {
+                return None;
+            }
+            let mut e = s.entitlement(perk, self.terms.price)?;
+            if self.owners.get(edition)?.refunded(perk) {
+                e.state = EntitlementState::Refunded;
+            }
+            Some(e)
         }
 
         /// The clock an entitlement to `perk` is read against now.
@@ -593,15 +665,15 @@ mod release {
             &self,
             perk: PerkId,
         ) -> Result<(dreamster_types::perk::DeliveryMethod, Clock)> {
-            let stored = self.perk_or_err(perk)?;
-            let clock = Clock::of(self.env().block_timestamp(), &self.terms, &stored);
-            Ok((stored.terms.delivery, clock))
+            let stored = self.sale_of(perk)?;
+            let clock = Clock::of_sale(self.env().block_timestamp(), &self.terms, &stored);
+            Ok((stored.delivery, clock))
         }
 
         /// Whether what happens to `edition` is the artist's own doing: they bought it, or
         /// hold it now (a fan's edition handed to the artist is no fan's word any more).
         fn self_dealt(&self, edition: EditionId) -> bool {
-            self.artist_bought.contains(edition) || self.owners.get(edition) == Some(self.artist)
+            self.artist_bought.contains(edition) || self.owner(edition) == Some(self.artist)
         }
 
         fn is_arbiter(&self, account: AccountId) -> bool {
@@ -610,10 +682,8 @@ mod release {
 
         fn entitlement_or_err(&self, edition: EditionId, perk: PerkId) -> Result<Entitlement> {
             self.owner_or_err(edition)?;
-            self.perk_or_err(perk)?;
-            self.entitlements
-                .get((edition, perk))
-                .ok_or(Error::NotEntitled)
+            self.sale_of(perk)?;
+            self.entitlement(edition, perk).ok_or(Error::NotEntitled)
         }
 
         /// `edition` joins `owner`'s editions, at the end of their list.
@@ -648,7 +718,8 @@ mod release {
         /// approved for it; any approval ends.
         fn move_edition(&mut self, to: AccountId, edition: EditionId) -> Result<()> {
             let caller = self.env().caller();
-            let owner = self.owner_or_err(edition)?;
+            let mut record = self.owners.get(edition).ok_or(Error::NoSuchEdition)?;
+            let owner = record.owner;
             let approved = self.approvals.get(edition);
             if caller != owner && approved != Some(caller) {
                 return Err(Error::NotOwnerOrApproved);
@@ -658,7 +729,8 @@ mod release {
             }
             self.give_up(owner, edition)?;
             self.take(to, edition)?;
-            self.owners.insert(edition, &to);
+            record.owner = to;
+            self.owners.insert(edition, &record);
             if approved.is_some() {
                 self.set_approval(owner, edition, None);
             }
@@ -696,8 +768,19 @@ mod release {
             let mut e = self.entitlement_or_err(edition, perk)?;
             let applied = step(&mut e)?;
             let holder = self.owner_or_err(edition)?;
-            let payout = self.book(applied.flow)?;
-            self.entitlements.insert((edition, perk), &e);
+            let mut books = self.books;
+            let payout = books.apply(applied.flow)?;
+            if applied.from == EntitlementState::Pending && e.state == EntitlementState::Refunded {
+                // Never stored, and it stays so: a bit of the edition's record says it.
+                let mut record = self.owners.get(edition).ok_or(Error::NoSuchEdition)?;
+                let bit = 1u16.checked_shl(perk).ok_or(Error::Overflow)?;
+                record.refunded_pending |= bit;
+                self.books = books;
+                self.owners.insert(edition, &record);
+            } else {
+                self.books = books;
+                self.entitlements.insert((edition, perk), &e);
+            }
             let now = self.env().block_timestamp();
             self.env().emit_event(EntitlementChanged {
                 edition,
@@ -724,49 +807,6 @@ mod release {
                 self.report(outcome, edition);
             }
             Ok(applied)
-        }
-
-        /// Moves money between the books; returns what must be paid out to the holder.
-        fn book(&mut self, flow: Flow) -> Result<Balance> {
-            match flow {
-                Flow::None => Ok(0),
-                Flow::ToArtist(amount) => {
-                    self.escrow_held = self
-                        .escrow_held
-                        .checked_sub(amount)
-                        .ok_or(Error::Overflow)?;
-                    self.artist_withdrawable = self
-                        .artist_withdrawable
-                        .checked_add(amount)
-                        .ok_or(Error::Overflow)?;
-                    Ok(0)
-                }
-                Flow::ToRefundsOwed(amount) => {
-                    self.escrow_held = self
-                        .escrow_held
-                        .checked_sub(amount)
-                        .ok_or(Error::Overflow)?;
-                    self.refunds_owed = self
-                        .refunds_owed
-                        .checked_add(amount)
-                        .ok_or(Error::Overflow)?;
-                    Ok(0)
-                }
-                Flow::EscrowToHolder(amount) => {
-                    self.escrow_held = self
-                        .escrow_held
-                        .checked_sub(amount)
-                        .ok_or(Error::Overflow)?;
-                    Ok(amount)
-                }
-                Flow::OwedToHolder(amount) => {
-                    self.refunds_owed = self
-                        .refunds_owed
-                        .checked_sub(amount)
-                        .ok_or(Error::Overflow)?;
-                    Ok(amount)
-                }
-            }
         }
 
         /// Tells the registry; a registry that refuses, fails or burns gas must never
@@ -816,7 +856,7 @@ mod release {
 
         #[ink(message)]
         fn owner_of(&self, id: Id) -> Option<AccountId> {
-            self.owners.get(id.edition()?)
+            self.owner(id.edition()?)
         }
 
         #[ink(message)]
@@ -824,7 +864,7 @@ mod release {
             let Some(edition) = id.as_ref().and_then(Id::edition) else {
                 return false;
             };
-            self.owners.get(edition) == Some(owner) && self.approvals.get(edition) == Some(operator)
+            self.owner(edition) == Some(owner) && self.approvals.get(edition) == Some(operator)
         }
 
         #[ink(message)]
@@ -839,10 +879,15 @@ mod release {
                 return Err(PSP34Error::SelfApprove);
             }
             let Some(id) = id else {
-                return Err(PSP34Error::Custom("approve each edition on its own".into()));
+                // Nothing is ever approved for all editions, so withdrawing that is a no-op.
+                return if approved {
+                    Err(PSP34Error::Custom("approve each edition on its own".into()))
+                } else {
+                    Ok(())
+                };
             };
             let edition = id.edition().ok_or(PSP34Error::TokenNotExists)?;
-            let owner = self.owners.get(edition).ok_or(PSP34Error::TokenNotExists)?;
+            let owner = self.owner(edition).ok_or(PSP34Error::TokenNotExists)?;
             if owner != caller {
                 return Err(PSP34Error::NotApproved);
             }
@@ -903,15 +948,25 @@ mod release {
 
     impl psp34::PSP34Enumerable for Release {
         #[ink(message)]
-        fn owners_token_by_index(&self, owner: AccountId, index: u128) -> Option<Id> {
-            let index = u32::try_from(index).ok()?;
-            self.owned.get((owner, index)).map(Id::U32)
+        fn owners_token_by_index(
+            &self,
+            owner: AccountId,
+            index: u128,
+        ) -> core::result::Result<Id, PSP34Error> {
+            u32::try_from(index)
+                .ok()
+                .and_then(|index| self.owned.get((owner, index)))
+                .map(Id::U32)
+                .ok_or(PSP34Error::TokenNotExists)
         }
 
         #[ink(message)]
-        fn token_by_index(&self, index: u128) -> Option<Id> {
-            let index = u32::try_from(index).ok()?;
-            (index < self.editions_sold).then_some(Id::U32(index))
+        fn token_by_index(&self, index: u128) -> core::result::Result<Id, PSP34Error> {
+            u32::try_from(index)
+                .ok()
+                .filter(|index| *index < self.editions_sold)
+                .map(Id::U32)
+                .ok_or(PSP34Error::TokenNotExists)
         }
     }
 }

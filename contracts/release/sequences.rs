@@ -558,22 +558,32 @@ impl Run {
                 m.approvals.get(&(edition as u32)).copied()
             );
         }
-        // What a wallet lists (PSP34Enumerable) is each account's editions, no more, no less.
+        // What a wallet lists (PSP34Enumerable) is each account's editions, each once, no
+        // more, no less, and the balance says how many.
         for who in actors() {
-            let listed: BTreeSet<u32> = (0..r.balance_of(who))
+            let balance = r.balance_of(who);
+            let mut listed: Vec<u32> = (0..balance)
                 .filter_map(|i| {
                     PSP34Enumerable::owners_token_by_index(r, who, u128::from(i))
+                        .ok()
                         .and_then(|id| id.edition())
                 })
                 .collect();
-            let held: BTreeSet<u32> = m
+            listed.sort_unstable();
+            let held: Vec<u32> = m
                 .owners
                 .iter()
                 .enumerate()
                 .filter(|(_, owner)| **owner == who)
                 .map(|(edition, _)| edition as u32)
                 .collect();
-            prop_assert_eq!(listed, held, "the editions listed for {:?}", who);
+            prop_assert_eq!(&listed, &held, "the editions listed for {:?}", who);
+            prop_assert_eq!(balance as usize, held.len());
+            prop_assert!(
+                PSP34Enumerable::owners_token_by_index(r, who, u128::from(balance)).is_err(),
+                "an edition listed past the balance of {:?}",
+                who
+            );
         }
         prop_assert_eq!(r.perk_count() as usize, m.perks.len());
         for (id, p) in m.perks.iter().enumerate() {
@@ -801,9 +811,10 @@ fn money_balances_after_every_step() {
     if let Err(e) = result {
         panic!("{e}");
     }
-    // Both sides of the rule are reached, or the comparison says nothing about it.
+    // Both sides of the rule are reached, or the comparison says nothing about it (at the
+    // default size and above; a few cases may miss either by chance).
     assert!(
-        t.keeper_refunds > 0 && t.reserved > 0,
+        cases() < 1000 || (t.keeper_refunds > 0 && t.reserved > 0),
         "the sequences never reached a stranger's refund ({}) or the grace ({})",
         t.keeper_refunds,
         t.reserved

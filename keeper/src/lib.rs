@@ -36,9 +36,9 @@ pub enum KeeperError {
 pub struct Config {
     /// Time between two rounds.
     pub interval: Duration,
-    /// The most refunds one round looks at; those that fit the weight budget
-    /// (`send::ROUND_REF_TIME`, `send::ROUND_PROOF_SIZE`) go in its one transaction, the
-    /// rest wait for the next round.
+    /// The most refunds one round looks at; those that fit the weight budget (half of
+    /// what one transaction may weigh on the chain, `send::budget`) go in its one
+    /// transaction, the rest wait for the next round.
     pub per_round: u32,
     /// How long a refund the chain refused is left alone (the read model may lag behind
     /// the chain, or the transfer to the holder may fail) before it is tried again.
@@ -130,15 +130,27 @@ impl Keeper {
             resting: &resting,
         };
         let due = due::due(&self.db, query).await?;
-        let sent = send::refund(node, &self.account, &due).await?;
-        for (d, _) in &sent.refused {
-            self.resting.insert(*d, wake + self.config.retry_after);
+        let mut prepared = send::prepare(node, &self.account, &due, send::budget(node)).await?;
+        let rest_until = wake + self.config.retry_after;
+        // What is about to be sent rests too, before it is sent: if the transaction is
+        // still waiting when a later round looks (the round timed out, the connection
+        // dropped), its refunds are not sent a second time, with a second fee.
+        for d in prepared
+            .batch
+            .iter()
+            .chain(prepared.refused.iter().map(|(d, _)| d))
+        {
+            self.resting.insert(*d, rest_until);
         }
+        let mut refused = std::mem::take(&mut prepared.refused);
+        let deferred = prepared.deferred;
+        let (refunded, failed) = send::submit(node, &self.account, prepared).await?;
+        refused.extend(failed);
         Ok(Round {
             due: due.len(),
-            refunded: sent.refunded,
-            refused: sent.refused,
-            deferred: sent.deferred,
+            refunded,
+            refused,
+            deferred,
         })
     }
 

@@ -63,17 +63,19 @@ impl DryRun {
 
     /// The gas limit to submit with: what the dry run needed, plus a margin, since state
     /// may move between the dry run and inclusion.
-    pub(crate) fn gas_limit_value(&self) -> Value {
+    pub fn gas_limit(&self) -> Weight {
         let margin = |v: u64| v.saturating_add(v / 5);
+        Weight {
+            ref_time: margin(self.gas_required.ref_time),
+            proof_size: margin(self.gas_required.proof_size),
+        }
+    }
+
+    pub(crate) fn gas_limit_value(&self) -> Value {
+        let limit = self.gas_limit();
         Value::named_composite([
-            (
-                "ref_time",
-                Value::u128(u128::from(margin(self.gas_required.ref_time))),
-            ),
-            (
-                "proof_size",
-                Value::u128(u128::from(margin(self.gas_required.proof_size))),
-            ),
+            ("ref_time", Value::u128(u128::from(limit.ref_time))),
+            ("proof_size", Value::u128(u128::from(limit.proof_size))),
         ])
     }
 

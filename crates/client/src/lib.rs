@@ -362,6 +362,24 @@ impl Node {
         self.submit(signer, &tx).await
     }
 
+    /// The most weight one normal transaction may use on this chain
+    /// (`System.BlockWeights`, `per_class.normal.max_extrinsic`); `None` if the runtime
+    /// does not say.
+    pub fn max_extrinsic_weight(&self) -> Option<Weight> {
+        let query = subxt::dynamic::constant("System", "BlockWeights");
+        let weights = self.api.constants().at(&query).ok()?.to_value().ok()?;
+        // `Option<Weight>`: the variant `Some`, whose one field is the weight.
+        let max = weights
+            .at("per_class")?
+            .at("normal")?
+            .at("max_extrinsic")?
+            .at(0)?;
+        Some(Weight {
+            ref_time: u64::try_from(max.at("ref_time")?.as_u128()?).ok()?,
+            proof_size: u64::try_from(max.at("proof_size")?.as_u128()?).ok()?,
+        })
+    }
+
     /// The chain's time at the best block (ms): what contracts read as `block_timestamp`
     /// in a dry run now.
     pub async fn chain_time(&self) -> Result<u64, ClientError> {

@@ -153,6 +153,20 @@ impl Clock {
             automatic: perk.terms.delivery.is_automatic(),
         }
     }
+
+    /// The same, from what the release keeps of the perk for its sales.
+    pub fn of_sale(
+        now: Timestamp,
+        sale: &crate::release::SaleTerms,
+        perk: &crate::perk::PerkSale,
+    ) -> Self {
+        Clock {
+            now,
+            dispute_window: sale.dispute_window,
+            cancelled: perk.cancelled_at.is_some(),
+            automatic: perk.delivery.is_automatic(),
+        }
+    }
 }
 
 /// One (edition, perk) entitlement as the release stores it.

@@ -283,6 +283,81 @@ impl Perk {
     }
 }
 
+/// What a sale needs to know of a perk. A release keeps these for all its perks in one
+/// storage slot and stores an edition's entitlement only when it leaves `Pending`: a
+/// purchase reads one slot and writes none per perk, so its cost does not grow with the
+/// number of perks. Which editions carry the perk follows from it: those sold from
+/// `added_at_edition` on, up to its quantity, before it closed (its deadline passed or it
+/// was cancelled).
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerkSale {
+    pub escrow_bps: u16,
+    pub deadline: Timestamp,
+    pub delivery: DeliveryMethod,
+    pub quantity_limit: Option<u32>,
+    pub added_at_edition: u32,
+    pub cancelled_at: Option<Timestamp>,
+    /// The first edition sold after the perk closed: recorded by its cancellation, or by
+    /// the first sale after its deadline.
+    pub closed_at_edition: Option<u32>,
+}
+
+impl PerkSale {
+    pub fn of(terms: &PerkTerms, added_at_edition: u32) -> Self {
+        PerkSale {
+            escrow_bps: terms.escrow_bps,
+            deadline: terms.deadline,
+            delivery: terms.delivery,
+            quantity_limit: terms.quantity_limit,
+            added_at_edition,
+            cancelled_at: None,
+            closed_at_edition: None,
+        }
+    }
+
+    /// The first edition that does not carry the perk (`u32::MAX` while it is open).
+    pub fn end(&self) -> u32 {
+        let by_quantity = self.quantity_limit.map_or(u32::MAX, |limit| {
+            self.added_at_edition.saturating_add(limit)
+        });
+        by_quantity.min(self.closed_at_edition.unwrap_or(u32::MAX))
+    }
+
+    /// Whether edition `edition` (one already sold) carries the perk.
+    pub fn binds(&self, edition: u32) -> bool {
+        self.added_at_edition <= edition && edition < self.end()
+    }
+
+    /// How many editions carry it when `sold` editions have been sold.
+    pub fn granted(&self, sold: u32) -> u32 {
+        sold.min(self.end()).saturating_sub(self.added_at_edition)
+    }
+
+    /// Whether edition `edition`, sold at `now`, receives the perk: it has room, is not
+    /// cancelled, and its deadline is ahead (a buyer of a perk already due could only
+    /// refund it). The same rule as [`Perk::grantable`], on what a sale reads.
+    pub fn grantable(&self, edition: u32, now: Timestamp) -> bool {
+        edition < self.end() && self.cancelled_at.is_none() && now < self.deadline
+    }
+
+    /// The entitlement an edition carrying the perk starts with, for an edition sold at
+    /// `price`.
+    pub fn entitlement(
+        &self,
+        perk: crate::PerkId,
+        price: Balance,
+    ) -> Option<crate::entitlement::Entitlement> {
+        let share = crate::share_of(price, self.escrow_bps)?;
+        Some(crate::entitlement::Entitlement::new(
+            perk,
+            share,
+            self.deadline,
+        ))
+    }
+}
+
 /// The ids of a release's perks (listed in id order) that an edition sold at `now` would
 /// carry: what a buyer is shown, and so what `buy` is told to expect.
 pub fn grantable_ids(perks: &[Perk], now: Timestamp) -> alloc::vec::Vec<crate::PerkId> {

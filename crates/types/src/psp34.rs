@@ -5,9 +5,17 @@
 //! the compiled release by the selectors written in the standard. Defined once here so the
 //! release implements them and any client can call them through `contract_ref!`.
 //!
-//! Approvals are per edition, as Dreamster's own `approve`: an approval for all of an
-//! owner's editions at once is refused (`Custom`), since an operator who could move every
-//! edition would also move every perk's escrow claim.
+//! Approvals are per edition, as Dreamster's own `approve`, and one at a time: approving a
+//! second operator for an edition replaces the first. An approval for all of an owner's
+//! editions at once is refused (`Custom`), since an operator who could move every edition
+//! would also move every perk's escrow claim.
+//!
+//! Where the published text and its reference implementation (OpenBrush, which wallets'
+//! PSP34 ABIs come from) differ, this follows OpenBrush: `PSP34Enumerable` answers
+//! `Result<Id, PSP34Error>` (`TokenNotExists` past the end), not `Option<Id>`. The events
+//! stay Dreamster's (`Transfer { from, to, edition }`, `Approval { owner, approved,
+//! edition }`), which the indexer reads; an indexer expecting PSP34-shaped events does not
+//! see these moves.
 #![allow(clippy::upper_case_acronyms)]
 
 use alloc::string::String;
@@ -101,10 +109,10 @@ pub trait PSP34Metadata {
 #[ink::trait_definition]
 pub trait PSP34Enumerable {
     #[ink(message)]
-    fn owners_token_by_index(&self, owner: AccountId, index: u128) -> Option<Id>;
+    fn owners_token_by_index(&self, owner: AccountId, index: u128) -> Result<Id, PSP34Error>;
 
     #[ink(message)]
-    fn token_by_index(&self, index: u128) -> Option<Id>;
+    fn token_by_index(&self, index: u128) -> Result<Id, PSP34Error>;
 }
 
 /// `n` in decimal, for "title #n" without `format!` (which would pull the formatting
