@@ -15,14 +15,7 @@ async fn pages_and_cli_agree_on_every_state_and_clock_position() {
     let deadline: u64 = 1_800_000_000_000;
     let window: u64 = MIN_DISPUTE_WINDOW;
     let disputed_at = deadline - 2_000;
-    let states = [
-        EntitlementState::Pending,
-        EntitlementState::Delivered,
-        EntitlementState::Disputed,
-        EntitlementState::Confirmed,
-        EntitlementState::RefundOwed,
-        EntitlementState::Refunded,
-    ];
+    let states = EntitlementState::ALL;
     // Before, at and after the deadline; at, just after and long after the window's end;
     // at and just after the ruling deadline.
     let clocks = [

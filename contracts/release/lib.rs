@@ -4,6 +4,7 @@
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 pub mod escrow;
+pub mod ledger;
 
 pub use dreamster_types::entitlement::EntitlementState;
 pub use release::{Release, ReleaseRef};
@@ -15,12 +16,13 @@ pub type Result<T> = core::result::Result<T, Error>;
 #[ink::contract]
 mod release {
     use crate::escrow::{self, Applied, Books, Flow};
+    use crate::ledger::{Ledger, LedgerEvent};
     use crate::{Error, Result};
     use dreamster_types::entitlement::{Clock, Entitlement, EntitlementState, PerkStatus};
     use dreamster_types::events::EntitlementAction;
     use dreamster_types::events::{
-        Approval, ArtistWithdrew, EditionSold, EntitlementChanged, EscrowReleased, PerkAdded,
-        PerkCancelled, PerkRated, Transfer,
+        ArtistWithdrew, EditionSold, EntitlementChanged, EscrowReleased, PerkAdded, PerkCancelled,
+        PerkRated,
     };
     use dreamster_types::perk::{Perk, PerkSale, PerkTerms};
     use dreamster_types::psp34::{self, Id, PSP34Error};
@@ -31,25 +33,6 @@ mod release {
     use dreamster_types::{EditionId, Hash32, PerkId, BPS_DENOMINATOR};
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
-
-    /// An edition as the release keeps it.
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct EditionRecord {
-        pub owner: AccountId,
-        /// Perks refunded straight from `Pending` (bit n: perk n; at most 16 perks). Their
-        /// entitlements are never stored: such a refund — a cancelled or overdue perk, the
-        /// keeper's usual one — creates no storage, so nobody pays a deposit for it.
-        pub refunded_pending: u16,
-    }
-
-    impl EditionRecord {
-        fn refunded(&self, perk: PerkId) -> bool {
-            1u16.checked_shl(perk)
-                .is_some_and(|bit| self.refunded_pending & bit != 0)
-        }
-    }
 
     #[ink(storage)]
     pub struct Release {
@@ -75,16 +58,8 @@ mod release {
         perk_count: u32,
         escrow_bps_total: u16,
         editions_sold: u32,
-        /// Each edition's holder, and which of its perks were refunded straight from
-        /// `Pending`; written when the edition is sold, so later changes overwrite it.
-        owners: Mapping<EditionId, EditionRecord>,
-        balances: Mapping<AccountId, u32>,
-        /// Each owner's editions by index, `0..balance` (PSP34Enumerable: how a wallet
-        /// lists a fan's editions); a transfer moves the owner's last edition into the gap.
-        owned: Mapping<(AccountId, u32), EditionId>,
-        /// Where each edition sits in its owner's list.
-        owned_index: Mapping<EditionId, u32>,
-        approvals: Mapping<EditionId, AccountId>,
+        /// Who holds which edition, and who may move it.
+        ledger: Ledger,
         /// Entitlements that have left `Pending`; a pending one follows from the perk's
         /// `PerkSale` and is not stored, so a sale writes nothing per perk.
         entitlements: Mapping<(EditionId, PerkId), Entitlement>,
@@ -119,11 +94,7 @@ mod release {
                 perk_count: 0,
                 escrow_bps_total: 0,
                 editions_sold: 0,
-                owners: Mapping::default(),
-                balances: Mapping::default(),
-                owned: Mapping::default(),
-                owned_index: Mapping::default(),
-                approvals: Mapping::default(),
+                ledger: Ledger::default(),
                 entitlements: Mapping::default(),
                 books: Books::default(),
             })
@@ -301,25 +272,14 @@ mod release {
                 self.sale.set(&sale);
             }
             self.editions_sold = edition.checked_add(1).ok_or(Error::Overflow)?;
-            self.owners.insert(
-                edition,
-                &EditionRecord {
-                    owner: buyer,
-                    refunded_pending: 0,
-                },
-            );
-            self.take(buyer, edition)?;
+            let minted = self.ledger.mint(buyer, edition)?;
             if !self.bought.contains(buyer) {
                 self.bought.insert(buyer, &());
             }
             if buyer == self.artist {
                 self.artist_bought.insert(edition, &());
             }
-            self.env().emit_event(Transfer {
-                from: None,
-                to: Some(buyer),
-                edition,
-            });
+            self.emit(minted);
             self.env().emit_event(EditionSold {
                 edition,
                 buyer,
@@ -344,7 +304,8 @@ mod release {
             if self.env().caller() != owner {
                 return Err(Error::NotHolder);
             }
-            self.set_approval(owner, edition, to);
+            let approval = self.ledger.approve(owner, edition, to);
+            self.emit(approval);
             Ok(())
         }
 
@@ -529,12 +490,12 @@ mod release {
 
         #[ink(message)]
         pub fn balance_of(&self, owner: AccountId) -> u32 {
-            self.balances.get(owner).unwrap_or(0)
+            self.ledger.balance_of(owner)
         }
 
         #[ink(message)]
         pub fn get_approved(&self, edition: EditionId) -> Option<AccountId> {
-            self.approvals.get(edition)
+            self.ledger.approved(edition)
         }
 
         #[ink(message)]
@@ -595,7 +556,7 @@ mod release {
         }
 
         fn owner(&self, edition: EditionId) -> Option<AccountId> {
-            self.owners.get(edition).map(|record| record.owner)
+            self.ledger.owner(edition)
         }
 
         fn owner_or_err(&self, edition: EditionId) -> Result<AccountId> {
@@ -650,7 +611,7 @@ mod release {
                 return None;
             }
             let mut e = s.entitlement(perk, self.terms.price)?;
-            if self.owners.get(edition)?.refunded(perk) {
+            if self.ledger.record(edition)?.refunded(perk) {
                 e.state = EntitlementState::Refunded;
             }
             Some(e)
@@ -682,79 +643,32 @@ mod release {
 
         fn entitlement_or_err(&self, edition: EditionId, perk: PerkId) -> Result<Entitlement> {
             self.owner_or_err(edition)?;
-            self.sale_of(perk)?;
-            self.entitlement(edition, perk).ok_or(Error::NotEntitled)
-        }
-
-        /// `edition` joins `owner`'s editions, at the end of their list.
-        fn take(&mut self, owner: AccountId, edition: EditionId) -> Result<()> {
-            let index = self.balance_of(owner);
-            let balance = index.checked_add(1).ok_or(Error::Overflow)?;
-            self.owned.insert((owner, index), &edition);
-            self.owned_index.insert(edition, &index);
-            self.balances.insert(owner, &balance);
-            Ok(())
-        }
-
-        /// `edition` leaves `owner`'s editions; their last edition moves into its place.
-        fn give_up(&mut self, owner: AccountId, edition: EditionId) -> Result<()> {
-            // Read everything first: nothing is written unless all of it is there.
-            let last = self
-                .balance_of(owner)
-                .checked_sub(1)
-                .ok_or(Error::Overflow)?;
-            let index = self.owned_index.get(edition).ok_or(Error::Overflow)?;
-            let moved = self.owned.get((owner, last)).ok_or(Error::Overflow)?;
-            if index != last {
-                self.owned.insert((owner, index), &moved);
-                self.owned_index.insert(moved, &index);
-            }
-            self.owned.remove((owner, last));
-            self.balances.insert(owner, &last);
-            Ok(())
+            let sale = self.sale.get().unwrap_or_default();
+            usize::try_from(perk)
+                .ok()
+                .and_then(|index| sale.get(index))
+                .ok_or(Error::NoSuchPerk)?;
+            self.entitlement_at(edition, perk, &sale)
+                .ok_or(Error::NotEntitled)
         }
 
         /// Dreamster's `transfer` and PSP34's: the caller must own the edition or be
         /// approved for it; any approval ends.
         fn move_edition(&mut self, to: AccountId, edition: EditionId) -> Result<()> {
-            let caller = self.env().caller();
-            let mut record = self.owners.get(edition).ok_or(Error::NoSuchEdition)?;
-            let owner = record.owner;
-            let approved = self.approvals.get(edition);
-            if caller != owner && approved != Some(caller) {
-                return Err(Error::NotOwnerOrApproved);
+            let events =
+                self.ledger
+                    .transfer(self.env().caller(), to, edition, self.env().account_id())?;
+            for event in events {
+                self.emit(event);
             }
-            if to == self.env().account_id() {
-                return Err(Error::TransferToRelease);
-            }
-            self.give_up(owner, edition)?;
-            self.take(to, edition)?;
-            record.owner = to;
-            self.owners.insert(edition, &record);
-            if approved.is_some() {
-                self.set_approval(owner, edition, None);
-            }
-            self.env().emit_event(Transfer {
-                from: Some(owner),
-                to: Some(to),
-                edition,
-            });
             Ok(())
         }
 
-        /// Sets or clears the one account approved for `edition`, and says so.
-        fn set_approval(&mut self, owner: AccountId, edition: EditionId, to: Option<AccountId>) {
-            match to {
-                Some(account) => {
-                    self.approvals.insert(edition, &account);
-                }
-                None => self.approvals.remove(edition),
+        fn emit(&self, event: LedgerEvent) {
+            match event {
+                LedgerEvent::Transfer(e) => self.env().emit_event(e),
+                LedgerEvent::Approval(e) => self.env().emit_event(e),
             }
-            self.env().emit_event(Approval {
-                owner,
-                approved: to,
-                edition,
-            });
         }
 
         /// Applies one escrow transition: checks, then state and books, then the event, and
@@ -772,11 +686,8 @@ mod release {
             let payout = books.apply(applied.flow)?;
             if applied.from == EntitlementState::Pending && e.state == EntitlementState::Refunded {
                 // Never stored, and it stays so: a bit of the edition's record says it.
-                let mut record = self.owners.get(edition).ok_or(Error::NoSuchEdition)?;
-                let bit = 1u16.checked_shl(perk).ok_or(Error::Overflow)?;
-                record.refunded_pending |= bit;
+                self.ledger.mark_refunded(edition, perk)?;
                 self.books = books;
-                self.owners.insert(edition, &record);
             } else {
                 self.books = books;
                 self.entitlements.insert((edition, perk), &e);
@@ -851,7 +762,7 @@ mod release {
 
         #[ink(message)]
         fn balance_of(&self, owner: AccountId) -> u32 {
-            self.balances.get(owner).unwrap_or(0)
+            self.ledger.balance_of(owner)
         }
 
         #[ink(message)]
@@ -864,7 +775,7 @@ mod release {
             let Some(edition) = id.as_ref().and_then(Id::edition) else {
                 return false;
             };
-            self.owner(edition) == Some(owner) && self.approvals.get(edition) == Some(operator)
+            self.owner(edition) == Some(owner) && self.ledger.approved(edition) == Some(operator)
         }
 
         #[ink(message)]
@@ -892,9 +803,11 @@ mod release {
                 return Err(PSP34Error::NotApproved);
             }
             if approved {
-                self.set_approval(owner, edition, Some(operator));
-            } else if self.approvals.get(edition) == Some(operator) {
-                self.set_approval(owner, edition, None);
+                let approval = self.ledger.approve(owner, edition, Some(operator));
+                self.emit(approval);
+            } else if self.ledger.approved(edition) == Some(operator) {
+                let approval = self.ledger.approve(owner, edition, None);
+                self.emit(approval);
             }
             Ok(())
         }
@@ -955,7 +868,7 @@ mod release {
         ) -> core::result::Result<Id, PSP34Error> {
             u32::try_from(index)
                 .ok()
-                .and_then(|index| self.owned.get((owner, index)))
+                .and_then(|index| self.ledger.owned_at(owner, index))
                 .map(Id::U32)
                 .ok_or(PSP34Error::TokenNotExists)
         }

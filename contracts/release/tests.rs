@@ -602,6 +602,29 @@ fn every_state_change_emits_an_event() {
     );
     // unlock: EntitlementChanged; confirm: EntitlementChanged + EscrowReleased
     assert_eq!(test::recorded_events().count(), before + 3);
+    // The topics indexers filter on: the signature, then edition, perk and actor.
+    let events: Vec<_> = test::recorded_events().collect();
+    let changed = &events[events.len() - 2];
+    assert_eq!(
+        changed.topics,
+        vec![
+            <EntitlementChanged as ink::env::Event>::SIGNATURE_TOPIC
+                .expect("signature")
+                .to_vec(),
+            topic(&0u32),
+            topic(&0u32),
+            topic(&a.bob),
+        ]
+    );
+}
+
+/// An `#[ink(topic)]` field as ink! 5 publishes it: its encoding, zero-padded to 32 bytes
+/// (longer ones are hashed; none of ours is).
+fn topic<T: ink::scale::Encode>(value: &T) -> Vec<u8> {
+    let mut bytes = value.encode();
+    assert!(bytes.len() <= 32);
+    bytes.resize(32, 0);
+    bytes
 }
 
 // ---------------- the attacks of issue 14, each run against the contract ----------------

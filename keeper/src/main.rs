@@ -55,25 +55,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..dreamster_keeper::Config::default()
     };
     dreamster_keeper::Keeper::new(db, args.rpc_url, account, config)
-        .run(stopped())
+        .run(dreamster_client::service::stopped())
         .await;
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (how a service manager stops it).
-async fn stopped() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
 
 fn main() -> ExitCode {

@@ -31,16 +31,8 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let states = [
-        EntitlementState::Pending,
-        EntitlementState::Delivered,
-        EntitlementState::Disputed,
-        EntitlementState::Confirmed,
-        EntitlementState::RefundOwed,
-        EntitlementState::Refunded,
-    ];
     let mut cases = Vec::new();
-    for state in states {
+    for state in EntitlementState::ALL {
         // On time, and late by a little and by more than the grace.
         for delivered_at in [DEADLINE - 5_000, DEADLINE + 1, DEADLINE + REFUND_GRACE + 7] {
             let delivered = state != EntitlementState::Pending;

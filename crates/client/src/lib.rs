@@ -339,12 +339,7 @@ impl Node {
         signer: &Keypair,
         calls: Vec<Value>,
     ) -> Result<Submitted, ClientError> {
-        let tx = subxt::dynamic::tx(
-            "Utility",
-            "batch_all",
-            vec![Value::unnamed_composite(calls)],
-        );
-        self.submit(signer, &tx).await
+        self.submit_utility(signer, "batch_all", calls).await
     }
 
     /// Submits runtime calls as one `Utility.force_batch`: each happens or fails on its
@@ -354,11 +349,16 @@ impl Node {
         signer: &Keypair,
         calls: Vec<Value>,
     ) -> Result<Submitted, ClientError> {
-        let tx = subxt::dynamic::tx(
-            "Utility",
-            "force_batch",
-            vec![Value::unnamed_composite(calls)],
-        );
+        self.submit_utility(signer, "force_batch", calls).await
+    }
+
+    async fn submit_utility(
+        &self,
+        signer: &Keypair,
+        batch: &str,
+        calls: Vec<Value>,
+    ) -> Result<Submitted, ClientError> {
+        let tx = subxt::dynamic::tx("Utility", batch, vec![Value::unnamed_composite(calls)]);
         self.submit(signer, &tx).await
     }
 

@@ -34,18 +34,19 @@ impl EntitlementState {
         }
     }
 
+    /// Every state, in order.
+    pub const ALL: [EntitlementState; 6] = [
+        EntitlementState::Pending,
+        EntitlementState::Delivered,
+        EntitlementState::Disputed,
+        EntitlementState::Confirmed,
+        EntitlementState::RefundOwed,
+        EntitlementState::Refunded,
+    ];
+
     /// The state a slug names (the read model stores slugs).
     pub fn from_slug(slug: &str) -> Option<Self> {
-        [
-            EntitlementState::Pending,
-            EntitlementState::Delivered,
-            EntitlementState::Disputed,
-            EntitlementState::Confirmed,
-            EntitlementState::RefundOwed,
-            EntitlementState::Refunded,
-        ]
-        .into_iter()
-        .find(|s| s.slug() == slug)
+        Self::ALL.into_iter().find(|s| s.slug() == slug)
     }
 
     /// Whether the escrowed amount still sits in escrow (neither released nor refunded).

@@ -92,26 +92,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
     // Ctrl-C, or SIGTERM from a service manager or a rolling deploy: stop between batches.
-    let stop = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    follower.run(stop).await?;
+    follower.run(dreamster_client::service::stopped()).await?;
     Ok(())
 }
 
