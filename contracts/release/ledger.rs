@@ -11,6 +11,9 @@ use ink::storage::Mapping;
 
 use crate::Error;
 
+// One bit per perk in `EditionRecord::refunded_pending`.
+const _: () = assert!(dreamster_types::release::MAX_PERKS_PER_RELEASE <= u16::BITS);
+
 /// An edition as the ledger keeps it, written when it is sold (later changes overwrite it,
 /// so they charge no storage deposit).
 #[ink::scale_derive(Encode, Decode, TypeInfo)]

@@ -250,7 +250,10 @@ mod release {
                     let share = escrow::share_of(paid, perk.escrow_bps).ok_or(Error::Overflow)?;
                     escrowed = escrowed.checked_add(share).ok_or(Error::Overflow)?;
                     granted.push((id, share));
-                } else if perk.closed_at_edition.is_none() && now >= perk.deadline {
+                } else if perk.closed_at_edition.is_none()
+                    && now >= perk.deadline
+                    && edition < perk.end()
+                {
                     // The first sale after the deadline: editions from this one on do not
                     // carry the perk.
                     perk.closed_at_edition = Some(edition);
@@ -684,7 +687,12 @@ mod release {
             let holder = self.owner_or_err(edition)?;
             let mut books = self.books;
             let payout = books.apply(applied.flow)?;
-            if applied.from == EntitlementState::Pending && e.state == EntitlementState::Refunded {
+            // A pending entitlement is never stored; should one ever be, it is overwritten
+            // like any other rather than hidden behind a bit.
+            if applied.from == EntitlementState::Pending
+                && e.state == EntitlementState::Refunded
+                && !self.entitlements.contains((edition, perk))
+            {
                 // Never stored, and it stays so: a bit of the edition's record says it.
                 self.ledger.mark_refunded(edition, perk)?;
                 self.books = books;

@@ -1256,3 +1256,48 @@ fn psp34_lists_moves_and_names_a_fans_editions() {
         None
     );
 }
+
+/// The edges of derived entitlements: a release of sixteen perks whose last one is refunded
+/// straight from `Pending` (the last bit of the edition's record), and a sale exactly at
+/// the deadline of a perk nobody bought yet, which does not carry it.
+#[ink::test]
+fn the_sixteenth_perk_and_a_sale_at_a_deadline() {
+    let a = accounts();
+    let mut r = deploy();
+    as_caller(a.alice);
+    for _ in 0..MAX_PERKS_PER_RELEASE - 1 {
+        r.add_perk(perk_terms(
+            PerkKind::LimitedVinyl,
+            500,
+            DeliveryMethod::Physical,
+        ))
+        .expect("a perk");
+    }
+    let mut late = perk_terms(PerkKind::LimitedVinyl, 500, DeliveryMethod::Physical);
+    late.deadline = DEADLINE * 2;
+    assert_eq!(r.add_perk(late), Ok(15));
+    assert_eq!(buy_as(&mut r, a.bob, PRICE), Ok(0));
+    as_caller(a.alice);
+    r.cancel_perk(15).expect("cancel the sixteenth");
+    as_caller(a.frank);
+    assert_eq!(r.claim_refund(0, 15), Ok(PRICE / 20));
+    assert_eq!(
+        r.entitlement(0, 15).map(|e| e.state),
+        Some(EntitlementState::Refunded)
+    );
+    assert_eq!(
+        r.claim_refund(0, 15),
+        Err(Error::WrongState(EntitlementState::Refunded))
+    );
+    assert_eq!(
+        r.entitlement(0, 14).map(|e| e.state),
+        Some(EntitlementState::Pending)
+    );
+    // Exactly at the deadline of perks 0–14: a new edition carries none of them.
+    set_now(DEADLINE);
+    assert_eq!(buy_as(&mut r, a.charlie, PRICE), Ok(1));
+    assert_eq!(r.entitlements_of(1), vec![]);
+    assert_eq!(r.perk(0).map(|p| p.granted), Some(1));
+    assert_eq!(r.entitlements_of(0).len(), 16);
+    books_balance(&r);
+}
