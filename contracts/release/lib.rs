@@ -578,7 +578,7 @@ mod release {
         /// A perk as clients read it: what it binds and whether it was cancelled follow
         /// from its `PerkSale`.
         fn perk_view(&self, perk: PerkId, sale: &[PerkSale]) -> Option<Perk> {
-            let s = sale.get(usize::try_from(perk).ok()?)?;
+            let s = sale_at(sale, perk)?;
             let mut view = self.perks.get(perk)?;
             view.granted = s.granted(self.editions_sold);
             view.cancelled_at = s.cancelled_at;
@@ -586,11 +586,7 @@ mod release {
         }
 
         fn sale_of(&self, perk: PerkId) -> Result<PerkSale> {
-            let index = usize::try_from(perk).map_err(|_| Error::NoSuchPerk)?;
-            self.sale
-                .get()
-                .unwrap_or_default()
-                .get(index)
+            sale_at(&self.sale.get().unwrap_or_default(), perk)
                 .copied()
                 .ok_or(Error::NoSuchPerk)
         }
@@ -609,7 +605,7 @@ mod release {
             if let Some(stored) = self.entitlements.get((edition, perk)) {
                 return Some(stored);
             }
-            let s = sale.get(usize::try_from(perk).ok()?)?;
+            let s = sale_at(sale, perk)?;
             if !s.binds(edition) {
                 return None;
             }
@@ -647,10 +643,7 @@ mod release {
         fn entitlement_or_err(&self, edition: EditionId, perk: PerkId) -> Result<Entitlement> {
             self.owner_or_err(edition)?;
             let sale = self.sale.get().unwrap_or_default();
-            usize::try_from(perk)
-                .ok()
-                .and_then(|index| sale.get(index))
-                .ok_or(Error::NoSuchPerk)?;
+            sale_at(&sale, perk).ok_or(Error::NoSuchPerk)?;
             self.entitlement_at(edition, perk, &sale)
                 .ok_or(Error::NotEntitled)
         }
@@ -757,6 +750,11 @@ mod release {
         fn report(&self, outcome: Outcome, edition: EditionId) {
             crate::tests::registry_stub::record(outcome, self.self_dealt(edition))
         }
+    }
+
+    /// The sale facts of `perk`, if the release has it.
+    fn sale_at(sale: &[PerkSale], perk: PerkId) -> Option<&PerkSale> {
+        sale.get(usize::try_from(perk).ok()?)
     }
 
     // ---------------- PSP34: wallets see a fan's editions ----------------
