@@ -2,9 +2,28 @@
 # Runs every test of the workspace — unit, property, contract (drink) and integration
 # (real node, real Postgres) — after making sure everything they need is installed.
 # Ends with one summary line: "summary: N passed, N failed, N skipped".
+# The summary comes from an exit trap, so a run that stops early (setup, a build, an
+# aborted test binary) still ends with it, and says so.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+
+log=$(mktemp)
+stage="setup"
+finish() {
+    local rc=$?
+    trap - EXIT
+    echo
+    if [ "$stage" = "done" ]; then
+        "$ROOT/scripts/summary.sh" "$log" || rc=1
+    else
+        "$ROOT/scripts/summary.sh" "$log" --stopped "during $stage (exit $rc)" || true
+        [ "$rc" -ne 0 ] || rc=1
+    fi
+    rm -f "$log"
+    exit "$rc"
+}
+trap finish EXIT
 
 "$ROOT/scripts/setup.sh"
 
@@ -16,12 +35,13 @@ pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL does not answer at $DATABASE
 psql "$DATABASE_URL" -tAc "select datname from pg_database where datname like 'dreamster\_test\_%'" |
     while read -r db; do [ -n "$db" ] && psql "$DATABASE_URL" -qc "drop database if exists \"$db\" with (force)"; done
 
+stage="the contract build"
 "$ROOT/scripts/build-contracts.sh"
+stage="the contract bench"
 # The contract bench runs on the fresh bundles, so CI's log always shows current figures.
 cargo run --quiet --locked -p dreamster-contract-bench
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+stage="the tests"
 status=0
 # The pages' JavaScript (api/web) is linted like the Rust code is compiled.
 if (cd "$ROOT/api/web" && npx --no-install eslint src devwallet); then
@@ -42,12 +62,5 @@ for t in "${long_tests[@]}"; do skips+=(--skip "$t"); done
 cargo test --workspace --locked --no-fail-fast -- "${skips[@]}" 2>&1 | tee "$log" || status=$?
 "$ROOT/scripts/soak.sh" --short 2>&1 | tee -a "$log" || status=1
 
-awk '/^test result:/ {
-        for (i = 1; i <= NF; i++) {
-            if ($(i+1) ~ /^passed/) p += $i
-            if ($(i+1) ~ /^failed/) f += $i
-            if ($(i+1) ~ /^ignored/) s += $i
-        }
-     }
-     END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+stage="done"
 exit "$status"

@@ -102,7 +102,6 @@ async fn every_command_on_a_real_node() {
         ],
     )
     .ok();
-    let meet_deadline = std::time::Instant::now() + std::time::Duration::from_secs(12);
     cli.run(
         Some(BOB),
         &[
@@ -418,12 +417,18 @@ async fn every_command_on_a_real_node() {
     assert!(open(&mine["perks"][2]));
 
     // After the deadline the refund goes through (the CLI first seals a block so the
-    // dev chain's clock catches up).
-    tokio::time::sleep(
-        meet_deadline.saturating_duration_since(std::time::Instant::now())
-            + std::time::Duration::from_secs(1),
-    )
-    .await;
+    // dev chain's clock catches up). The deadline is the chain's, as the CLI read it; the
+    // dev node stamps each block with the wall clock, so once that has passed the deadline
+    // the sealed block has too.
+    let deadline_ms = eve_perks[2]["deadline"].as_u64().expect("the perk's deadline (ms)");
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while unix_ms() <= deadline_ms {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the meet & greet's deadline {deadline_ms} is more than 60 s away"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let overdue = cli.json(
         Some("//Eve"),
         &["refund", "--release", r, "--edition", "1", "--perk", "2"],
@@ -663,4 +668,12 @@ fn help_everywhere_and_bad_input_is_one_usage_line() {
         err.starts_with("error: cannot reach the node at ws://127.0.0.1:1"),
         "{err}"
     );
+}
+
+/// The wall clock in ms since the Unix epoch, the unit of the chain's timestamps.
+fn unix_ms() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    u64::try_from(since.as_millis()).expect("ms fit in u64")
 }

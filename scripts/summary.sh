@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Reads the output of `cargo test` runs and prints the one summary line scripts/test.sh
+# ends with: "summary: N passed, N failed, N skipped". A test binary that started
+# ("Running …", "Doc-tests …") but never printed its "test result:" line — it aborted, was
+# killed, or its process died — counts as a failure and is named, so a crash can never
+# shrink into "0 failed".
+#   scripts/summary.sh LOG          exit 0 only if nothing failed and every binary reported
+#   scripts/summary.sh LOG --one    also require that exactly one test ran (soak.sh: a
+#                                   renamed test must not turn its run into a silent pass)
+#   scripts/summary.sh LOG --stopped WHY
+#                                   the run stopped before its tests ended: one more failure
+set -euo pipefail
+usage() { echo "usage: scripts/summary.sh LOG [--one | --stopped WHY]" >&2; exit 2; }
+[ $# -ge 1 ] && [ -r "$1" ] || usage
+log=$1
+one="" stopped=""
+case "${2:-}" in
+    "") ;;
+    --one) one=--one ;;
+    --stopped) [ -n "${3:-}" ] || usage; stopped=$3 ;;
+    *) usage ;;
+esac
+
+awk -v one="$one" -v stopped="$stopped" '
+    function close_binary() {
+        if (pending != "") { lost++; names = names "\n  no result from: " pending }
+        pending = ""
+    }
+    /^ +Running .+ \(.+\)$/ || /^ +Doc-tests / {
+        close_binary()
+        pending = $0
+        sub(/^ +/, "", pending)
+        started++
+        next
+    }
+    /^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i+1) ~ /^passed/) p += $i
+            if ($(i+1) ~ /^failed/) f += $i
+            if ($(i+1) ~ /^ignored/) s += $i
+        }
+        pending = ""
+        next
+    }
+    END {
+        close_binary()
+        extra = (stopped != "") ? 1 : 0
+        bad = (f + lost + extra > 0)
+        printf "summary: %d passed, %d failed, %d skipped", p, f + lost + extra, s
+        if (lost > 0) printf " (%d of %d test binaries ended without a result)%s", lost, started, names
+        printf "\n"
+        if (stopped != "") print "  the run stopped before its tests ended: " stopped
+        if (started == 0) { print "  no test binary ran"; bad = 1 }
+        if (one == "--one" && p + f != 1) { printf "  expected exactly one test to run, %d ran\n", p + f; bad = 1 }
+        exit bad
+    }' "$log"
