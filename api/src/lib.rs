@@ -44,6 +44,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Room for transactions followed at once (`transactions::MAX_FOLLOWED`).
     pub followed: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Which webhook URLs may be saved (the dispatcher checks again at each call).
+    pub webhook_reach: webhooks::Reach,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             web: default_web_dir(),
             public_url: None,
             followed: std::sync::Arc::new(tokio::sync::Semaphore::new(transactions::MAX_FOLLOWED)),
+            webhook_reach: webhooks::Reach::PublicOnly,
         }
     }
 }

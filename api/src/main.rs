@@ -32,6 +32,10 @@ struct Args {
     /// The pages' browser code (`src/` and the npm bundle in `dist/`).
     #[arg(long, env = "DREAMSTER_WEB_DIR")]
     web_dir: Option<std::path::PathBuf>,
+    /// Let webhooks call this machine's loopback addresses too (a receiver on the same
+    /// machine, for local experiments). Never in production: artists choose the URLs.
+    #[arg(long, hide = true)]
+    webhooks_to_loopback: bool,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -45,12 +49,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .run(&db)
         .await
         .map_err(|e| anyhow::anyhow!("migrating the API's tables: {e}"))?;
-    let _dispatcher = dreamster_api::webhooks::spawn(db.clone());
+    let reach = if args.webhooks_to_loopback {
+        tracing::warn!("webhooks may call loopback addresses (--webhooks-to-loopback): not for production");
+        dreamster_api::webhooks::Reach::AlsoLoopback
+    } else {
+        dreamster_api::webhooks::Reach::PublicOnly
+    };
+    let dispatcher = dreamster_api::webhooks::spawn(
+        db.clone(),
+        dreamster_api::webhooks::Settings {
+            reach,
+            ..Default::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, "serving");
     let mut state = dreamster_api::AppState::for_node(db, &args.rpc_url);
+    state.webhook_reach = reach;
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{}", args.listen));
@@ -68,11 +85,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             tracing::warn!("--dev-wallet ignored: the node is not the local dev chain (or cannot be reached yet)");
         }
     }
+    // On Ctrl-C or SIGTERM: requests in flight are answered, then the webhook calls in
+    // flight finish and are recorded.
     axum::serve(listener, dreamster_api::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(dreamster_client::service::stopped())
         .await?;
+    tracing::info!("stopping: finishing webhook calls in flight");
+    dispatcher.stop().await;
     Ok(())
 }
 

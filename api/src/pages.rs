@@ -436,7 +436,7 @@ async fn artist(
             details #webhook {
                 summary { "Webhook: unlock notifications for your own automation" }
                 div.card {
-                    p.muted { "Each unlock of your perks is POSTed to this URL, signed with an HMAC key; failed sends are retried. Signing in with your wallet is asked first." }
+                    p.muted { "Each unlock of your perks is POSTed to this URL (public addresses only; redirects are not followed), signed with an HMAC key over its timestamp, delivery id and body. Failed calls are retried; after 20 failures in a row the hook turns off until you save it again. Signing in with your wallet is asked first." }
                     form #webhook-form {
                         (field("Webhook URL", html! { input name="url" type="url" required placeholder="https://…"; }))
                         button type="submit" { "Save webhook" } " "

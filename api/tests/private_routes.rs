@@ -33,7 +33,7 @@ async fn call(
 /// A body the operation would accept from the right account.
 fn body_for(method: &Method, path: &str) -> Value {
     match (method.as_str(), path) {
-        ("PUT", p) if p.ends_with("/webhook") => json!({ "url": "http://127.0.0.1:9/stranger" }),
+        ("PUT", p) if p.ends_with("/webhook") => json!({ "url": "https://stranger.example/hook" }),
         ("POST", p) if p.ends_with("/secret") => json!({ "secret": UNRELEASED_SECRET }),
         ("POST", p) if p.ends_with("/messages") => json!({ "body": "let me in" }),
         _ => Value::Null,
@@ -50,7 +50,7 @@ async fn every_private_route_refuses_other_accounts() {
     let artist_token = sign_in(&c, &base, &artist).await;
     let stranger_token = sign_in(&c, &base, &stranger).await;
     // The artist's own data under /api/me, which a stranger must never see.
-    let artist_hook = "http://127.0.0.1:9/artist-only";
+    let artist_hook = "https://artist-only.example/hook";
     let (status, _) = call(
         &c,
         &Method::PUT,

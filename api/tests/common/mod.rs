@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod hooks;
 pub mod live;
 
 use dreamster_api::{router, AppState};
@@ -38,19 +39,32 @@ pub async fn story_read_model() -> (DevNode, TestDatabase, Story) {
 }
 
 pub async fn serve_story() -> Served {
+    serve_story_with(|_| ()).await
+}
+
+/// `serve_story` with the API's settings changed by `adjust` first.
+pub async fn serve_story_with(adjust: impl FnOnce(&mut AppState)) -> Served {
     let (node, db, story) = story_read_model().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(AppState::for_node(db.pool().clone(), &node.rpc_url()));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut state = AppState::for_node(db.pool().clone(), &node.rpc_url());
+    adjust(&mut state);
+    let base = serve(state).await;
     Served {
         node,
         db,
         story,
         base,
     }
+}
+
+/// Serves the API with `state` on a free loopback port; its base URL.
+pub async fn serve(state: AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = router(state);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
 }
 
 pub async fn get(base: &str, path: &str) -> (u16, Value) {

@@ -1,5 +1,6 @@
 // The artist's webhook settings: where unlock notifications are POSTed (signed with an
-// HMAC key shown once), and every delivery attempt. Signs in with the wallet first.
+// HMAC key shown once), whether the hook is on (and why not), and every delivery attempt.
+// Signs in with the wallet first.
 
 import { token } from './wallet.js';
 
@@ -22,7 +23,15 @@ function item(d) {
   return li;
 }
 
+function describe(hook) {
+  if (hook.disabled) return `Off: ${hook.disabled}.`;
+  const failing = hook.failures_in_row > 0 ? `, ${hook.failures_in_row} failed call(s) in a row` : '';
+  return `On: ${hook.url} (${hook.waiting} waiting${failing}).`;
+}
+
 async function showDeliveries() {
+  const hook = await api('/api/me/webhook').catch(() => null);
+  if (hook) out.textContent = describe(hook);
   const page = await api('/api/me/webhook/deliveries?limit=20');
   list.replaceChildren(...page.items.map(item));
   if (page.items.length === 0) list.textContent = 'No unlock notified yet.';
@@ -37,8 +46,8 @@ if (form) {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ url: form.elements.namedItem('url').value.trim() }),
       });
-      out.textContent = `Saved. Verify each POST's X-Dreamster-Signature with this key (shown once): ${hook.secret}`;
       await showDeliveries();
+      out.textContent = `Saved. Verify each POST's X-Dreamster-Signature (over its timestamp, delivery id and body) with this key, shown once: ${hook.secret}`;
     } catch (e) {
       out.textContent = e.message;
     }
