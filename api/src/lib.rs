@@ -3,6 +3,7 @@
 pub mod address;
 pub mod artists;
 pub mod audit;
+pub mod background;
 pub mod auth;
 pub mod chain;
 pub mod charts;
@@ -11,7 +12,10 @@ pub mod disputes;
 pub mod error;
 pub mod fans;
 pub mod forms;
+pub mod housekeeping;
+pub mod limits;
 pub mod messages;
+pub mod operations;
 pub mod pages;
 pub mod read;
 pub mod releases;
@@ -46,6 +50,10 @@ pub struct AppState {
     pub followed: std::sync::Arc<tokio::sync::Semaphore>,
     /// Which webhook URLs may be saved (the dispatcher checks again at each call).
     pub webhook_reach: webhooks::Reach,
+    /// Per-client limits on sign-in and writes.
+    pub limits: limits::Limits,
+    /// How long a request may take (transactions' routes excepted).
+    pub request_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -56,7 +64,7 @@ impl AppState {
     pub fn for_node(db: PgPool, rpc_url: &str) -> Self {
         AppState {
             db,
-            explorer: explorer_for(rpc_url),
+            explorer: explorer_for_node(rpc_url),
             swagger_ui: default_swagger_ui(),
             chain: chain::ChainLink::new(rpc_url),
             dev_wallet: false,
@@ -64,6 +72,8 @@ impl AppState {
             public_url: None,
             followed: std::sync::Arc::new(tokio::sync::Semaphore::new(transactions::MAX_FOLLOWED)),
             webhook_reach: webhooks::Reach::PublicOnly,
+            limits: limits::Limits::production(),
+            request_timeout: operations::REQUEST_TIMEOUT,
         }
     }
 }
@@ -88,8 +98,24 @@ pub fn default_swagger_ui() -> Option<std::path::PathBuf> {
 }
 
 /// Polkadot.js Apps pointed at a node: where the pages link blocks to.
-pub fn explorer_for(rpc_url: &str) -> String {
-    format!("https://polkadot.js.org/apps/?rpc={rpc_url}")
+pub fn explorer_for(public_rpc_url: Option<&str>) -> String {
+    match public_rpc_url {
+        Some(url) => format!("https://polkadot.js.org/apps/?rpc={url}"),
+        None => "https://polkadot.js.org/apps/".to_string(),
+    }
+}
+
+/// The explorer for the node the API talks to: linked by URL only when that node is on
+/// this machine (then the URL is the one a local user's browser reaches too); an internal
+/// or keyed URL is never put in a page.
+pub fn explorer_for_node(rpc_url: &str) -> String {
+    let local = reqwest::Url::parse(rpc_url).ok().is_some_and(|u| match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    });
+    explorer_for(local.then_some(rpc_url))
 }
 
 /// What the feature routers do not say: the API's title, the error body, bearer auth.
@@ -163,9 +189,10 @@ pub fn router(state: AppState) -> Router {
     );
     let (api, openapi) = api().split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
-    Router::new()
+    let mut app = Router::new()
         .merge(pages::router())
         .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(operations::ready))
         .route(
             "/openapi.json",
             get(move || async move { Json(openapi.as_ref().clone()) }),
@@ -174,9 +201,19 @@ pub fn router(state: AppState) -> Router {
         .merge(docs_assets)
         .merge(assets)
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.request_timeout,
+            operations::deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            limits::enforce,
+        ))
+        .layer(RequestBodyLimitLayer::new(64 * 1024));
+    for header in operations::security_headers() {
+        app = app.layer(header);
+    }
+    app.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 #[cfg(test)]
@@ -220,5 +257,26 @@ mod tests {
         assert!(paths.keys().any(|p| p.ends_with("/secret")));
         assert!(paths.keys().any(|p| p.ends_with("/evidence")));
         assert_eq!(paths.len(), 24, "{:?}", paths.keys().collect::<Vec<_>>());
+    }
+
+    /// Finding: pages linked blocks with `?rpc=<the API's node URL>`, which may be internal
+    /// or carry a key.
+    #[test]
+    fn pages_never_link_an_internal_node_url() {
+        for internal in [
+            "wss://rpc.internal:9944/?apikey=s3cret",
+            "ws://10.0.0.5:9944",
+            "https://node.example/rpc/KEY",
+        ] {
+            let e = super::explorer_for_node(internal);
+            assert_eq!(e, "https://polkadot.js.org/apps/", "{internal}");
+        }
+        for local in ["ws://127.0.0.1:9944", "ws://localhost:9944", "ws://[::1]:9944"] {
+            assert!(super::explorer_for_node(local).ends_with(&format!("?rpc={local}")));
+        }
+        assert_eq!(
+            super::explorer_for(Some("wss://rpc.dreamster.example")),
+            "https://polkadot.js.org/apps/?rpc=wss://rpc.dreamster.example"
+        );
     }
 }

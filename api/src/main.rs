@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Serves Dreamster's JSON API (`/api/…`, documented at `/openapi.json`) and its pages
 /// from the PostgreSQL read model the indexer keeps.
@@ -16,10 +18,14 @@ struct Args {
     /// The indexer's read model.
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
-    /// The node that wallet-signed transactions go to (and the pages' block links open
-    /// in Polkadot.js Apps).
+    /// The node that wallet-signed transactions go to. Never shown to users (it may be an
+    /// internal address or carry an API key): see --public-rpc-url.
     #[arg(long, env = "DREAMSTER_RPC_URL", default_value = "ws://127.0.0.1:9944")]
     rpc_url: String,
+    /// The node URL the pages' block links open in Polkadot.js Apps. Default: the
+    /// --rpc-url if it is on this machine (a local setup), else none (Apps' own default).
+    #[arg(long, env = "DREAMSTER_PUBLIC_RPC_URL")]
+    public_rpc_url: Option<String>,
     /// Offer the built-in dev wallet (the well-known dev accounts) in the pages. Honoured
     /// only when the node is the local dev chain (its genesis hash is checked).
     #[arg(long)]
@@ -32,17 +38,35 @@ struct Args {
     /// The pages' browser code (`src/` and the npm bundle in `dist/`).
     #[arg(long, env = "DREAMSTER_WEB_DIR")]
     web_dir: Option<std::path::PathBuf>,
+    /// Per-client limit on sign-in requests (`/auth/…`): BURST/SECONDS — BURST at once,
+    /// then one every SECONDS — or `off`.
+    #[arg(long, env = "DREAMSTER_SIGN_IN_LIMIT", default_value = "20/3")]
+    sign_in_limit: dreamster_api::limits::Rate,
+    /// Per-client limit on writes (POST, PUT, PATCH, DELETE), as --sign-in-limit.
+    #[arg(long, env = "DREAMSTER_WRITE_LIMIT", default_value = "60/1")]
+    write_limit: dreamster_api::limits::Rate,
+    /// The header a reverse proxy in front of the API puts the client's address in (e.g.
+    /// x-real-ip); without it, the connection's address is the client's.
+    #[arg(long, env = "DREAMSTER_CLIENT_IP_HEADER")]
+    client_ip_header: Option<axum::http::HeaderName>,
     /// Let webhooks call this machine's loopback addresses too (a receiver on the same
     /// machine, for local experiments). Never in production: artists choose the URLs.
     #[arg(long, hide = true)]
     webhooks_to_loopback: bool,
 }
 
+/// How long a stop waits for requests and webhook calls in flight.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn run(args: Args) -> anyhow::Result<()> {
+    let options = PgConnectOptions::from_str(&args.database_url)
+        .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?
+        // Every statement of the API is bounded, so a slow query frees its connection.
+        .options([("statement_timeout", dreamster_api::operations::STATEMENT_TIMEOUT)]);
     let db = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect(&args.database_url)
+        .connect_with(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
     dreamster_api::migrator()
@@ -55,19 +79,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         dreamster_api::webhooks::Reach::PublicOnly
     };
-    let dispatcher = dreamster_api::webhooks::spawn(
-        db.clone(),
-        dreamster_api::webhooks::Settings {
-            reach,
-            ..Default::default()
-        },
-    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, "serving");
-    let mut state = dreamster_api::AppState::for_node(db, &args.rpc_url);
+    let mut limits = dreamster_api::limits::Limits::new(args.sign_in_limit, args.write_limit);
+    if let Some(header) = args.client_ip_header {
+        limits = limits.behind_proxy(header);
+    }
+    let mut state = dreamster_api::AppState::for_node(db.clone(), &args.rpc_url);
     state.webhook_reach = reach;
+    state.limits = limits;
+    if let Some(public) = &args.public_rpc_url {
+        state.explorer = dreamster_api::explorer_for(Some(public));
+    }
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{}", args.listen));
@@ -85,13 +110,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
             tracing::warn!("--dev-wallet ignored: the node is not the local dev chain (or cannot be reached yet)");
         }
     }
-    // On Ctrl-C or SIGTERM: requests in flight are answered, then the webhook calls in
-    // flight finish and are recorded.
-    axum::serve(listener, dreamster_api::router(state))
-        .with_graceful_shutdown(dreamster_client::service::stopped())
-        .await?;
-    tracing::info!("stopping: finishing webhook calls in flight");
-    dispatcher.stop().await;
+    // Started last, so an error above leaves no call half-made.
+    let dispatcher = dreamster_api::webhooks::spawn(
+        db.clone(),
+        dreamster_api::webhooks::Settings {
+            reach,
+            ..Default::default()
+        },
+    );
+    let housekeeping = dreamster_api::housekeeping::spawn(db, state.limits.clone());
+    // On Ctrl-C or SIGTERM, at once: no new connection is accepted and no new webhook call
+    // is started; requests and webhook calls in flight finish (calls are recorded), for at
+    // most DRAIN — a transaction's progress stream may be followed for longer.
+    let (signal, signalled) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        dreamster_client::service::stopped().await;
+        let _ = signal.send(true);
+    });
+    let on_signal = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let app = dreamster_api::router(state)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(on_signal(signalled.clone()));
+    let background_signal = signalled.clone();
+    let background = async move {
+        on_signal(background_signal).await;
+        tracing::info!("stopping: answering requests and finishing webhook calls in flight");
+        tokio::join!(dispatcher.stop(), housekeeping.stop());
+    };
+    let drained = async { tokio::join!(async { server.await }, background).0 };
+    tokio::select! {
+        served = drained => served?,
+        () = async {
+            on_signal(signalled).await;
+            tokio::time::sleep(DRAIN).await;
+        } => tracing::warn!("still busy {} s after the signal: stopping anyway", DRAIN.as_secs()),
+    }
     Ok(())
 }
 

@@ -16,6 +16,8 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+pub use crate::background::Running;
+
 use super::guard::Reach;
 use super::sign;
 use crate::address::Address;
@@ -40,8 +42,9 @@ pub struct Settings {
     pub in_flight: i64,
     /// Failed calls in a row that turn a hook off.
     pub disable_after: i32,
-    /// How long a lease lasts: longer than a call can take, short enough that a crashed
-    /// replica's deliveries are soon picked up by another.
+    /// How long a lease lasts: short enough that a crashed replica's deliveries are soon
+    /// picked up by another; never less than twice what a call can take plus a margin
+    /// for recording it (`lease_length`).
     pub lease: Duration,
     /// Pause between rounds.
     pub tick: Duration,
@@ -62,26 +65,19 @@ impl Default for Settings {
     }
 }
 
-/// A running dispatcher; `stop` lets its calls in flight finish.
-pub struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    /// Stops taking new deliveries and waits for the calls in flight (each bounded by
-    /// the request timeout) to finish and be recorded.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+impl Settings {
+    /// The lease actually taken: `lease`, but at least twice a call's longest time plus
+    /// 10 s, so a call in flight does not outlive its lease.
+    pub fn lease_length(&self) -> Duration {
+        let call = self.connect_timeout + self.request_timeout;
+        self.lease.max(call * 2 + Duration::from_secs(10))
     }
 }
 
-/// Starts the dispatcher. Dropping the handle stops it too (without waiting).
+/// Starts the dispatcher. `Running::stop` lets its calls in flight finish and be recorded
+/// (each is bounded by the request timeout); dropping the handle stops it without waiting.
 pub fn spawn(db: PgPool, settings: Settings) -> Running {
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(db, settings, stopped));
-    Running { stop, task }
+    crate::background::spawn(|stopped| run(db, settings, stopped))
 }
 
 async fn run(db: PgPool, settings: Settings, mut stopped: watch::Receiver<bool>) {
@@ -226,44 +222,54 @@ struct Leased {
     id: i64,
     artist: Vec<u8>,
     url: String,
+    /// The hook's key when leased: it changes whenever the hook is saved, so it also tells
+    /// which saving of the hook this call was made for.
     secret: String,
     payload: String,
+    /// The lease itself: a record is written only while the row still carries it.
+    leased_until: chrono::DateTime<chrono::Utc>,
 }
 
-/// Leases up to `room` due deliveries of hooks still on, each artist's first ones first,
-/// none beyond an artist's room in flight. Rows another replica is leasing right now are
-/// skipped, not waited for; the lease is re-checked under the row lock.
+/// Leases up to `room` due deliveries of hooks still on: for each hook, its first due
+/// ones up to its room left in flight (an index range per artist, not the whole backlog),
+/// every artist's first before anyone's second. Rows another replica is leasing right now
+/// are skipped, not waited for; every condition is checked again under the row lock, so a
+/// row another replica has just called and recorded is not called again early.
 async fn lease(db: &PgPool, s: &Settings, room: i64) -> Result<Vec<Leased>, sqlx::Error> {
     sqlx::query_as(
-        "WITH busy AS (
-             SELECT artist, count(*) AS n FROM webhook_deliveries
-             WHERE delivered_at IS NULL AND leased_until > now() GROUP BY artist
-         ), ranked AS (
-             SELECT d.id, d.artist,
-                 row_number() OVER (PARTITION BY d.artist ORDER BY d.next_attempt, d.id) AS rank
-             FROM webhook_deliveries d JOIN webhooks w ON w.artist = d.artist
-             WHERE d.delivered_at IS NULL AND d.attempts < $1 AND d.next_attempt <= now()
-               AND (d.leased_until IS NULL OR d.leased_until <= now())
-               AND w.disabled_at IS NULL
-         ), picked AS (
-             SELECT d.id FROM webhook_deliveries d
-             JOIN ranked r ON r.id = d.id
-             LEFT JOIN busy b ON b.artist = r.artist
-             WHERE r.rank + coalesce(b.n, 0) <= $2
-             ORDER BY r.rank, d.next_attempt, d.id
+        "WITH picked AS (
+             SELECT d.id FROM webhooks w
+             CROSS JOIN LATERAL (
+                 SELECT greatest($2 - count(*), 0) AS room FROM webhook_deliveries b
+                 WHERE b.artist = w.artist AND b.delivered_at IS NULL AND b.leased_until > now()
+             ) busy
+             CROSS JOIN LATERAL (
+                 SELECT x.id, x.next_attempt,
+                     row_number() OVER (ORDER BY x.next_attempt, x.id) AS rank
+                 FROM webhook_deliveries x
+                 WHERE x.artist = w.artist AND x.delivered_at IS NULL AND x.attempts < $1
+                   AND x.next_attempt <= now()
+                   AND (x.leased_until IS NULL OR x.leased_until <= now())
+                 ORDER BY x.next_attempt, x.id
+                 LIMIT busy.room
+             ) due
+             JOIN webhook_deliveries d ON d.id = due.id
+             WHERE w.disabled_at IS NULL
+             ORDER BY due.rank, due.next_attempt, d.id
              LIMIT $3
              FOR UPDATE OF d SKIP LOCKED
          )
          UPDATE webhook_deliveries d SET leased_until = now() + $4 * interval '1 millisecond'
          FROM picked, webhooks w
-         WHERE d.id = picked.id AND w.artist = d.artist AND d.delivered_at IS NULL
+         WHERE d.id = picked.id AND w.artist = d.artist AND w.disabled_at IS NULL
+           AND d.delivered_at IS NULL AND d.attempts < $1 AND d.next_attempt <= now()
            AND (d.leased_until IS NULL OR d.leased_until <= now())
-         RETURNING d.id, d.artist, w.url, w.secret, d.payload",
+         RETURNING d.id, d.artist, w.url, w.secret, d.payload, d.leased_until",
     )
     .bind(MAX_ATTEMPTS)
     .bind(s.per_artist)
     .bind(room)
-    .bind(i64::try_from(s.lease.as_millis()).unwrap_or(i64::MAX))
+    .bind(i64::try_from(s.lease_length().as_millis()).unwrap_or(i64::MAX))
     .fetch_all(db)
     .await
 }
@@ -313,9 +319,25 @@ async fn call(http: &reqwest::Client, reach: Reach, l: &Leased) -> Outcome {
     }
 }
 
-/// Records a call's outcome, releases its lease, and keeps the hook's run of failures
-/// (turning it off at `disable_after`) — all or nothing.
+/// Records a call's outcome and releases its lease — only while this process still holds
+/// it (a record that comes after the lease lapsed changes nothing: the row belongs to
+/// whoever leased it since) — and keeps the hook's run of failures, turning it off at
+/// `disable_after`. All or nothing; tried three times, as a lost record means a resend.
 async fn record(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Result<(), sqlx::Error> {
+    let mut tries = 0;
+    loop {
+        match record_once(db, s, l, outcome).await {
+            Err(e) if tries < 2 => {
+                tries += 1;
+                tracing::debug!(error = %e, delivery = l.id, "recording a webhook call, again");
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn record_once(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Result<(), sqlx::Error> {
     let (status, error) = match outcome {
         Outcome::Delivered(code) => (Some(i32::from(*code)), None),
         Outcome::Answered(code) if (300..400).contains(code) => (
@@ -326,18 +348,28 @@ async fn record(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Res
         Outcome::Unreachable => (None, Some(UNREACHABLE.to_string())),
     };
     let mut tx = db.begin().await?;
-    sqlx::query(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3,
-            delivered_at = CASE WHEN $3::text IS NULL THEN now() END, leased_until = NULL,
-            next_attempt = now() + least(power(2, attempts), 300) * interval '1 second'
-         WHERE id = $1",
+    // A delivery out of attempts leaves the due range for good ('infinity').
+    let held = sqlx::query(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $3, last_error = $4,
+            delivered_at = coalesce(delivered_at, CASE WHEN $4::text IS NULL THEN now() END),
+            leased_until = NULL,
+            next_attempt = CASE WHEN attempts + 1 >= $5 THEN 'infinity'
+                ELSE now() + least(power(2, attempts), 300) * interval '1 second' END
+         WHERE id = $1 AND leased_until = $2",
     )
     .bind(l.id)
+    .bind(l.leased_until)
     .bind(status)
     .bind(&error)
+    .bind(MAX_ATTEMPTS)
     .execute(&mut *tx)
-    .await?;
-    // Only the hook the call was made for: a URL saved since starts its own count.
+    .await?
+    .rows_affected();
+    if held == 0 {
+        tracing::warn!(delivery = l.id, "a webhook call outlived its lease; its outcome is not recorded");
+        return tx.commit().await;
+    }
+    // Only the saving of the hook the call was made for: saving it again starts a new count.
     sqlx::query(
         "UPDATE webhooks SET
              failures_in_row = CASE WHEN $3::text IS NULL THEN 0 ELSE failures_in_row + 1 END,
@@ -346,13 +378,108 @@ async fn record(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Res
                  ELSE disabled_reason END,
              disabled_at = CASE WHEN $3::text IS NOT NULL AND failures_in_row + 1 >= $4 AND disabled_at IS NULL
                  THEN now() ELSE disabled_at END
-         WHERE artist = $1 AND url = $2",
+         WHERE artist = $1 AND secret = $2",
     )
     .bind(&l.artist)
-    .bind(&l.url)
+    .bind(&l.secret)
     .bind(&error)
     .bind(s.disable_after)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dreamster_test_support::TestDatabase;
+
+    async fn one_queued() -> TestDatabase {
+        let db = TestDatabase::create().await.expect("db");
+        crate::migrator().run(db.pool()).await.expect("migrations");
+        sqlx::query("INSERT INTO webhooks (artist, url, secret, from_block) VALUES ($1, 'https://hooks.example/x', 'k', 0)")
+            .bind(vec![1u8; 32])
+            .execute(db.pool())
+            .await
+            .expect("hook");
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (artist, release, edition, perk, block_number, event_index, payload)
+             VALUES ($1, $1, 1, 0, 1, 0, '{}')",
+        )
+        .bind(vec![1u8; 32])
+        .execute(db.pool())
+        .await
+        .expect("delivery");
+        db
+    }
+
+    async fn row(db: &TestDatabase) -> (i32, bool, bool) {
+        sqlx::query_as(
+            "SELECT attempts, delivered_at IS NOT NULL, leased_until IS NOT NULL FROM webhook_deliveries",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("row")
+    }
+
+    /// A call that outlived its lease (another replica has leased the row since) records
+    /// nothing: it neither undoes that replica's delivery nor frees its lease.
+    #[tokio::test]
+    async fn a_record_after_the_lease_lapsed_changes_nothing() {
+        let db = one_queued().await;
+        let s = Settings::default();
+        let first = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
+        assert!(lease(db.pool(), &s, 10).await.expect("lease").is_empty(), "leased once");
+        // The lease lapses; another replica takes the row.
+        sqlx::query("UPDATE webhook_deliveries SET leased_until = now() - interval '1 second'")
+            .execute(db.pool())
+            .await
+            .expect("lapse");
+        let second = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
+        record(db.pool(), &s, &first, &Outcome::Unreachable).await.expect("late record");
+        assert_eq!(row(&db).await, (0, false, true), "the late record changed the row");
+        record(db.pool(), &s, &second, &Outcome::Delivered(200)).await.expect("record");
+        assert_eq!(row(&db).await, (1, true, false));
+        record(db.pool(), &s, &first, &Outcome::Unreachable).await.expect("late record");
+        assert_eq!(row(&db).await, (1, true, false), "a delivery is never undone");
+        let failures: i32 = sqlx::query_scalar("SELECT failures_in_row FROM webhooks")
+            .fetch_one(db.pool())
+            .await
+            .expect("hook");
+        assert_eq!(failures, 0, "the late failure was not counted");
+    }
+
+    /// A failed attempt waits its backoff: it is not leased again at once, and after the
+    /// last attempt it is never leased again.
+    #[tokio::test]
+    async fn a_failed_call_waits_and_the_last_one_ends_it() {
+        let db = one_queued().await;
+        let s = Settings::default();
+        let l = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
+        record(db.pool(), &s, &l, &Outcome::Answered(500)).await.expect("record");
+        assert!(lease(db.pool(), &s, 10).await.expect("lease").is_empty(), "backoff ignored");
+        sqlx::query("UPDATE webhook_deliveries SET attempts = $1 - 1, next_attempt = now()")
+            .bind(MAX_ATTEMPTS)
+            .execute(db.pool())
+            .await
+            .expect("near the end");
+        let last = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
+        record(db.pool(), &s, &last, &Outcome::Answered(500)).await.expect("record");
+        let next: String = sqlx::query_scalar("SELECT next_attempt::text FROM webhook_deliveries")
+            .fetch_one(db.pool())
+            .await
+            .expect("row");
+        assert_eq!(next, "infinity");
+        assert!(lease(db.pool(), &s, 10).await.expect("lease").is_empty());
+    }
+
+    #[test]
+    fn a_lease_outlasts_any_call() {
+        let s = Settings {
+            lease: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(20),
+            ..Settings::default()
+        };
+        assert!(s.lease_length() >= (s.connect_timeout + s.request_timeout) * 2);
+    }
 }

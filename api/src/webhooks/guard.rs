@@ -65,8 +65,8 @@ impl Reach {
     }
 }
 
-/// An IPv6 address that carries an IPv4 one (mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`)
-/// is judged as that IPv4 address.
+/// An IPv6 address that carries an IPv4 one (mapped `::ffff:a.b.c.d`, translated
+/// `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96`) is judged as that IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
@@ -79,7 +79,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
             );
             if let Some(v4) = v6.to_ipv4_mapped() {
                 IpAddr::V4(v4)
-            } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+            } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                // NAT64, and IPv4-translated ::ffff:0:a.b.c.d.
                 IpAddr::V4(embedded)
             } else {
                 ip
@@ -165,6 +166,7 @@ mod tests {
             "::", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe", "fd00:ec2::254", "fc00::1", "fe80::1", "fec0::1",
             "ff02::1", "2001:db8::1", "2002:7f00:1::", "2001::1", "::127.0.0.1",
+            "::ffff:0:127.0.0.1", "::ffff:0:a9fe:a9fe",
         ] {
             assert!(!verdict(Reach::PublicOnly, s), "{s} must be refused");
         }

@@ -62,7 +62,8 @@ pub async fn serve(state: AppState) -> String {
         .await
         .expect("listen");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(state);
+    // With each connection's address, as the binary serves, so limits are per client.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     base
 }
