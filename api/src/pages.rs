@@ -142,8 +142,8 @@ async fn release(
                     @if let Some(m) = r.max_editions { " of " (m) } }
                 p.muted { "Escrow held now: " (amount(&r.escrow_held)) ". Each perk's share of the price waits in the release contract "
                     "until the perk is delivered, and is refunded to the holder if its deadline passes." }
+                // Toggled by app.js: the pages' policy runs no inline handler.
                 button #view-perks type="button" aria-controls="perks" aria-expanded="false"
-                    onclick="var p=document.getElementById('perks');p.hidden=!p.hidden;this.setAttribute('aria-expanded',!p.hidden);this.textContent=p.hidden?'View Perks':'Hide Perks';"
                     { "View Perks" }
             }
             section #perks hidden {

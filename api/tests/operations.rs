@@ -91,9 +91,12 @@ async fn every_response_carries_the_security_headers() {
     assert!(!CONTENT_SECURITY_POLICY.contains("script-src 'self' 'unsafe-inline'"));
 }
 
-/// Every `<script>` in a page loads a file (or is inert JSON data): the policy allows no
-/// inline script, so one would be a broken page.
+/// Every `<script>` in a page loads a file (or is inert JSON data), and no element has an
+/// inline handler: the policy allows neither, so one would be a broken page.
 pub fn assert_no_inline_script(path: &str, html: &str) {
+    for handler in ["onclick=", "onload=", "onerror=", "onsubmit=", "onchange=", "oninput="] {
+        assert!(!html.contains(handler), "{path} has an inline {handler} handler");
+    }
     for tag in html.split("<script").skip(1) {
         let open = tag.split('>').next().unwrap_or_default();
         assert!(

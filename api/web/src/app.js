@@ -35,8 +35,17 @@ async function redraw() {
     const d = document.getElementById(id);
     if (d) d.open = true;
   }
-  if (perksShown) $('#view-perks')?.click();
   bindMain();
+  if (perksShown) $('#view-perks')?.click();
+}
+
+/** "View Perks" shows and hides the release's perks (a listener: the pages' policy runs no
+ * inline handler). */
+function togglePerks(button) {
+  const perks = $('#perks');
+  perks.hidden = !perks.hidden;
+  button.setAttribute('aria-expanded', String(!perks.hidden));
+  button.textContent = perks.hidden ? 'View Perks' : 'Hide Perks';
 }
 
 const INSTALL = 'No wallet extension found. To buy and manage perks, install polkadot{.js} extension, Talisman or SubWallet, then reload; everything here stays readable without one.';
@@ -139,6 +148,8 @@ async function uploadSecret(form) {
 }
 
 function bindMain() {
+  const view = $('#view-perks');
+  view?.addEventListener('click', () => togglePerks(view));
   for (const form of document.querySelectorAll('form.action')) {
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
