@@ -26,10 +26,15 @@ pub struct Cli {
         default_value = "ws://127.0.0.1:9944"
     )]
     pub rpc_url: String,
-    /// Secret URI of the signing account: //Alice, a mnemonic, or a 0x seed (with optional //derivations).
+    /// Send to a ws:// (unencrypted) node that is not on this machine anyway.
+    #[arg(long, global = true)]
+    pub allow_insecure_ws: bool,
+    /// Secret URI of the signing account: //Alice, a mnemonic, or a 0x seed (with optional
+    /// //derivations). On the command line it shows in `ps` and your shell history: prefer
+    /// --suri-file, DREAMSTER_SURI, or neither (you are asked, without echo).
     #[arg(long, global = true, env = "DREAMSTER_SURI", hide_env_values = true)]
     pub suri: Option<String>,
-    /// File whose first line is the secret URI (kept out of the shell history).
+    /// File whose first line is the secret URI; it must be readable by you alone (chmod 600).
     #[arg(long, global = true, value_name = "PATH")]
     pub suri_file: Option<PathBuf>,
     /// Deployment config written by `deploy` [default: ~/.config/dreamster/config.json].
@@ -258,9 +263,13 @@ pub struct PerkAddArgs {
     pub escrow: u16,
     #[arg(long, value_enum)]
     pub delivery: Delivery,
-    /// The secret of an automatic perk; only its hash is published.
-    #[arg(long, conflicts_with_all = ["content_hash", "codes_file"])]
+    /// The secret of an automatic perk; only its hash is published. On the command line
+    /// it shows in `ps` and your shell history: prefer --secret-file.
+    #[arg(long, conflicts_with_all = ["content_hash", "codes_file", "secret_file"])]
     pub secret: Option<String>,
+    /// File whose first line is the automatic perk's secret (chmod 600).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["content_hash", "codes_file"])]
+    pub secret_file: Option<PathBuf>,
     /// An automatic perk with one code per edition: a file of codes, one per line; their
     /// Merkle root is published, and the API later hands each holder one code with its proof.
     #[arg(long, value_name = "PATH", conflicts_with = "content_hash")]

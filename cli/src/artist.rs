@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, bail, Context};
 use dreamster_calls::{registry, release};
+use dreamster_types::events::DreamsterEvent;
 use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
 use serde_json::json;
@@ -17,6 +18,24 @@ use crate::units::{fmt_amount, fmt_duration, fmt_time, now_ms};
 use crate::wizard;
 
 pub use dreamster_client::{ink_id, subxt_id};
+
+/// Creates a release through the registry as the signer; its address is the one the
+/// included transaction's `ReleaseCreated` names (not the dry run's guess).
+pub async fn create(
+    s: &Session,
+    terms: SaleTerms,
+    code: [u8; 32],
+) -> anyhow::Result<(AccountId32, dreamster_client::Submitted)> {
+    let (_, done) = s
+        .registry_call::<dreamster_types::AccountId>(registry::create_release(terms, code))
+        .await?;
+    let artist = ink_id(&s.me()?);
+    let release = done.find(&s.registry()?, "ReleaseCreated", |e| match e {
+        DreamsterEvent::ReleaseCreated(c) if c.artist == artist => Some(c.release),
+        _ => None,
+    })?;
+    Ok((subxt_id(&release), done))
+}
 
 pub async fn arbiter(s: &Session, a: &ArbiterArgs) -> anyhow::Result<Report> {
     let (_, done) = s
@@ -61,10 +80,7 @@ pub async fn create_release(s: &Session, c: &ReleaseCreateArgs) -> anyhow::Resul
     let pending: Option<([u8; 32], u64)> = s
         .query(&s.registry()?, registry::pending_release_code())
         .await?;
-    let (address, done) = s
-        .registry_call::<dreamster_types::AccountId>(registry::create_release(terms, code))
-        .await?;
-    let address = subxt_id(&address);
+    let (address, done) = create(s, terms, code).await?;
     let announced = pending.map_or(String::new(), |(next, at)| {
         format!(
             "\nnote: {}",
@@ -163,10 +179,11 @@ async fn cancel_perk(s: &Session, c: &PerkCancelArgs) -> anyhow::Result<Report> 
 pub fn check_flags(p: &PerkAddArgs) -> anyhow::Result<()> {
     if matches!(p.delivery, Delivery::Automatic)
         && p.secret.is_none()
+        && p.secret_file.is_none()
         && p.content_hash.is_none()
         && p.codes_file.is_none()
     {
-        bail!("an automatic perk needs --secret, --content-hash or --codes-file");
+        bail!("an automatic perk needs --secret-file, --secret, --content-hash or --codes-file");
     }
     Ok(())
 }
@@ -212,8 +229,15 @@ fn commitment(p: &PerkAddArgs, quantity_limit: &mut Option<u32>) -> anyhow::Resu
     if let Some(secret) = &p.secret {
         return Ok(dreamster_types::content_hash(secret.as_bytes()));
     }
+    if let Some(path) = &p.secret_file {
+        let secret = dreamster_client::account::read_private(path)?;
+        if secret.is_empty() {
+            bail!("{} holds no secret on its first line", path.display());
+        }
+        return Ok(dreamster_types::content_hash(secret.as_bytes()));
+    }
     let Some(path) = &p.codes_file else {
-        bail!("an automatic perk needs --secret, --content-hash or --codes-file");
+        bail!("an automatic perk needs --secret-file, --secret, --content-hash or --codes-file");
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -232,9 +256,13 @@ pub async fn add_perk(s: &Session, rel: &AccountId32, terms: PerkTerms) -> anyho
     if terms.deadline <= now_ms() {
         bail!("the deadline {} is in the past", fmt_time(terms.deadline));
     }
-    let (id, done) = s
+    let (_, done) = s
         .release::<u32>(rel, 0, release::add_perk(terms.clone()))
         .await?;
+    let id = done.find(rel, "PerkAdded", |e| match e {
+        DreamsterEvent::PerkAdded(added) => Some(added.perk),
+        _ => None,
+    })?;
     Ok(Report::new(
         format!(
             "perk {id} {:?} added to {rel}, {}",
@@ -269,9 +297,13 @@ pub async fn deliver(s: &Session, a: &DeliverArgs) -> anyhow::Result<Report> {
 }
 
 pub async fn withdraw(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
-    let (amount, done) = s
+    let (_, done) = s
         .release::<u128>(&a.release, 0, release::withdraw())
         .await?;
+    let amount = done.find(&a.release, "ArtistWithdrew", |e| match e {
+        DreamsterEvent::ArtistWithdrew(w) => Some(w.amount),
+        _ => None,
+    })?;
     Ok(Report::new(
         format!("withdrew {}, {}", fmt_amount(amount), landed_text(&done)),
         json!({ "release": a.release.to_string(), "amount": amount.to_string(), "tx": landed(&done) }),

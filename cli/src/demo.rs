@@ -19,7 +19,7 @@ use subxt_signer::sr25519::Keypair;
 use subxt_signer::SecretUri;
 
 use crate::args::DemoArgs;
-use crate::artist::{ink_id, subxt_id};
+use crate::artist::ink_id;
 use crate::chain::Session;
 use crate::report::Report;
 use crate::units::{now_ms, UNIT};
@@ -116,11 +116,8 @@ impl Demo<'_> {
     async fn release(&self, artist: &Keypair, terms: SaleTerms) -> anyhow::Result<AccountId32> {
         self.step(&format!("creating release {:?}", terms.title));
         let code = self.root.expected_release_code(None)?;
-        let (addr, _) = self
-            .who(artist)
-            .registry_call::<dreamster_types::AccountId>(registry::create_release(terms, code))
-            .await?;
-        Ok(subxt_id(&addr))
+        let (address, _) = crate::artist::create(&self.who(artist), terms, code).await?;
+        Ok(address)
     }
 
     async fn perks(

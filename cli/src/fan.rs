@@ -2,6 +2,7 @@
 
 use dreamster_calls::{registry, release};
 use dreamster_types::entitlement::{Clock, Entitlement, PerkStatus};
+use dreamster_types::events::{DreamsterEvent, EntitlementAction};
 use dreamster_types::perk::{DeliveryMethod, Perk};
 use dreamster_types::release::SaleTerms;
 use serde_json::json;
@@ -24,18 +25,29 @@ pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
     let perks: Vec<Perk> = s.perks(&a.release).await?;
     let now = now_ms();
     let expected = dreamster_types::perk::grantable_ids(&perks, now);
-    let (edition, done) = s
-        .release::<u32>(&a.release, terms.price, release::buy(expected.clone()))
+    let (_, done) = s
+        .release::<u32>(&a.release, terms.price, release::buy(expected))
         .await?;
+    // The edition is the one the included transaction minted: another fan's purchase in
+    // between makes the dry run's answer wrong.
+    let buyer = ink_id(&s.me()?);
+    let sold = done.find(&a.release, "EditionSold", |e| match e {
+        DreamsterEvent::EditionSold(sold) if sold.buyer == buyer => Some(sold),
+        _ => None,
+    })?;
+    let (edition, granted) = (
+        sold.edition,
+        sold.entitlements.iter().map(|(perk, _)| *perk).collect::<Vec<_>>(),
+    );
     Ok(Report::new(
         format!(
-            "bought edition {edition} of {:?} for {} with perks {expected:?}, {}",
+            "bought edition {edition} of {:?} for {} with perks {granted:?}, {}",
             terms.title,
-            fmt_amount(terms.price),
+            fmt_amount(sold.price),
             landed_text(&done)
         ),
-        json!({ "release": a.release.to_string(), "edition": edition, "price": terms.price.to_string(),
-                "perks": expected, "tx": landed(&done) }),
+        json!({ "release": a.release.to_string(), "edition": edition, "price": sold.price.to_string(),
+                "perks": granted, "tx": landed(&done) }),
     ))
 }
 
@@ -231,9 +243,18 @@ pub async fn resolve(s: &Session, a: &ResolveArgs) -> anyhow::Result<Report> {
 }
 
 pub async fn refund(s: &Session, a: &EntitlementArgs) -> anyhow::Result<Report> {
-    let (amount, done) = s
+    let (_, done) = s
         .release::<u128>(&a.release, 0, release::claim_refund(a.edition, a.perk))
         .await?;
+    let amount = done.find(&a.release, "EntitlementChanged (refunded)", |e| match e {
+        DreamsterEvent::EntitlementChanged(c) if (c.edition, c.perk) == (a.edition, a.perk) => {
+            match c.action {
+                EntitlementAction::Refunded { amount, .. } => Some(amount),
+                _ => None,
+            }
+        }
+        _ => None,
+    })?;
     Ok(Report::new(
         format!(
             "refunded {} for perk {} of edition {}, {}",

@@ -18,16 +18,73 @@ use dreamster_client::account;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 use chain::Session;
 use report::Report;
 
+/// Says on stderr when a secret was typed on the command line, where `ps` and the shell
+/// history keep it (a dev chain's well-known account is no secret).
+fn warn_about_secrets(cli: &Cli, suri_on_command_line: bool) {
+    if suri_on_command_line && !cli.suri.as_deref().is_some_and(account::is_dev_uri) {
+        eprintln!("warning: --suri puts your secret in `ps` and your shell history; use --suri-file (chmod 600), DREAMSTER_SURI, or leave it out to be asked");
+    }
+    if let Command::Perk(args::PerkCommand::Add(p)) = &cli.command {
+        if p.secret.is_some() {
+            eprintln!("warning: --secret puts the perk's secret in `ps` and your shell history; use --secret-file (chmod 600)");
+        }
+    }
+}
+
+/// Refuses an unencrypted connection to a node on another machine (transactions and the
+/// accounts that sign them cross the network in the clear) unless asked for.
+fn check_transport(rpc_url: &str, allow_insecure_ws: bool) -> anyhow::Result<()> {
+    let url = url::Url::parse(rpc_url).map_err(|e| anyhow::anyhow!("--rpc-url {rpc_url:?}: {e}"))?;
+    let local = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "wss" => Ok(()),
+        "ws" if local || allow_insecure_ws => Ok(()),
+        "ws" => anyhow::bail!(
+            "--rpc-url {rpc_url} is unencrypted (ws://) to another machine: use wss://, or pass --allow-insecure-ws if the network is yours"
+        ),
+        other => anyhow::bail!("--rpc-url must be ws:// or wss://, not {other}://"),
+    }
+}
+
+/// Whether the command signs (reads need no account).
+fn signs(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Templates
+            | Command::Perks(_)
+            | Command::Audit(_)
+            | Command::Release(args::ReleaseCommand::Show(_))
+    )
+}
+
+/// Asks for the secret URI without echoing it, when a person is at the terminal.
+fn ask_for_secret() -> anyhow::Result<Option<subxt_signer::sr25519::Keypair>> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Ok(None);
+    }
+    let text = inquire::Password::new("Secret URI of the signing account (not shown):")
+        .without_confirmation()
+        .prompt()?;
+    Ok(Some(account::signer(Some(&text), None)?))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<Report> {
+    check_transport(&cli.rpc_url, cli.allow_insecure_ws)?;
     let config_path = config::path(cli.config.as_deref());
     let signer = match account::signer(cli.suri.as_deref(), cli.suri_file.as_deref()) {
         Ok(k) => Some(k),
+        Err(account::AccountError::Missing) if signs(&cli.command) => ask_for_secret()?,
         Err(account::AccountError::Missing) => None,
         Err(e) => return Err(e.into()),
     };
@@ -80,7 +137,15 @@ async fn run(cli: Cli) -> anyhow::Result<Report> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    warn_about_secrets(
+        &cli,
+        matches.value_source("suri") == Some(clap::parser::ValueSource::CommandLine),
+    );
     let json = cli.json;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

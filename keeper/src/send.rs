@@ -134,8 +134,7 @@ pub async fn submit(
         .events
         .iter()
         .filter_map(|event| {
-            let topics: Vec<[u8; 32]> = event.topics.iter().map(|t| t.0).collect();
-            match DreamsterEvent::decode(&topics, &event.data).ok()? {
+            match event.dreamster().ok()? {
                 DreamsterEvent::EntitlementChanged(c)
                     if matches!(c.action, EntitlementAction::Refunded { .. }) =>
                 {

@@ -261,6 +261,14 @@ pub struct ContractEvent {
 }
 
 impl ContractEvent {
+    /// The Dreamster event this record holds, decoded with the contracts' own definitions.
+    pub fn dreamster(
+        &self,
+    ) -> Result<dreamster_types::events::DreamsterEvent, dreamster_types::events::EventDecodeError> {
+        let topics: Vec<[u8; 32]> = self.topics.iter().map(|t| t.0).collect();
+        dreamster_types::events::DreamsterEvent::decode(&topics, &self.data)
+    }
+
     /// Whether a chain event record is a `Contracts::ContractEmitted`.
     pub fn is_emitted(details: &subxt::events::EventDetails<subxt::PolkadotConfig>) -> bool {
         details.pallet_name() == ContractEmitted::PALLET

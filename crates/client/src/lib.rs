@@ -113,6 +113,33 @@ pub struct Submitted {
     pub events: Vec<ContractEvent>,
 }
 
+impl Submitted {
+    /// The Dreamster events `contract` emitted in this transaction, in order. What a
+    /// transaction did is read here, never from its dry run: between the two, another
+    /// transaction may have changed the answer (two fans buying at once).
+    pub fn events_of<'a>(
+        &'a self,
+        contract: &'a AccountId32,
+    ) -> impl Iterator<Item = dreamster_types::events::DreamsterEvent> + 'a {
+        self.events
+            .iter()
+            .filter(move |e| &e.contract == contract)
+            .filter_map(|e| e.dreamster().ok())
+    }
+
+    /// The first event of `contract` that `pick` accepts, or `MissingEvent(what)`.
+    pub fn find<'a, T>(
+        &'a self,
+        contract: &'a AccountId32,
+        what: &'static str,
+        pick: impl FnMut(dreamster_types::events::DreamsterEvent) -> Option<T>,
+    ) -> Result<T, ClientError> {
+        self.events_of(contract)
+            .find_map(pick)
+            .ok_or(ClientError::MissingEvent(what))
+    }
+}
+
 impl Node {
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         let connect_error = |reason| ClientError::Connect {
