@@ -144,6 +144,35 @@ pub struct Artist {
     pub reputation: Reputation,
     pub releases: Vec<Release>,
     pub registered: Origin,
+    /// Automatic perks whose secret (or code pool) the artist has not handed to the API:
+    /// holders can unlock them on chain but get nothing until it is uploaded.
+    pub undeliverable: Vec<Undeliverable>,
+}
+
+/// An automatic perk that can be unlocked but not delivered yet.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Undeliverable {
+    pub release: Address,
+    pub perk: i32,
+    pub title: String,
+    /// Holders who unlocked it and are waiting.
+    pub unlocked: i64,
+}
+
+/// The artist's automatic perks still open (not cancelled) with no secret uploaded.
+pub async fn undeliverable(db: &PgPool, artist: Address) -> Result<Vec<Undeliverable>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.release, p.perk, p.title,
+             (SELECT count(*) FROM entitlements e
+              WHERE e.release = p.release AND e.perk = p.perk AND e.unlocked) AS unlocked
+         FROM perks p JOIN releases r ON r.address = p.release
+         WHERE r.artist = $1 AND p.content_hash IS NOT NULL AND p.cancelled_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM perk_secrets s WHERE s.release = p.release AND s.perk = p.perk)
+         ORDER BY p.release, p.perk",
+    )
+    .bind(artist)
+    .fetch_all(db)
+    .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -178,6 +207,7 @@ pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
         releases: crate::releases::releases_of(db, Some(address), &filter)
             .await?
             .items,
+        undeliverable: undeliverable(db, address).await?,
     })
 }
 

@@ -2,7 +2,7 @@
 //! per-fan codes), accepted only if it matches the hash committed on chain; once the
 //! indexer has seen a holder's unlock, that holder — and only that holder — can fetch it.
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::Json;
 use dreamster_types::merkle;
@@ -20,7 +20,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload))
         .routes(routes!(fetch))
+        // A pool of up to MAX_POOL codes must fit: the other routes keep the API's 64 KiB.
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT))
 }
+
+/// The largest secret upload: the largest pool (`merkle::MAX_POOL` codes) at up to 160
+/// bytes a code, JSON included.
+pub const UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SecretUpload {
@@ -173,6 +179,8 @@ async fn upload(
             .bind(&codes)
             .execute(&mut *tx)
             .await?;
+            let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+            store_tree(&mut tx, release, perk, &leaves).await?;
             SecretAccepted {
                 perk,
                 kind: "pool",
@@ -238,16 +246,8 @@ async fn fetch(
         }));
     }
     let (idx, code) = assign_code(&s, release, perk, edition).await?;
-    let codes: Vec<String> = sqlx::query_scalar(
-        "SELECT code FROM perk_codes WHERE release = $1 AND perk = $2 ORDER BY idx",
-    )
-    .bind(release)
-    .bind(perk)
-    .fetch_all(&s.db)
-    .await?;
-    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
-    let proof = merkle::proof(&leaves, idx as usize)
-        .unwrap_or_default()
+    let proof = stored_proof(&s, release, perk, idx)
+        .await?
         .into_iter()
         .map(|s| ProofStep {
             sibling: format!("0x{}", hex::encode(s.sibling)),
@@ -259,6 +259,105 @@ async fn fetch(
         proof: Some(proof),
         content_hash,
     }))
+}
+
+/// Stores every level of a pool's tree (`merkle::levels`) in one statement.
+async fn store_tree(
+    tx: &mut sqlx::PgConnection,
+    release: Address,
+    perk: i32,
+    leaves: &[[u8; 32]],
+) -> Result<(), sqlx::Error> {
+    let (mut levels, mut idxs, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+    for (level, nodes) in merkle::levels(leaves).into_iter().enumerate() {
+        for (idx, hash) in nodes.into_iter().enumerate() {
+            // A pool holds at most MAX_POOL codes, so both fit.
+            levels.push(i32::try_from(level).unwrap_or(i32::MAX));
+            idxs.push(i32::try_from(idx).unwrap_or(i32::MAX));
+            hashes.push(hash.to_vec());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO perk_code_nodes (release, perk, level, idx, hash)
+         SELECT $1, $2, l, i, h FROM UNNEST($3::int[], $4::int[], $5::bytea[]) AS u(l, i, h)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(release)
+    .bind(perk)
+    .bind(&levels)
+    .bind(&idxs)
+    .bind(&hashes)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The proof of code `idx`, one stored node per level. A pool uploaded before trees were
+/// stored gets its tree built (once) here.
+async fn stored_proof(
+    s: &AppState,
+    release: Address,
+    perk: i32,
+    idx: i32,
+) -> Result<Vec<merkle::Step>, ApiError> {
+    let size: i32 = sqlx::query_scalar(
+        "SELECT pool_size FROM perk_secrets WHERE release = $1 AND perk = $2",
+    )
+    .bind(release)
+    .bind(perk)
+    .fetch_one(&s.db)
+    .await?;
+    let corrupt = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the stored pool is inconsistent");
+    let positions = merkle::proof_positions(
+        usize::try_from(size).map_err(|_| corrupt())?,
+        usize::try_from(idx).map_err(|_| corrupt())?,
+    )
+    .ok_or_else(corrupt)?;
+    let (levels, idxs): (Vec<i32>, Vec<i32>) = positions
+        .iter()
+        .map(|(l, i, _)| (i32::try_from(*l).unwrap_or(i32::MAX), i32::try_from(*i).unwrap_or(i32::MAX)))
+        .unzip();
+    for attempt in 0..2 {
+        let nodes: Vec<(i32, i32, Vec<u8>)> = sqlx::query_as(
+            "SELECT n.level, n.idx, n.hash FROM perk_code_nodes n
+             JOIN UNNEST($3::int[], $4::int[]) AS w(level, idx) ON (n.level, n.idx) = (w.level, w.idx)
+             WHERE n.release = $1 AND n.perk = $2",
+        )
+        .bind(release)
+        .bind(perk)
+        .bind(&levels)
+        .bind(&idxs)
+        .fetch_all(&s.db)
+        .await?;
+        if nodes.len() == positions.len() {
+            let found: std::collections::HashMap<(i32, i32), Vec<u8>> =
+                nodes.into_iter().map(|(l, i, h)| ((l, i), h)).collect();
+            return positions
+                .iter()
+                .zip(levels.iter().zip(&idxs))
+                .map(|((_, _, on_left), key)| {
+                    let hash = found.get(&(*key.0, *key.1)).ok_or_else(corrupt)?;
+                    Ok(merkle::Step {
+                        sibling: <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| corrupt())?,
+                        sibling_on_left: *on_left,
+                    })
+                })
+                .collect();
+        }
+        if attempt == 0 {
+            let codes: Vec<String> = sqlx::query_scalar(
+                "SELECT code FROM perk_codes WHERE release = $1 AND perk = $2 ORDER BY idx",
+            )
+            .bind(release)
+            .bind(perk)
+            .fetch_all(&s.db)
+            .await?;
+            let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+            let mut conn = s.db.acquire().await?;
+            store_tree(&mut conn, release, perk, &leaves).await?;
+        }
+    }
+    Err(corrupt())
 }
 
 /// This edition's code: the one assigned before, or the next free one.

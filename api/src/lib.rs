@@ -25,7 +25,6 @@ pub mod webhooks;
 use axum::routing::get;
 use axum::{Json, Router};
 use sqlx::PgPool;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -209,7 +208,9 @@ pub fn router(state: AppState) -> Router {
             state.limits.clone(),
             limits::enforce,
         ))
-        .layer(RequestBodyLimitLayer::new(64 * 1024));
+        // Bodies are read only by extractors, which honour this limit; the secret upload
+        // sets its own (delivery::UPLOAD_LIMIT).
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
     for header in operations::security_headers() {
         app = app.layer(header);
     }

@@ -409,6 +409,15 @@ async fn artist(
                 p { (stats.sales) " editions sold · revenue " (amount(&stats.revenue)) }
                 (crate::charts::sales_per_day(&stats.by_day.iter().map(|d| (d.day.clone(), d.sales)).collect::<Vec<_>>()))
             }
+            @if !a.undeliverable.is_empty() {
+                div.card #undeliverable {
+                    h2 { "Perks fans can unlock but not receive yet" }
+                    p.muted { "These automatic perks have no secret (or code pool) on Dreamster yet: holders who unlock them get nothing until the artist uploads it." }
+                    ul { @for u in &a.undeliverable {
+                        li { a href={ "/releases/" (u.release) } { (u.title) } " (perk " (u.perk) ") · " (u.unlocked) " holder(s) waiting" }
+                    } }
+                }
+            }
             h2 { "Which perks drive sales, engagement and satisfaction" }
             div.card.charts {
                 (crate::charts::bars("perk-sales", "Sales: editions sold after the perk was added", "editions", None,

@@ -169,3 +169,117 @@ async fn secrets_reach_only_unlocked_holders() {
     }
     assert_ne!(handed[0], handed[1], "two holders got the same code");
 }
+
+/// Issue 17, finding 6: a pool over ~5 000 codes could never be uploaded (the API's 64 KiB
+/// body limit), yet holders could unlock it and never get a code, and every fetch hashed
+/// the whole pool again. The largest pool (`merkle::MAX_POOL` codes) now uploads, its tree
+/// is stored once, and until it is uploaded the artist is shown the perk is undeliverable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
+    let served = serve_story().await;
+    let base = served.base.clone();
+    let c = Client::new();
+    let rel = served.story.release.to_string();
+    let codes: Vec<String> = (0..merkle::MAX_POOL).map(|i| format!("POOL-{i:06}")).collect();
+    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+    let root = merkle::root(&leaves).expect("root");
+    let node = dreamster_client::Node::connect(&served.node.rpc_url())
+        .await
+        .expect("client");
+    let rel_id = &served.story.release;
+    let pool = perk(
+        PerkKind::PrivateChat,
+        "Backstage codes",
+        500,
+        DeliveryMethod::Automatic { content_hash: root },
+        now_ms() + 86_400_000,
+    );
+    let pool_perk: u32 = release_call(&node, &dev::bob(), rel_id, 0, release::add_perk(pool))
+        .await
+        .expect("add perk");
+    let fan = dev::ferdie();
+    let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy(vec![]))
+        .await
+        .expect("buy");
+    release_call::<()>(&node, &fan, rel_id, 0, release::unlock(edition, pool_perk))
+        .await
+        .expect("unlock");
+    reindex(&served).await;
+
+    // Unlocked, nothing to hand over: the artist sees it, in the API and on their page.
+    let artist_path = format!("/api/artists/{}", addr(&dev::bob()));
+    let waiting = |a: &serde_json::Value| {
+        a["undeliverable"]
+            .as_array()
+            .expect("undeliverable")
+            .iter()
+            .find(|u| u["release"] == rel.as_str() && u["perk"] == pool_perk)
+            .map(|u| u["unlocked"].as_i64().expect("count"))
+    };
+    let (_, artist) = get_as(&c, format!("{base}{artist_path}"), None).await;
+    assert_eq!(waiting(&artist), Some(1), "{artist}");
+    let page = c
+        .get(format!("{base}/artists/{}", addr(&dev::bob())))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Perks fans can unlock but not receive yet") && page.contains("Backstage codes"));
+
+    // The upload is far over the 64 KiB every other route keeps.
+    let bob = sign_in(&c, &base, &dev::bob()).await;
+    let body = json!({ "codes": codes });
+    assert!(body.to_string().len() > 1024 * 1024);
+    let (status, accepted) = post_as(
+        &c,
+        format!("{base}/api/releases/{rel}/perks/{pool_perk}/secret"),
+        Some(&bob),
+        body,
+    )
+    .await;
+    assert_eq!((status, accepted["codes"].as_u64()), (201, Some(merkle::MAX_POOL as u64)), "{accepted}");
+    let (status, too_big) = post_as(
+        &c,
+        format!("{base}/api/releases/{rel}/threads/{}/messages", addr(&fan)),
+        Some(&bob),
+        json!({ "body": "x".repeat(70 * 1024) }),
+    )
+    .await;
+    assert_eq!((status, too_big["error"].as_str()), (413, Some("too_large")), "{too_big}");
+    let (_, artist) = get_as(&c, format!("{base}{artist_path}"), None).await;
+    assert_eq!(waiting(&artist), None, "delivered now: {artist}");
+
+    // The tree is stored once, every level; the holder's proof is read from it.
+    let nodes: i64 = sqlx::query_scalar("SELECT count(*) FROM perk_code_nodes WHERE perk = $1")
+        .bind(i32::try_from(pool_perk).expect("perk"))
+        .fetch_one(served.db.pool())
+        .await
+        .expect("nodes");
+    let expected: usize = merkle::levels(&leaves).iter().map(Vec::len).sum();
+    assert_eq!(nodes, i64::try_from(expected).expect("count"));
+    let token = sign_in(&c, &base, &fan).await;
+    let (status, got) = get_as(
+        &c,
+        format!("{base}/api/releases/{rel}/editions/{edition}/perks/{pool_perk}/secret"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    let code = got["secret"].as_str().expect("code");
+    let steps: Vec<merkle::Step> = got["proof"]
+        .as_array()
+        .expect("proof")
+        .iter()
+        .map(|s| merkle::Step {
+            sibling: hex::decode(s["sibling"].as_str().unwrap_or("").trim_start_matches("0x"))
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .expect("32-byte sibling"),
+            sibling_on_left: s["sibling_on_left"].as_bool().expect("side"),
+        })
+        .collect();
+    assert_eq!(steps.len(), 17, "one step per level of a 100 000-leaf tree");
+    assert!(merkle::verify(merkle::leaf(code.as_bytes()), &steps, root), "proof for {code}");
+}

@@ -649,7 +649,7 @@ fn help_everywhere_and_bad_input_is_one_usage_line() {
     let err = String::from_utf8_lossy(&no_secret.stderr);
     assert_eq!(
         err.trim(),
-        "error: an automatic perk needs --secret, --content-hash or --codes-file"
+        "error: an automatic perk needs --secret-file, --secret, --content-hash or --codes-file"
     );
     let no_account = run(&["address"]);
     assert_eq!(no_account.status.code(), Some(1));

@@ -93,13 +93,26 @@ pub fn pool_limit(codes: usize, limit: Option<u32>) -> Result<u32, PoolError> {
     }
 }
 
-/// The root of `leaves`; `None` for an empty pool.
-pub fn root(leaves: &[Hash32]) -> Option<Hash32> {
+/// Every level of the tree over `leaves`: level 0 is the leaves, the last is the root
+/// alone; empty for an empty pool. What a server stores once to answer proofs by lookup.
+pub fn levels(leaves: &[Hash32]) -> Vec<Vec<Hash32>> {
+    let mut all = Vec::new();
+    if leaves.is_empty() {
+        return all;
+    }
     let mut level = leaves.to_vec();
     while level.len() > 1 {
-        level = next_level(&level);
+        let up = next_level(&level);
+        all.push(level);
+        level = up;
     }
-    level.first().copied()
+    all.push(level);
+    all
+}
+
+/// The root of `leaves`; `None` for an empty pool.
+pub fn root(leaves: &[Hash32]) -> Option<Hash32> {
+    levels(leaves).last().and_then(|top| top.first().copied())
 }
 
 /// One step of a proof: the sibling's hash and whether it sits on the left.
@@ -109,26 +122,39 @@ pub struct Step {
     pub sibling_on_left: bool,
 }
 
-/// The proof that `leaves[index]` is in the tree.
-pub fn proof(leaves: &[Hash32], index: usize) -> Option<Vec<Step>> {
-    if index >= leaves.len() {
+/// Where a proof's steps are in a tree of `len` leaves, bottom up: (level, index of the
+/// sibling in that level, whether it sits on the left). A node carried up alone has no
+/// step at its level. `None` if `index` is not a leaf.
+pub fn proof_positions(len: usize, index: usize) -> Option<Vec<(usize, usize, bool)>> {
+    if index >= len {
         return None;
     }
-    let mut steps = Vec::new();
-    let mut level = leaves.to_vec();
-    let mut i = index;
-    while level.len() > 1 {
+    let mut positions = Vec::new();
+    let (mut width, mut i, mut level) = (len, index, 0);
+    while width > 1 {
         let sibling = i ^ 1;
-        if let Some(h) = level.get(sibling) {
-            steps.push(Step {
-                sibling: *h,
-                sibling_on_left: sibling < i,
-            });
+        if sibling < width {
+            positions.push((level, sibling, sibling < i));
         }
-        level = next_level(&level);
+        width = width.div_ceil(2);
         i /= 2;
+        level += 1;
     }
-    Some(steps)
+    Some(positions)
+}
+
+/// The proof that `leaves[index]` is in the tree.
+pub fn proof(leaves: &[Hash32], index: usize) -> Option<Vec<Step>> {
+    let tree = levels(leaves);
+    proof_positions(leaves.len(), index)?
+        .into_iter()
+        .map(|(level, at, on_left)| {
+            Some(Step {
+                sibling: *tree.get(level)?.get(at)?,
+                sibling_on_left: on_left,
+            })
+        })
+        .collect()
 }
 
 /// Whether `leaf` with `steps` leads to `root`.
