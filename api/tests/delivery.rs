@@ -13,6 +13,41 @@ use reqwest::Client;
 use serde_json::json;
 use subxt_signer::sr25519::dev;
 
+/// Bob adds an automatic perk committed to a pool's `root`, due in a day; its id.
+async fn add_pool_perk(
+    node: &dreamster_client::Node,
+    release: &subxt::utils::AccountId32,
+    title: &str,
+    root: [u8; 32],
+) -> u32 {
+    let pool = perk(
+        PerkKind::PrivateChat,
+        title,
+        500,
+        DeliveryMethod::Automatic { content_hash: root },
+        now_ms() + 86_400_000,
+    );
+    release_call(node, &dev::bob(), release, 0, release::add_perk(pool))
+        .await
+        .expect("add perk")
+}
+
+/// The Merkle proof of a fetched code, as the API sent it.
+fn proof_of(got: &serde_json::Value) -> Vec<merkle::Step> {
+    got["proof"]
+        .as_array()
+        .expect("proof")
+        .iter()
+        .map(|s| merkle::Step {
+            sibling: hex::decode(s["sibling"].as_str().unwrap_or("").trim_start_matches("0x"))
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .expect("32-byte sibling"),
+            sibling_on_left: s["sibling_on_left"].as_bool().expect("side"),
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn secrets_reach_only_unlocked_holders() {
     let served = serve_story().await;
@@ -104,16 +139,7 @@ async fn secrets_reach_only_unlocked_holders() {
         .await
         .expect("client");
     let rel_id = &served.story.release;
-    let pool = perk(
-        PerkKind::PrivateChat,
-        "Discord invite",
-        500,
-        DeliveryMethod::Automatic { content_hash: root },
-        now_ms() + 86_400_000,
-    );
-    let pool_perk: u32 = release_call(&node, &dev::bob(), rel_id, 0, release::add_perk(pool))
-        .await
-        .expect("add perk");
+    let pool_perk = add_pool_perk(&node, rel_id, "Discord invite", root).await;
     let mut editions = Vec::new();
     for fan in [dev::ferdie(), dev::dave()] {
         let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy(vec![]))
@@ -144,18 +170,7 @@ async fn secrets_reach_only_unlocked_holders() {
         let (status, got) = get_as(&c, fetch(*edition, pool_perk), Some(&token)).await;
         assert_eq!(status, 200, "{} {got}", addr(fan));
         let code = got["secret"].as_str().expect("code").to_string();
-        let steps: Vec<merkle::Step> = got["proof"]
-            .as_array()
-            .expect("proof")
-            .iter()
-            .map(|s| merkle::Step {
-                sibling: hex::decode(s["sibling"].as_str().unwrap_or("").trim_start_matches("0x"))
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .expect("32-byte sibling"),
-                sibling_on_left: s["sibling_on_left"].as_bool().expect("side"),
-            })
-            .collect();
+        let steps = proof_of(&got);
         assert!(
             merkle::verify(merkle::leaf(code.as_bytes()), &steps, root),
             "proof for {code}"
@@ -187,16 +202,7 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
         .await
         .expect("client");
     let rel_id = &served.story.release;
-    let pool = perk(
-        PerkKind::PrivateChat,
-        "Backstage codes",
-        500,
-        DeliveryMethod::Automatic { content_hash: root },
-        now_ms() + 86_400_000,
-    );
-    let pool_perk: u32 = release_call(&node, &dev::bob(), rel_id, 0, release::add_perk(pool))
-        .await
-        .expect("add perk");
+    let pool_perk = add_pool_perk(&node, rel_id, "Backstage codes", root).await;
     let fan = dev::ferdie();
     let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy(vec![]))
         .await
@@ -268,18 +274,7 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     .await;
     assert_eq!(status, 200, "{got}");
     let code = got["secret"].as_str().expect("code");
-    let steps: Vec<merkle::Step> = got["proof"]
-        .as_array()
-        .expect("proof")
-        .iter()
-        .map(|s| merkle::Step {
-            sibling: hex::decode(s["sibling"].as_str().unwrap_or("").trim_start_matches("0x"))
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .expect("32-byte sibling"),
-            sibling_on_left: s["sibling_on_left"].as_bool().expect("side"),
-        })
-        .collect();
+    let steps = proof_of(&got);
     assert_eq!(steps.len(), 17, "one step per level of a 100 000-leaf tree");
     assert!(merkle::verify(merkle::leaf(code.as_bytes()), &steps, root), "proof for {code}");
 }
