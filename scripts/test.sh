@@ -10,12 +10,16 @@ cd "$ROOT"
 
 log=$(mktemp)
 stage="setup"
+# Steps beside the test binaries that failed, named in the summary.
+failures=()
 finish() {
     local rc=$?
     trap - EXIT
     echo
     if [ "$stage" = "done" ]; then
-        "$ROOT/scripts/summary.sh" "$log" || rc=1
+        local extra=()
+        for f in "${failures[@]}"; do extra+=(--also "$f"); done
+        "$ROOT/scripts/summary.sh" "$log" "${extra[@]}" || rc=1
     else
         "$ROOT/scripts/summary.sh" "$log" --stopped "during $stage (exit $rc)" || true
         [ "$rc" -ne 0 ] || rc=1
@@ -48,6 +52,7 @@ if (cd "$ROOT/api/web" && npx --no-install eslint src devwallet); then
     echo "eslint: api/web clean"
 else
     echo "eslint: api/web has problems (above)"
+    failures+=("eslint found problems in api/web")
     status=1
 fi
 # The long hardening tests run once, through scripts/soak.sh at CI's short size, so the
@@ -60,7 +65,7 @@ long_tests=(
 skips=()
 for t in "${long_tests[@]}"; do skips+=(--skip "$t"); done
 cargo test --workspace --locked --no-fail-fast -- "${skips[@]}" 2>&1 | tee "$log" || status=$?
-"$ROOT/scripts/soak.sh" --short 2>&1 | tee -a "$log" || status=1
+"$ROOT/scripts/soak.sh" --short 2>&1 | tee -a "$log" || { status=1; failures+=("scripts/soak.sh --short (its own summary above says which run)"); }
 
 stage="done"
 exit "$status"

@@ -27,6 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub const DEV_CHAIN_GENESIS: &str =
     "0x350783c3a0be3291c03faed9810ac4a28bd38f088c4934f1654c279c7e45ba5c";
 
+/// How long connecting to the node may take before a request is told it is unavailable.
+pub const NODE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct ChainLink {
     url: String,
@@ -54,13 +57,27 @@ impl ChainLink {
         if let Some(node) = slot.1.as_ref() {
             return Ok(node.clone());
         }
-        let node = Node::connect(&self.url).await.map_err(|e| {
+        // The detail names the node's URL, which may be internal or carry a key: it goes
+        // to our log, the client gets the fact. A node that never answers is given up on
+        // (the lock above is held meanwhile, so every chain request would wait with it).
+        let unavailable = || {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "node_unavailable",
-                format!("the chain cannot be reached right now: {e}"),
+                "the chain cannot be reached right now; try again shortly",
             )
-        })?;
+        };
+        let node = match tokio::time::timeout(NODE_CONNECT_TIMEOUT, Node::connect(&self.url)).await {
+            Ok(Ok(node)) => node,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot reach the node");
+                return Err(unavailable());
+            }
+            Err(_) => {
+                tracing::warn!("the node did not answer within {} s", NODE_CONNECT_TIMEOUT.as_secs());
+                return Err(unavailable());
+            }
+        };
         let generation = slot.0 + 1;
         let updater = node.api().updater();
         let link = self.node.clone();

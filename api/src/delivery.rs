@@ -2,7 +2,9 @@
 //! per-fan codes), accepted only if it matches the hash committed on chain; once the
 //! indexer has seen a holder's unlock, that holder — and only that holder — can fetch it.
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
 use axum::http::StatusCode;
 use axum::Json;
 use dreamster_types::merkle;
@@ -13,19 +15,18 @@ use utoipa_axum::routes;
 
 use crate::address::Address;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::error::{ApiError, ApiPath, ErrorBody};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload))
         .routes(routes!(fetch))
-        // A pool of up to MAX_POOL codes must fit: the other routes keep the API's 64 KiB.
-        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT))
 }
 
 /// The largest secret upload: the largest pool (`merkle::MAX_POOL` codes) at up to 160
-/// bytes a code, JSON included.
+/// bytes a code, JSON included. Every other route keeps the API's 64 KiB; this one reads
+/// its body itself, and only once the caller is known to be the release's artist.
 pub const UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -122,7 +123,8 @@ async fn upload(
     State(s): State<AppState>,
     Caller(caller, _): Caller,
     ApiPath((release, perk)): ApiPath<(Address, i32)>,
-    ApiJson(up): ApiJson<SecretUpload>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, Json<SecretAccepted>), ApiError> {
     let (hash, artist) = committed_hash(&s, release, perk).await?;
     if artist != caller {
@@ -130,6 +132,7 @@ async fn upload(
             "only the release's artist may provide a perk's secret",
         ));
     }
+    let up = read_upload(&headers, body).await?;
     let mut tx = s.db.begin().await?;
     let accepted = match (up.secret, up.codes) {
         (Some(secret), None) => {
@@ -196,6 +199,29 @@ async fn upload(
     };
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+/// The upload's JSON, read only now that the caller is the artist: up to `UPLOAD_LIMIT`.
+async fn read_upload(headers: &HeaderMap, body: Body) -> Result<SecretUpload, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_body",
+            "expected a body of type application/json",
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, UPLOAD_LIMIT).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("an upload is at most {} MiB", UPLOAD_LIMIT / (1024 * 1024)),
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_body", e.to_string()))
 }
 
 /// The holder of an edition fetches an automatic perk's secret once they have unlocked it.
@@ -345,19 +371,44 @@ async fn stored_proof(
                 .collect();
         }
         if attempt == 0 {
-            let codes: Vec<String> = sqlx::query_scalar(
-                "SELECT code FROM perk_codes WHERE release = $1 AND perk = $2 ORDER BY idx",
-            )
-            .bind(release)
-            .bind(perk)
-            .fetch_all(&s.db)
-            .await?;
-            let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
-            let mut conn = s.db.acquire().await?;
-            store_tree(&mut conn, release, perk, &leaves).await?;
+            build_missing_tree(s, release, perk).await?;
         }
     }
     Err(corrupt())
+}
+
+/// Builds the stored tree of a pool uploaded before trees were stored — once: concurrent
+/// fetches wait on one lock per pool, and the first to hold it builds.
+async fn build_missing_tree(s: &AppState, release: Address, perk: i32) -> Result<(), sqlx::Error> {
+    let mut tx = s.db.begin().await?;
+    // Up to 100 000 codes and twice as many nodes: more than a request's statement time.
+    sqlx::query("SET LOCAL statement_timeout = '60s'")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('perk_code_nodes:' || encode($1, 'hex') || ':' || $2::text, 0))")
+        .bind(release)
+        .bind(perk)
+        .execute(&mut *tx)
+        .await?;
+    let built: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM perk_code_nodes WHERE release = $1 AND perk = $2)",
+    )
+    .bind(release)
+    .bind(perk)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !built {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT code FROM perk_codes WHERE release = $1 AND perk = $2 ORDER BY idx",
+        )
+        .bind(release)
+        .bind(perk)
+        .fetch_all(&mut *tx)
+        .await?;
+        let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+        store_tree(&mut tx, release, perk, &leaves).await?;
+    }
+    tx.commit().await
 }
 
 /// This edition's code: the one assigned before, or the next free one.

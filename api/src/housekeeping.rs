@@ -19,18 +19,31 @@ pub struct Purged {
     pub sessions: u64,
 }
 
+/// Rows one delete takes: a statement stays well inside the API's statement timeout
+/// however many rows have expired (a burst of challenges, a first purge of an old table).
+const BATCH: i64 = 5_000;
+
 /// Deletes expired sign-in nonces (used or not: past its expiry a nonce is refused
-/// anyway) and expired sessions.
+/// anyway) and expired sessions, in batches until none is left.
 pub async fn purge(db: &PgPool) -> Result<Purged, sqlx::Error> {
-    let nonces = sqlx::query("DELETE FROM auth_nonces WHERE expires_at < now()")
-        .execute(db)
-        .await?
-        .rows_affected();
-    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < now()")
-        .execute(db)
-        .await?
-        .rows_affected();
-    Ok(Purged { nonces, sessions })
+    Ok(Purged {
+        nonces: purge_table(db, "auth_nonces").await?,
+        sessions: purge_table(db, "sessions").await?,
+    })
+}
+
+async fn purge_table(db: &PgPool, table: &'static str) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE expires_at < now() LIMIT $1)"
+    );
+    let mut total = 0;
+    loop {
+        let n = sqlx::query(&sql).bind(BATCH).execute(db).await?.rows_affected();
+        total += n;
+        if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
+            return Ok(total);
+        }
+    }
 }
 
 /// Purges every `EVERY` until stopped.

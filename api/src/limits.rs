@@ -88,7 +88,8 @@ impl Limits {
         Self::default()
     }
 
-    /// Take the client's address from `header` (set by the reverse proxy in front).
+    /// Take the client's address from `header`, as the reverse proxy in front sets it
+    /// (its right-most entry). Only for an API every connection reaches through that proxy.
     pub fn behind_proxy(mut self, header: HeaderName) -> Self {
         self.client_ip_header = Some(header);
         self
@@ -103,36 +104,39 @@ impl Limits {
     }
 
     fn client(&self, req: &Request) -> IpAddr {
-        let from_proxy = self.client_ip_header.as_ref().and_then(|h| {
-            req.headers()
-                .get(h)?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        });
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(a)| a.ip());
+        // Behind a proxy: the right-most entry is the one our proxy wrote (what a client
+        // sends is to its left, so a forged list changes nothing). A value that does not
+        // parse falls back to the connection's address, never to a bucket shared by all.
+        let from_proxy = self.client_ip_header.as_ref().and_then(|h| {
+            let value = req.headers().get(h)?.to_str().ok()?;
+            parse_ip(value.rsplit(',').next()?.trim())
+        });
         // A server started without connection info puts every client in one bucket.
-        let ip = match &self.client_ip_header {
-            Some(_) => from_proxy,
-            None => peer,
-        }
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let ip = from_proxy.or(peer).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         match ip {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-            IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or([0, 0, 0, 0].into())),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                }
+            },
             v4 => v4,
         }
     }
+}
+
+/// An address as proxies write it: bare, with a port (`1.2.3.4:5678`, `[::1]:80`), or
+/// bracketed.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| text.trim_start_matches('[').trim_end_matches(']').parse().ok())
 }
 
 /// The middleware: a request over its client's limit gets 429 with `Retry-After`.
@@ -160,4 +164,47 @@ pub async fn enforce(State(limits): State<Limits>, req: Request, next: Next) -> 
         }
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(limits: &Limits, peer: &str, header: Option<&str>) -> IpAddr {
+        let mut req = Request::new(axum::body::Body::empty());
+        req.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().expect("peer")));
+        if let Some(v) = header {
+            req.headers_mut()
+                .insert("x-forwarded-for", HeaderValue::from_str(v).expect("header"));
+        }
+        limits.client(&req)
+    }
+
+    #[test]
+    fn a_forged_header_changes_nothing() {
+        let direct = Limits::production();
+        // No proxy configured: the header is the client's own words, ignored.
+        assert_eq!(client(&direct, "9.9.9.9:4000", Some("1.2.3.4")), IpAddr::from([9, 9, 9, 9]));
+        let proxied = Limits::production().behind_proxy(HeaderName::from_static("x-forwarded-for"));
+        // Behind the proxy: its own (right-most) entry counts, not what the client prepended.
+        assert_eq!(
+            client(&proxied, "10.0.0.2:4000", Some("6.6.6.6, 203.0.113.7")),
+            IpAddr::from([203, 0, 113, 7])
+        );
+        assert_eq!(client(&proxied, "10.0.0.2:4000", Some("203.0.113.7:5678")), IpAddr::from([203, 0, 113, 7]));
+        // Garbage falls back to the connection, not to a bucket everyone shares.
+        assert_eq!(client(&proxied, "10.0.0.2:4000", Some("for=bogus")), IpAddr::from([10, 0, 0, 2]));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let l = Limits::production();
+        let a = client(&l, "[2001:db8:1:2:aaaa::1]:1", None);
+        let b = client(&l, "[2001:db8:1:2:bbbb::9]:1", None);
+        let c = client(&l, "[2001:db8:1:3::1]:1", None);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(client(&l, "[::ffff:1.2.3.4]:1", None), IpAddr::from([1, 2, 3, 4]));
+    }
 }

@@ -59,20 +59,32 @@ struct Args {
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let options = PgConnectOptions::from_str(&args.database_url)
-        .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?
-        // Every statement of the API is bounded, so a slow query frees its connection.
-        .options([("statement_timeout", dreamster_api::operations::STATEMENT_TIMEOUT)]);
+    let base = PgConnectOptions::from_str(&args.database_url)
+        .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
+    // Migrations on a connection of their own, without the requests' statement timeout: a
+    // migration may wait for the indexer's migration lock or build an index on a big table.
+    {
+        let migrating = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
+        dreamster_api::migrator()
+            .run(&migrating)
+            .await
+            .map_err(|e| anyhow::anyhow!("migrating the API's tables: {e}"))?;
+        migrating.close().await;
+    }
+    // Every statement of the API's requests is bounded, so a slow query frees its
+    // connection.
     let db = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(options)
+        .connect_with(
+            base.options([("statement_timeout", dreamster_api::operations::STATEMENT_TIMEOUT)]),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
-    dreamster_api::migrator()
-        .run(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("migrating the API's tables: {e}"))?;
     let reach = if args.webhooks_to_loopback {
         tracing::warn!("webhooks may call loopback addresses (--webhooks-to-loopback): not for production");
         dreamster_api::webhooks::Reach::AlsoLoopback

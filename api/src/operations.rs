@@ -13,10 +13,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The longest a request may take before it is answered 503. Transaction routes
-/// (`/api/tx/…`) are exempt: they follow a transaction into a block and stream its
-/// progress, under deadlines of their own.
+/// The longest a request may take before it is answered 503. `/api/tx/submit` is exempt:
+/// it follows a transaction into a block and streams its progress, and must not be cut
+/// off once sent. A secret upload (up to 16 MiB) has `UPLOAD_TIMEOUT`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The deadline of a secret upload (a pool of up to 100 000 codes): time to receive 16 MiB
+/// on a slow line and store the pool and its tree.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The longest one SQL statement of the API may run (set on each of its connections), so
 /// an expensive query gives its connection back instead of holding it.
@@ -29,22 +33,27 @@ pub async fn ready(State(s): State<AppState>) -> Result<&'static str, ApiError> 
         .fetch_one(&s.db)
         .await
         .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                format!("the database does not answer: {e}"),
-            )
+            // The detail (host names, roles) is for our log, not for whoever asks.
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")
         })?;
     Ok("ready")
 }
 
-/// Answers 503 for a request (other than a transaction's) that took longer than the
-/// state's `request_timeout` (`REQUEST_TIMEOUT` in production); dropping the handler
-/// cancels its query.
+/// Answers 503 for a request that took longer than the state's `request_timeout`
+/// (`REQUEST_TIMEOUT` in production; `UPLOAD_TIMEOUT` for a secret upload; none for
+/// `/api/tx/submit`). The handler is dropped; a query it was running ends by the
+/// connection's `statement_timeout`.
 pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/api/tx/") {
+    let path = req.uri().path();
+    if path == "/api/tx/submit" {
         return next.run(req).await;
     }
+    let limit = if req.method() == axum::http::Method::POST && path.ends_with("/secret") {
+        limit.max(UPLOAD_TIMEOUT)
+    } else {
+        limit
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::new(

@@ -277,4 +277,49 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     let steps = proof_of(&got);
     assert_eq!(steps.len(), 17, "one step per level of a 100 000-leaf tree");
     assert!(merkle::verify(merkle::leaf(code.as_bytes()), &steps, root), "proof for {code}");
+
+    // The last code — on the right edge, carried up alone at odd levels — from a pool
+    // whose tree was never stored (uploaded before trees were): it is built on this fetch.
+    let perk_id = i32::try_from(pool_perk).expect("perk");
+    sqlx::query(
+        "UPDATE perk_codes SET edition = -(idx + 1)
+         WHERE perk = $1 AND edition IS NULL AND idx < $2 - 1",
+    )
+    .bind(perk_id)
+    .bind(i32::try_from(merkle::MAX_POOL).expect("size"))
+    .execute(served.db.pool())
+    .await
+    .expect("hand out all but the last code");
+    sqlx::query("DELETE FROM perk_code_nodes WHERE perk = $1")
+        .bind(perk_id)
+        .execute(served.db.pool())
+        .await
+        .expect("forget the tree");
+    let last_fan = dev::dave();
+    let last: u32 = release_call(&node, &last_fan, rel_id, PRICE, release::buy(vec![]))
+        .await
+        .expect("buy");
+    release_call::<()>(&node, &last_fan, rel_id, 0, release::unlock(last, pool_perk))
+        .await
+        .expect("unlock");
+    reindex(&served).await;
+    let token = sign_in(&c, &base, &last_fan).await;
+    let (status, got) = get_as(
+        &c,
+        format!("{base}/api/releases/{rel}/editions/{last}/perks/{pool_perk}/secret"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    let code = got["secret"].as_str().expect("code");
+    assert_eq!(code, codes[merkle::MAX_POOL - 1]);
+    let steps = proof_of(&got);
+    assert!(steps.len() < 17, "an edge code skips the levels it was carried up alone");
+    assert!(merkle::verify(merkle::leaf(code.as_bytes()), &steps, root), "proof for {code}");
+    let rebuilt: i64 = sqlx::query_scalar("SELECT count(*) FROM perk_code_nodes WHERE perk = $1")
+        .bind(perk_id)
+        .fetch_one(served.db.pool())
+        .await
+        .expect("nodes");
+    assert_eq!(rebuilt, i64::try_from(expected).expect("count"), "the tree was stored once more");
 }

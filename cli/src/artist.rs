@@ -1,6 +1,6 @@
 //! The artist's commands (and the registry owner's `arbiter`).
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use dreamster_calls::{registry, release};
 use dreamster_types::events::DreamsterEvent;
 use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
@@ -239,8 +239,8 @@ fn commitment(p: &PerkAddArgs, quantity_limit: &mut Option<u32>) -> anyhow::Resu
     let Some(path) = &p.codes_file else {
         bail!("an automatic perk needs --secret-file, --secret, --content-hash or --codes-file");
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // Per-fan codes are secrets too: the file must be the artist's alone.
+    let text = dreamster_client::account::read_private_text(path)?;
     let codes: Vec<&str> = text
         .lines()
         .map(str::trim)

@@ -140,11 +140,8 @@ impl Demo<'_> {
         let terms: SaleTerms = self.root.query(rel, release::sale_terms()).await?;
         let perks: Vec<dreamster_types::perk::Perk> = self.root.perks(rel).await?;
         let expected = dreamster_types::perk::grantable_ids(&perks, now_ms());
-        Ok(self
-            .who(fan)
-            .release::<u32>(rel, terms.price, release::buy(expected))
-            .await?
-            .0)
+        let (sold, _) = crate::fan::buy_expecting(&self.who(fan), rel, terms.price, expected).await?;
+        Ok(sold.edition)
     }
 
     async fn act(

@@ -25,16 +25,7 @@ pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
     let perks: Vec<Perk> = s.perks(&a.release).await?;
     let now = now_ms();
     let expected = dreamster_types::perk::grantable_ids(&perks, now);
-    let (_, done) = s
-        .release::<u32>(&a.release, terms.price, release::buy(expected))
-        .await?;
-    // The edition is the one the included transaction minted: another fan's purchase in
-    // between makes the dry run's answer wrong.
-    let buyer = ink_id(&s.me()?);
-    let sold = done.find(&a.release, "EditionSold", |e| match e {
-        DreamsterEvent::EditionSold(sold) if sold.buyer == buyer => Some(sold),
-        _ => None,
-    })?;
+    let (sold, done) = buy_expecting(s, &a.release, terms.price, expected).await?;
     let (edition, granted) = (
         sold.edition,
         sold.entitlements.iter().map(|(perk, _)| *perk).collect::<Vec<_>>(),
@@ -49,6 +40,26 @@ pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
         json!({ "release": a.release.to_string(), "edition": edition, "price": sold.price.to_string(),
                 "perks": granted, "tx": landed(&done) }),
     ))
+}
+
+/// Buys an edition of `release` at `price` expecting the perks `expected`; the sale as
+/// the included transaction's `EditionSold` says it (another fan's purchase in between
+/// makes the dry run's edition wrong).
+pub async fn buy_expecting(
+    s: &Session,
+    release: &AccountId32,
+    price: u128,
+    expected: Vec<u32>,
+) -> anyhow::Result<(dreamster_types::events::EditionSold, dreamster_client::Submitted)> {
+    let (_, done) = s
+        .release::<u32>(release, price, release::buy(expected))
+        .await?;
+    let buyer = ink_id(&s.me()?);
+    let sold = done.find(release, "EditionSold", |e| match e {
+        DreamsterEvent::EditionSold(sold) if sold.buyer == buyer => Some(sold),
+        _ => None,
+    })?;
+    Ok((sold, done))
 }
 
 /// Every release of the configured registry.

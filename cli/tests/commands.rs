@@ -459,6 +459,9 @@ async fn every_command_on_a_real_node() {
     // A pool of per-fan codes: the Merkle root of the file's codes goes on chain.
     let codes = cli.dir.path().join("codes.txt");
     std::fs::write(&codes, "VIP-1\nVIP-2\n\nVIP-3\n").expect("codes file");
+    // Per-fan codes are secrets: the file is the artist's alone.
+    std::fs::set_permissions(&codes, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod 600");
     let codes_path = codes.to_string_lossy().to_string();
     let add_pool_perk = || {
         cli.run(

@@ -236,18 +236,29 @@ struct Leased {
 /// are skipped, not waited for; every condition is checked again under the row lock, so a
 /// row another replica has just called and recorded is not called again early.
 async fn lease(db: &PgPool, s: &Settings, room: i64) -> Result<Vec<Leased>, sqlx::Error> {
-    sqlx::query_as(
-        "WITH picked AS (
+    // MAX_ATTEMPTS is written into the statement, not bound: the partial index
+    // `webhook_deliveries_due_by_artist` (attempts < 10) applies only to a constant.
+    let sql = LEASE_SQL.replace("{MAX_ATTEMPTS}", &MAX_ATTEMPTS.to_string());
+    sqlx::query_as(&sql)
+    .bind(s.per_artist)
+    .bind(room)
+    .bind(i64::try_from(s.lease_length().as_millis()).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await
+}
+
+/// The lease statement; `{MAX_ATTEMPTS}` is written in by `lease`.
+const LEASE_SQL: &str = "WITH picked AS (
              SELECT d.id FROM webhooks w
              CROSS JOIN LATERAL (
-                 SELECT greatest($2 - count(*), 0) AS room FROM webhook_deliveries b
+                 SELECT greatest($1 - count(*), 0) AS room FROM webhook_deliveries b
                  WHERE b.artist = w.artist AND b.delivered_at IS NULL AND b.leased_until > now()
              ) busy
              CROSS JOIN LATERAL (
                  SELECT x.id, x.next_attempt,
                      row_number() OVER (ORDER BY x.next_attempt, x.id) AS rank
                  FROM webhook_deliveries x
-                 WHERE x.artist = w.artist AND x.delivered_at IS NULL AND x.attempts < $1
+                 WHERE x.artist = w.artist AND x.delivered_at IS NULL AND x.attempts < {MAX_ATTEMPTS}
                    AND x.next_attempt <= now()
                    AND (x.leased_until IS NULL OR x.leased_until <= now())
                  ORDER BY x.next_attempt, x.id
@@ -256,23 +267,15 @@ async fn lease(db: &PgPool, s: &Settings, room: i64) -> Result<Vec<Leased>, sqlx
              JOIN webhook_deliveries d ON d.id = due.id
              WHERE w.disabled_at IS NULL
              ORDER BY due.rank, due.next_attempt, d.id
-             LIMIT $3
+             LIMIT $2
              FOR UPDATE OF d SKIP LOCKED
          )
-         UPDATE webhook_deliveries d SET leased_until = now() + $4 * interval '1 millisecond'
+         UPDATE webhook_deliveries d SET leased_until = now() + $3 * interval '1 millisecond'
          FROM picked, webhooks w
          WHERE d.id = picked.id AND w.artist = d.artist AND w.disabled_at IS NULL
-           AND d.delivered_at IS NULL AND d.attempts < $1 AND d.next_attempt <= now()
+           AND d.delivered_at IS NULL AND d.attempts < {MAX_ATTEMPTS} AND d.next_attempt <= now()
            AND (d.leased_until IS NULL OR d.leased_until <= now())
-         RETURNING d.id, d.artist, w.url, w.secret, d.payload, d.leased_until",
-    )
-    .bind(MAX_ATTEMPTS)
-    .bind(s.per_artist)
-    .bind(room)
-    .bind(i64::try_from(s.lease_length().as_millis()).unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await
-}
+         RETURNING d.id, d.artist, w.url, w.secret, d.payload, d.leased_until";
 
 /// How one call went.
 #[derive(Debug, PartialEq, Eq)]
@@ -471,6 +474,16 @@ mod tests {
             .expect("row");
         assert_eq!(next, "infinity");
         assert!(lease(db.pool(), &s, 10).await.expect("lease").is_empty());
+    }
+
+    /// The due index is partial on the attempts limit: it must be this limit, and the
+    /// lease statement must carry it as a constant for the planner to use the index.
+    #[test]
+    fn the_due_index_is_on_the_attempts_limit() {
+        let migration = include_str!("../../migrations/1006_webhook_fairness.sql");
+        assert!(migration.contains(&format!("attempts < {MAX_ATTEMPTS};")));
+        let sql = LEASE_SQL.replace("{MAX_ATTEMPTS}", &MAX_ATTEMPTS.to_string());
+        assert!(sql.contains(&format!("x.attempts < {MAX_ATTEMPTS}")));
     }
 
     #[test]

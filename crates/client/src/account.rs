@@ -22,8 +22,18 @@ pub enum AccountError {
 /// The first line of a file that holds a secret, refused if other users can read it
 /// (group or world permission bits), since then the secret is not one any more.
 pub fn read_private(path: &Path) -> Result<String, AccountError> {
+    Ok(read_private_text(path)?.lines().next().unwrap_or("").to_string())
+}
+
+/// The whole text of a file that holds secrets (a pool of per-fan codes), refused if
+/// other users can read it.
+pub fn read_private_text(path: &Path) -> Result<String, AccountError> {
+    use std::io::Read;
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| AccountError::File(shown.clone(), e))?;
+    // One open: the permissions checked are those of the file then read, even if the
+    // name is swapped in between.
+    let mut file = std::fs::File::open(path).map_err(|e| AccountError::File(shown.clone(), e))?;
+    let meta = file.metadata().map_err(|e| AccountError::File(shown.clone(), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -34,8 +44,10 @@ pub fn read_private(path: &Path) -> Result<String, AccountError> {
     }
     #[cfg(not(unix))]
     let _ = meta;
-    let text = std::fs::read_to_string(path).map_err(|e| AccountError::File(shown, e))?;
-    Ok(text.lines().next().unwrap_or("").to_string())
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|e| AccountError::File(shown, e))?;
+    Ok(text)
 }
 
 /// Whether a secret URI is one of the dev chain's well-known accounts (`//Alice`, `//Bob//stash`,

@@ -460,3 +460,56 @@ fn call_fields(
         ("data", Value::from_bytes(input)),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dreamster_types::events::{emitted, DreamsterEvent, EditionSold};
+
+    fn record(contract: [u8; 32], event: &EditionSold, index: u32) -> ContractEvent {
+        let (signature, data) = emitted(event);
+        ContractEvent {
+            contract: AccountId32(contract),
+            topics: vec![subxt::utils::H256(signature)],
+            data,
+            event_index: index,
+            extrinsic_index: Some(1),
+        }
+    }
+
+    fn sold(edition: u32, buyer: u8) -> EditionSold {
+        EditionSold {
+            edition,
+            buyer: dreamster_types::AccountId::from([buyer; 32]),
+            price: 10,
+            entitlements: vec![(0, 3)],
+            artist_share: 7,
+            at: 0,
+        }
+    }
+
+    /// What a transaction did is read from its own events: the sale to this buyer by this
+    /// release, not another release's event or another buyer's in the same block.
+    #[test]
+    fn find_picks_the_matching_event_of_the_matching_contract() {
+        let release = [7u8; 32];
+        let done = Submitted {
+            block_hash: subxt::utils::H256::zero(),
+            block_number: 1,
+            extrinsic_index: 1,
+            events: vec![
+                record([8; 32], &sold(0, 1), 0),
+                record(release, &sold(4, 2), 1),
+                record(release, &sold(5, 1), 2),
+            ],
+        };
+        let mine = dreamster_types::AccountId::from([1u8; 32]);
+        let got = done.find(&AccountId32(release), "EditionSold", |e| match e {
+            DreamsterEvent::EditionSold(s) if s.buyer == mine => Some(s.edition),
+            _ => None,
+        });
+        assert_eq!(got.ok(), Some(5));
+        let none = done.find(&AccountId32([9; 32]), "EditionSold", |_| Some(()));
+        assert!(matches!(none, Err(ClientError::MissingEvent("EditionSold"))));
+    }
+}

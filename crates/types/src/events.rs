@@ -337,6 +337,12 @@ impl DreamsterEvent {
     }
 }
 
+/// An event as a contract emits it: its signature topic and its SCALE data (what
+/// `DreamsterEvent::decode` reads back). For tests of code that reads events.
+pub fn emitted<E: ink::env::Event + ink::scale::Encode>(event: &E) -> ([u8; 32], Vec<u8>) {
+    (E::SIGNATURE_TOPIC.unwrap_or([0; 32]), event.encode())
+}
+
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;

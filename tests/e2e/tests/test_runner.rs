@@ -123,3 +123,12 @@ test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 412 filtered out; fi
     // Without --one the same log is a (vacuous) pass: the flag is what catches it.
     assert_eq!(summarize(&none, &[]).0, 0);
 }
+
+#[test]
+fn a_failed_step_beside_the_tests_is_counted_and_named() {
+    let (code, out) = summarize(GOOD, &["--also", "eslint found problems in api/web", "--also", "scripts/soak.sh --short"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("summary: 3 passed, 2 failed, 1 skipped"), "{out}");
+    assert!(out.contains("failed besides the tests: eslint found problems in api/web"), "{out}");
+    assert!(out.contains("failed besides the tests: scripts/soak.sh --short"), "{out}");
+}
