@@ -32,6 +32,22 @@ async fn add_pool_perk(
         .expect("add perk")
 }
 
+/// `fan` buys an edition and unlocks `perk` on it; the edition.
+async fn buy_and_unlock(
+    node: &dreamster_client::Node,
+    fan: &subxt_signer::sr25519::Keypair,
+    release: &subxt::utils::AccountId32,
+    perk: u32,
+) -> u32 {
+    let edition: u32 = release_call(node, fan, release, PRICE, release::buy(vec![]))
+        .await
+        .expect("buy");
+    release_call::<()>(node, fan, release, 0, release::unlock(edition, perk))
+        .await
+        .expect("unlock");
+    edition
+}
+
 /// The Merkle proof of a fetched code, as the API sent it.
 fn proof_of(got: &serde_json::Value) -> Vec<merkle::Step> {
     got["proof"]
@@ -142,13 +158,7 @@ async fn secrets_reach_only_unlocked_holders() {
     let pool_perk = add_pool_perk(&node, rel_id, "Discord invite", root).await;
     let mut editions = Vec::new();
     for fan in [dev::ferdie(), dev::dave()] {
-        let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy(vec![]))
-            .await
-            .expect("buy");
-        release_call::<()>(&node, &fan, rel_id, 0, release::unlock(edition, pool_perk))
-            .await
-            .expect("unlock");
-        editions.push(edition);
+        editions.push(buy_and_unlock(&node, &fan, rel_id, pool_perk).await);
     }
     reindex(&served).await;
     let bad_pool = json!({ "codes": ["VIP-7F3A", "VIP-91C2"] });
@@ -204,12 +214,7 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     let rel_id = &served.story.release;
     let pool_perk = add_pool_perk(&node, rel_id, "Backstage codes", root).await;
     let fan = dev::ferdie();
-    let edition: u32 = release_call(&node, &fan, rel_id, PRICE, release::buy(vec![]))
-        .await
-        .expect("buy");
-    release_call::<()>(&node, &fan, rel_id, 0, release::unlock(edition, pool_perk))
-        .await
-        .expect("unlock");
+    let edition = buy_and_unlock(&node, &fan, rel_id, pool_perk).await;
     reindex(&served).await;
 
     // Unlocked, nothing to hand over: the artist sees it, in the API and on their page.
@@ -296,12 +301,7 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
         .await
         .expect("forget the tree");
     let last_fan = dev::dave();
-    let last: u32 = release_call(&node, &last_fan, rel_id, PRICE, release::buy(vec![]))
-        .await
-        .expect("buy");
-    release_call::<()>(&node, &last_fan, rel_id, 0, release::unlock(last, pool_perk))
-        .await
-        .expect("unlock");
+    let last = buy_and_unlock(&node, &last_fan, rel_id, pool_perk).await;
     reindex(&served).await;
     let token = sign_in(&c, &base, &last_fan).await;
     let (status, got) = get_as(
