@@ -130,7 +130,7 @@ pub fn proof_positions(len: usize, index: usize) -> Option<Vec<(usize, usize, bo
         return None;
     }
     let mut positions = Vec::new();
-    let (mut width, mut i, mut level) = (len, index, 0);
+    let (mut width, mut i, mut level) = (len, index, 0usize);
     while width > 1 {
         let sibling = i ^ 1;
         if sibling < width {
@@ -138,7 +138,7 @@ pub fn proof_positions(len: usize, index: usize) -> Option<Vec<(usize, usize, bo
         }
         width = width.div_ceil(2);
         i /= 2;
-        level += 1;
+        level = level.saturating_add(1);
     }
     Some(positions)
 }
