@@ -95,7 +95,9 @@ INDEXER_METRICS="${DREAMSTER_INDEXER_METRICS:-127.0.0.1:9616}"
 "$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" \
     --metrics-listen "$INDEXER_METRICS" >"$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
-"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" --dev-wallet >"$DATA_DIR/api.log" 2>&1 &
+API_METRICS="${DREAMSTER_API_METRICS:-127.0.0.1:9617}"
+"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" --dev-wallet \
+    --metrics-listen "$API_METRICS" >"$DATA_DIR/api.log" 2>&1 &
 pids+=($!)
 # The refund keeper signs as the operator (//Alice on the dev chain, who deployed): it
 # pays the fees of refunds nobody claimed; the contract pays the holders.
@@ -121,6 +123,7 @@ Dreamster is running.
   read model     $READ_URL   (indexer log: $DATA_DIR/indexer.log)
   refund keeper  log: $DATA_DIR/keeper.log
 $( [ "$INDEXER_METRICS" = off ] || echo "  indexer        http://$INDEXER_METRICS/metrics, http://$INDEXER_METRICS/health" )
+$( [ "$API_METRICS" = off ] || echo "  API metrics    http://$API_METRICS/metrics" )
   CLI            scripts/dreamster --help
 
 Press Ctrl-C to stop.

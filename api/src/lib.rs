@@ -19,6 +19,7 @@ pub mod operations;
 pub mod pages;
 pub mod read;
 pub mod releases;
+pub mod telemetry;
 pub mod transactions;
 pub mod webhooks;
 
@@ -204,6 +205,8 @@ pub fn router(state: AppState) -> Router {
             state.request_timeout,
             operations::deadline,
         ))
+        // Outside the deadline, so a request answered 503 by it is counted as such.
+        .layer(axum::middleware::from_fn(telemetry::record))
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
             limits::enforce,

@@ -49,6 +49,9 @@ struct Args {
     /// x-real-ip); without it, the connection's address is the client's.
     #[arg(long, env = "DREAMSTER_CLIENT_IP_HEADER")]
     client_ip_header: Option<axum::http::HeaderName>,
+    /// Where to serve `/metrics` (Prometheus text format): host:port, or `off`.
+    #[arg(long, env = "DREAMSTER_API_METRICS", default_value = "127.0.0.1:9617")]
+    metrics_listen: dreamster_client::service::Listen,
     /// Let webhooks call this machine's loopback addresses too (a receiver on the same
     /// machine, for local experiments). Never in production: artists choose the URLs.
     #[arg(long, hide = true)]
@@ -121,6 +124,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         } else {
             tracing::warn!("--dev-wallet ignored: the node is not the local dev chain (or cannot be reached yet)");
         }
+    }
+    if let dreamster_client::service::Listen::On(address) = args.metrics_listen {
+        // Bound before serving, so a taken port is one line at start.
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot serve metrics on {address}: {e}"))?;
+        let prometheus = dreamster_client::service::install_metrics()?;
+        tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = dreamster_api::telemetry::serve(metrics, prometheus, db).await {
+                tracing::error!(error = %e, "the metrics server stopped");
+            }
+        });
     }
     // Started last, so an error above leaves no call half-made.
     let dispatcher = dreamster_api::webhooks::spawn(

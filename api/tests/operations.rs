@@ -118,6 +118,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     command
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", db.url(), "--rpc-url", "ws://127.0.0.1:9"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log.reopen().expect("log"));
@@ -184,4 +185,44 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         std::fs::read_to_string(log.path()).unwrap_or_default().contains("stopping"),
         "the API said it was stopping"
     );
+}
+
+/// Finding 8: the API had no metrics. Requests are counted by route template, method and
+/// status and timed; the pool and the webhook queue are read at each scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_and_read_the_queue() {
+    let db = api_db().await;
+    let prometheus = dreamster_client::service::install_metrics().expect("the only recorder here");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let metrics = format!("http://{}/metrics", listener.local_addr().expect("addr"));
+    tokio::spawn(dreamster_api::telemetry::serve(listener, prometheus, db.pool().clone()));
+    let base = serve(AppState::for_node(db.pool().clone(), "ws://127.0.0.1:9")).await;
+    common::hooks::hook(&db, 1, "https://hooks.example/x").await;
+    common::hooks::queue(&db, 1, 5).await;
+    for _ in 0..3 {
+        assert_eq!(status(format!("{base}/openapi.json")).await, 200);
+    }
+    assert_eq!(status(format!("{base}/releases/not-an-address/nothing")).await, 404);
+    let text = reqwest::get(&metrics).await.expect("scrape").text().await.expect("text");
+    // A series: its name, then labels in any order, then the value.
+    let value = |name: &str, labels: &[&str]| -> f64 {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                let (series, v) = l.rsplit_once(' ')?;
+                let bare = series.split('{').next()?;
+                (bare == name && labels.iter().all(|want| series.contains(want)))
+                    .then(|| v.parse().ok())
+                    .flatten()
+            })
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{text}"))
+    };
+    let ok = [r#"route="/openapi.json""#, r#"method="GET""#, r#"status="200""#];
+    assert!(value("dreamster_api_requests_total", &ok) >= 3.0);
+    let missing = [r#"method="GET""#, r#"status="404""#];
+    assert!(value("dreamster_api_requests_total", &missing) >= 1.0);
+    assert!(value("dreamster_api_request_seconds_count", &[r#"route="/openapi.json""#]) >= 3.0);
+    assert_eq!(value("dreamster_api_webhook_queue_depth", &[]), 5.0);
+    assert!(value("dreamster_api_webhook_queue_oldest_seconds", &[]) >= 0.0);
+    assert!(value("dreamster_api_db_connections", &[r#"state="open""#]) >= 1.0);
 }

@@ -80,6 +80,7 @@ async fn steady_traffic_without_errors_or_memory_growth() -> anyhow::Result<()> 
         .args(["--database-url", db.url(), "--rpc-url", &node.rpc_url()])
         // One address plays every client here; per-client limits are tested in auth_limits.rs.
         .args(["--sign-in-limit", "off", "--write-limit", "off"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log.reopen()?);

@@ -15,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use metrics::{counter, gauge, histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::store::BatchStats;
 
@@ -189,16 +189,7 @@ struct Served {
 }
 
 /// Installs the Prometheus recorder for this process; call once, before recording.
-pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
-    PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
-            &[
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ],
-        )?
-        .install_recorder()
-}
+pub use dreamster_client::service::install_metrics as install;
 
 /// Serves `/metrics` and `/health` on `listener` until the process ends.
 pub async fn serve(

@@ -39,6 +39,9 @@ pub async fn spawn_api(database_url: &str, rpc_url: &str) -> Api {
             "--rpc-url",
             rpc_url,
             "--dev-wallet",
+            // Any free port: tests run several APIs at once.
+            "--metrics-listen",
+            "127.0.0.1:0",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
 use dreamster_indexer::store::Store;
+use dreamster_client::service::Listen;
 use dreamster_indexer::telemetry;
 use dreamster_indexer::{Follower, FollowerConfig};
 use subxt::utils::AccountId32;
@@ -36,23 +36,8 @@ struct Args {
     once: bool,
     /// Where to serve `/metrics` (Prometheus) and `/health` while following; port 0 picks
     /// a free one (logged), `off` serves neither.
-    #[arg(long, env = "DREAMSTER_INDEXER_METRICS", default_value = "127.0.0.1:9616", value_parser = listen_address)]
+    #[arg(long, env = "DREAMSTER_INDEXER_METRICS", default_value = "127.0.0.1:9616")]
     metrics_listen: Listen,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Listen {
-    Off,
-    On(SocketAddr),
-}
-
-fn listen_address(s: &str) -> Result<Listen, String> {
-    if s == "off" {
-        return Ok(Listen::Off);
-    }
-    s.parse()
-        .map(Listen::On)
-        .map_err(|e| format!("{e}: want host:port (an IP address), or off"))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
