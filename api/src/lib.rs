@@ -205,12 +205,12 @@ pub fn router(state: AppState) -> Router {
             state.request_timeout,
             operations::deadline,
         ))
-        // Outside the deadline, so a request answered 503 by it is counted as such.
-        .layer(axum::middleware::from_fn(telemetry::record))
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
             limits::enforce,
         ))
+        // Outside the deadline and the limits, so a 503 or a 429 they answer is counted.
+        .layer(axum::middleware::from_fn(telemetry::record))
         // Bodies are read only by extractors, which honour this limit; the secret upload
         // sets its own (delivery::UPLOAD_LIMIT).
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));

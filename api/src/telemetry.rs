@@ -20,11 +20,8 @@ use crate::webhooks::MAX_ATTEMPTS;
 /// Counts a request and times it, by the route it matched (its template, so the number of
 /// series stays that of the routes, whatever the paths asked for).
 pub async fn record(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().to_string();
+    let route = route_of(&req);
+    let method = method_of(req.method());
     let started = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
@@ -34,21 +31,57 @@ pub async fn record(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The route's template; static files by their directory; anything else `unmatched`
+/// (so a client cannot add series by asking for new paths).
+fn route_of(req: &Request) -> String {
+    if let Some(p) = req.extensions().get::<MatchedPath>() {
+        return p.as_str().to_string();
+    }
+    let path = req.uri().path();
+    // Nested file services carry no MatchedPath.
+    for dir in ["/assets/js/", "/docs/assets/"] {
+        if path.starts_with(dir) {
+            return format!("{dir}*");
+        }
+    }
+    "unmatched".to_string()
+}
+
+/// The standard methods by name, any other as `other` (hyper accepts any token).
+fn method_of(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Sets the gauges read from the process and the database.
 pub async fn refresh(db: &PgPool) -> Result<(), sqlx::Error> {
     let (open, idle) = (db.size(), db.num_idle());
     gauge!("dreamster_api_db_connections", "state" => "open").set(f64::from(open));
     gauge!("dreamster_api_db_connections", "state" => "idle").set(idle as f64);
-    // Deliveries still to be made, and how long the oldest has waited.
-    let (depth, oldest): (i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), extract(epoch FROM now() - min(queued_at))::float8
-         FROM webhook_deliveries WHERE delivered_at IS NULL AND attempts < $1",
-    )
-    .bind(MAX_ATTEMPTS)
+    // Deliveries the dispatcher will still make, and how long the oldest has waited; those
+    // of hooks turned off wait for their artist, and are counted apart. The attempts limit
+    // is written in, as the lease does, so the partial index applies.
+    let (depth, oldest, held): (i64, Option<f64>, i64) = sqlx::query_as(&format!(
+        "SELECT count(*) FILTER (WHERE w.disabled_at IS NULL),
+             extract(epoch FROM now() - min(d.queued_at) FILTER (WHERE w.disabled_at IS NULL))::float8,
+             count(*) FILTER (WHERE w.disabled_at IS NOT NULL)
+         FROM webhook_deliveries d JOIN webhooks w ON w.artist = d.artist
+         WHERE d.delivered_at IS NULL AND d.attempts < {MAX_ATTEMPTS}"
+    ))
     .fetch_one(db)
     .await?;
     gauge!("dreamster_api_webhook_queue_depth").set(depth as f64);
     gauge!("dreamster_api_webhook_queue_oldest_seconds").set(oldest.unwrap_or(0.0));
+    gauge!("dreamster_api_webhook_held_by_disabled_hooks").set(held as f64);
     Ok(())
 }
 
@@ -71,10 +104,16 @@ pub async fn serve(
 }
 
 async fn metrics_text(State(s): State<Scrape>) -> impl IntoResponse {
-    // A database that does not answer still leaves the request figures readable.
-    if let Err(e) = refresh(&s.db).await {
-        tracing::warn!(error = %e, "metrics: reading the webhook queue failed");
-    }
+    // A database that does not answer still leaves the request figures readable; the
+    // queue's figures are then last scrape's, which `…_scrape_ok 0` says.
+    let ok = match refresh(&s.db).await {
+        Ok(()) => 1.0,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: reading the webhook queue failed");
+            0.0
+        }
+    };
+    gauge!("dreamster_api_metrics_scrape_ok").set(ok);
     (
         [("content-type", "text/plain; version=0.0.4")],
         s.prometheus.render(),

@@ -203,6 +203,12 @@ async fn metrics_count_requests_and_read_the_queue() {
         assert_eq!(status(format!("{base}/openapi.json")).await, 200);
     }
     assert_eq!(status(format!("{base}/releases/not-an-address/nothing")).await, 404);
+    // A method no standard names is one series, not one per spelling.
+    for odd in ["BREW", "PROPFIND"] {
+        let m = reqwest::Method::from_bytes(odd.as_bytes()).expect("method");
+        reqwest::Client::new().request(m, format!("{base}/health")).send().await.expect("sent");
+    }
+    assert_eq!(status(format!("{base}/assets/js/app.js")).await, 200);
     let text = reqwest::get(&metrics).await.expect("scrape").text().await.expect("text");
     // A series: its name, then labels in any order, then the value.
     let value = |name: &str, labels: &[&str]| -> f64 {
@@ -222,7 +228,12 @@ async fn metrics_count_requests_and_read_the_queue() {
     let missing = [r#"method="GET""#, r#"status="404""#];
     assert!(value("dreamster_api_requests_total", &missing) >= 1.0);
     assert!(value("dreamster_api_request_seconds_count", &[r#"route="/openapi.json""#]) >= 3.0);
+    assert!(value("dreamster_api_requests_total", &[r#"method="other""#]) >= 2.0);
+    assert!(!text.contains("BREW") && !text.contains("PROPFIND"), "{text}");
+    assert!(value("dreamster_api_requests_total", &[r#"route="/assets/js/*""#, r#"status="200""#]) >= 1.0);
     assert_eq!(value("dreamster_api_webhook_queue_depth", &[]), 5.0);
+    assert_eq!(value("dreamster_api_webhook_held_by_disabled_hooks", &[]), 0.0);
+    assert_eq!(value("dreamster_api_metrics_scrape_ok", &[]), 1.0);
     assert!(value("dreamster_api_webhook_queue_oldest_seconds", &[]) >= 0.0);
     assert!(value("dreamster_api_db_connections", &[r#"state="open""#]) >= 1.0);
 }

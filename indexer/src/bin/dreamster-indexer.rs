@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-
 use anyhow::Context;
 use clap::Parser;
-use dreamster_indexer::store::Store;
 use dreamster_client::service::Listen;
+use dreamster_indexer::store::Store;
 use dreamster_indexer::telemetry;
 use dreamster_indexer::{Follower, FollowerConfig};
 use subxt::utils::AccountId32;
