@@ -144,6 +144,11 @@ pub struct Artist {
     pub reputation: Reputation,
     pub releases: Vec<Release>,
     pub registered: Origin,
+    /// Commitments overdue now: an edition's perk past its deadline, neither delivered
+    /// nor refunded, not cancelled (`audit::OVERDUE`).
+    pub overdue_now: i64,
+    /// Whether that many flag the artist (`FLAG_OVERDUE_COMMITMENTS` in the types crate).
+    pub flagged: bool,
     /// Automatic perks whose secret (or code pool) the artist has not handed to the API:
     /// holders can unlock them on chain but get nothing until it is uploaded.
     pub undeliverable: Vec<Undeliverable>,
@@ -197,6 +202,7 @@ pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
         limit: Some(100),
         ..ReleaseFilter::default()
     };
+    let overdue_now = crate::audit::overdue_of(db, address).await?;
     Ok(Artist {
         address,
         name: row.name,
@@ -208,6 +214,8 @@ pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
             .await?
             .items,
         undeliverable: undeliverable(db, address).await?,
+        overdue_now,
+        flagged: dreamster_types::release::flagged_for_overdue(overdue_now.unsigned_abs()),
     })
 }
 

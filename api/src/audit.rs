@@ -42,6 +42,10 @@ pub struct LeagueRow {
     pub artist: Address,
     pub name: String,
     pub reputation: Reputation,
+    /// Commitments overdue now (see `dreamster_types::release::FLAG_OVERDUE_COMMITMENTS`).
+    pub overdue_now: i64,
+    /// Whether that many flag the artist.
+    pub flagged: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -50,6 +54,39 @@ struct LeagueEntry {
     name: String,
     #[sqlx(flatten)]
     reputation: ReputationRow,
+    overdue_now: i64,
+}
+
+/// The one condition of an overdue commitment (`e` an entitlement, `p` its perk, `$1` the
+/// time now in ms): pending past its deadline, and its perk not cancelled. The overdue
+/// list, the league, the artist's page and the metrics all count by it.
+pub const OVERDUE: &str = "e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL";
+
+/// Each artist's commitments overdue now, for artists with any.
+pub async fn overdue_by_artist(db: &PgPool) -> Result<Vec<(Address, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT r.artist, count(*) FROM entitlements e
+         JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         JOIN releases r ON r.address = e.release
+         WHERE {OVERDUE} GROUP BY r.artist"
+    ))
+    .bind(now_ms())
+    .fetch_all(db)
+    .await
+}
+
+/// One artist's commitments overdue now.
+pub async fn overdue_of(db: &PgPool, artist: Address) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM entitlements e
+         JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         JOIN releases r ON r.address = e.release
+         WHERE r.artist = $2 AND {OVERDUE}"
+    ))
+    .bind(now_ms())
+    .bind(artist)
+    .fetch_one(db)
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -120,9 +157,10 @@ pub async fn audit_items(
     let artist = f.artist.as_deref().map(Address::parse).transpose()?;
     let (from, amount, origin) = match which {
         AuditList::Overdue => (
-            "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-             JOIN releases r ON r.address = e.release WHERE e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL"
-                .to_string(),
+            format!(
+                "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+                 JOIN releases r ON r.address = e.release WHERE {OVERDUE}"
+            ),
             "e.escrow::text",
             "e.created_block",
         ),
@@ -177,14 +215,18 @@ pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, Api
     let (limit, offset) = paging.bounds()?;
     // One query for the page, reputations joined in.
     let rows: Vec<LeagueEntry> = sqlx::query_as(&format!(
-        "SELECT a.address AS artist, a.name, {REPUTATION_COLUMNS}
+        "SELECT a.address AS artist, a.name, {REPUTATION_COLUMNS},
+            (SELECT count(*) FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
+             JOIN releases r ON r.address = e.release WHERE r.artist = a.address AND {overdue}) AS overdue_now
          FROM artists a LEFT JOIN reputation p ON p.artist = a.address
          ORDER BY (p.delivered_on_time::float8 / NULLIF(p.delivered_on_time + p.delivered_late, 0)) DESC NULLS LAST,
             (p.rating_sum::float8 / NULLIF(p.rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name
-         LIMIT $1 OFFSET $2"
+         LIMIT $1 OFFSET $2",
+        overdue = OVERDUE.replace("$1", "$3")
     ))
     .bind(limit)
     .bind(offset)
+    .bind(now_ms())
     .fetch_all(db)
     .await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM artists")
@@ -196,6 +238,8 @@ pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, Api
             artist: r.artist,
             name: r.name,
             reputation: r.reputation.into(),
+            flagged: dreamster_types::release::flagged_for_overdue(r.overdue_now.unsigned_abs()),
+            overdue_now: r.overdue_now,
         })
         .collect();
     Ok(Page {

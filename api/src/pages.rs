@@ -409,6 +409,12 @@ async fn artist(
                 p { (stats.sales) " editions sold · revenue " (amount(&stats.revenue)) }
                 (crate::charts::sales_per_day(&stats.by_day.iter().map(|d| (d.day.clone(), d.sales)).collect::<Vec<_>>()))
             }
+            @if a.flagged {
+                div.card #overdue-flag role="alert" {
+                    strong { "⚠ " (a.overdue_now) " commitments overdue" }
+                    " — perks past their deadline, neither delivered nor refunded. Each holder can take their refund now; after the grace anyone, Dreamster's keeper included, can trigger it for them."
+                }
+            }
             @if !a.undeliverable.is_empty() {
                 div.card #undeliverable {
                     h2 { "Perks fans can unlock but not receive yet" }
@@ -495,7 +501,9 @@ async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
             h2 { "Reputation league" }
             ol #league {
                 @for row in &league.items {
-                    li { a href={ "/artists/" (row.artist) } { (row.name) } " — on time " (pct(row.reputation.on_time_percent))
+                    li { a href={ "/artists/" (row.artist) } { (row.name) }
+                         @if row.flagged { " " span.flag title="commitments overdue now" { "⚠ " (row.overdue_now) " overdue" } }
+                         " — on time " (pct(row.reputation.on_time_percent))
                          ", rating " (row.reputation.average_rating.map_or("—".into(), |v| format!("{v:.1}")))
                          ", overdue refunds " (row.reputation.refunded_overdue)
                          @if row.reputation.self_dealt > 0 { ", " (row.reputation.self_dealt) " self-dealt" } }

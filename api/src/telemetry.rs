@@ -82,8 +82,30 @@ pub async fn refresh(db: &PgPool) -> Result<(), sqlx::Error> {
     gauge!("dreamster_api_webhook_queue_depth").set(depth as f64);
     gauge!("dreamster_api_webhook_queue_oldest_seconds").set(oldest.unwrap_or(0.0));
     gauge!("dreamster_api_webhook_held_by_disabled_hooks").set(held as f64);
+    // Each artist's overdue commitments: a series per artist with any (an artist whose
+    // last one is settled goes back to 0), and how many artists are flagged.
+    let overdue = crate::audit::overdue_by_artist(db).await?;
+    let mut shown = OVERDUE_SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let now: std::collections::BTreeSet<String> =
+        overdue.iter().map(|(a, _)| a.to_string()).collect();
+    for gone in shown.difference(&now) {
+        gauge!("dreamster_api_artist_overdue_commitments", "artist" => gone.clone()).set(0.0);
+    }
+    for (artist, n) in &overdue {
+        gauge!("dreamster_api_artist_overdue_commitments", "artist" => artist.to_string()).set(*n as f64);
+    }
+    let flagged = overdue
+        .iter()
+        .filter(|(_, n)| dreamster_types::release::flagged_for_overdue(n.unsigned_abs()))
+        .count();
+    gauge!("dreamster_api_artists_flagged_for_overdue").set(flagged as f64);
+    *shown = now;
     Ok(())
 }
+
+/// The artists the overdue gauge was last set for.
+static OVERDUE_SHOWN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 #[derive(Clone)]
 struct Scrape {

@@ -191,7 +191,8 @@ async fn sigterm_lets_a_request_in_flight_finish() {
 /// status and timed; the pool and the webhook queue are read at each scrape.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_and_read_the_queue() {
-    let db = api_db().await;
+    // The read model's tables too: the overdue gauges read them.
+    let db = common::hooks::queue_db().await;
     let prometheus = dreamster_client::service::install_metrics().expect("the only recorder here");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
     let metrics = format!("http://{}/metrics", listener.local_addr().expect("addr"));

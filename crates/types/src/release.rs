@@ -20,6 +20,17 @@ pub const MIN_DISPUTE_WINDOW: Timestamp = 7 * DAY;
 /// How far ahead a perk's deadline may lie (two years): a perk due "never" would hold a
 /// fan's money for good.
 pub const MAX_DEADLINE_HORIZON: Timestamp = 730 * DAY;
+/// An artist is flagged — on their page, in the league, and in the services' metrics —
+/// while this many of their commitments are overdue: an edition's perk past its deadline,
+/// neither delivered nor refunded, and not cancelled. A few late perks happen; a pile of
+/// them is what a fan deciding whether to buy should see first.
+pub const FLAG_OVERDUE_COMMITMENTS: u32 = 3;
+
+/// Whether `overdue` commitments flag an artist (`FLAG_OVERDUE_COMMITMENTS`).
+pub fn flagged_for_overdue(overdue: u64) -> bool {
+    overdue >= u64::from(FLAG_OVERDUE_COMMITMENTS)
+}
+
 /// How long the arbiters have to rule on a dispute; after it the escrow is the holder's.
 pub const RULING_TIMEOUT: Timestamp = 30 * DAY;
 /// How long after an overdue perk's deadline, or after a late delivery, only the holder
