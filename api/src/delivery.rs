@@ -254,15 +254,15 @@ async fn fetch(
         Some(false) => return Err(conflict("unlock the perk on chain first (dreamster unlock); the secret is served once the unlock is indexed")),
         Some(true) => {}
     }
-    let secret: Option<String> =
-        sqlx::query_scalar("SELECT secret FROM perk_secrets WHERE release = $1 AND perk = $2")
-            .bind(release)
-            .bind(perk)
-            .fetch_optional(&s.db)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found("the artist has not provided this perk's secret yet")
-            })?;
+    // The secret, or the pool's size (the shape of its tree, for the proof below).
+    let (secret, pool_size): (Option<String>, Option<i32>) = sqlx::query_as(
+        "SELECT secret, pool_size FROM perk_secrets WHERE release = $1 AND perk = $2",
+    )
+    .bind(release)
+    .bind(perk)
+    .fetch_optional(&s.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found("the artist has not provided this perk's secret yet"))?;
     let content_hash = format!("0x{}", hex::encode(hash));
     if let Some(secret) = secret {
         return Ok(Json(PerkSecret {
@@ -272,7 +272,7 @@ async fn fetch(
         }));
     }
     let (idx, code) = assign_code(&s, release, perk, edition).await?;
-    let proof = stored_proof(&s, release, perk, idx)
+    let proof = stored_proof(&s, release, perk, pool_size.unwrap_or(0), idx)
         .await?
         .into_iter()
         .map(|s| ProofStep {
@@ -324,15 +324,9 @@ async fn stored_proof(
     s: &AppState,
     release: Address,
     perk: i32,
+    size: i32,
     idx: i32,
 ) -> Result<Vec<merkle::Step>, ApiError> {
-    let size: i32 = sqlx::query_scalar(
-        "SELECT pool_size FROM perk_secrets WHERE release = $1 AND perk = $2",
-    )
-    .bind(release)
-    .bind(perk)
-    .fetch_one(&s.db)
-    .await?;
     let corrupt = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the stored pool is inconsistent");
     let positions = merkle::proof_positions(
         usize::try_from(size).map_err(|_| corrupt())?,

@@ -109,12 +109,9 @@ pub fn explorer_for(public_rpc_url: Option<&str>) -> String {
 /// this machine (then the URL is the one a local user's browser reaches too); an internal
 /// or keyed URL is never put in a page.
 pub fn explorer_for_node(rpc_url: &str) -> String {
-    let local = reqwest::Url::parse(rpc_url).ok().is_some_and(|u| match u.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    });
+    let local = reqwest::Url::parse(rpc_url)
+        .ok()
+        .is_some_and(|u| dreamster_client::is_on_this_machine(&u));
     explorer_for(local.then_some(rpc_url))
 }
 

@@ -41,12 +41,7 @@ fn warn_about_secrets(cli: &Cli, suri_on_command_line: bool) {
 /// accounts that sign them cross the network in the clear) unless asked for.
 fn check_transport(rpc_url: &str, allow_insecure_ws: bool) -> anyhow::Result<()> {
     let url = url::Url::parse(rpc_url).map_err(|e| anyhow::anyhow!("--rpc-url {rpc_url:?}: {e}"))?;
-    let local = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let local = dreamster_client::is_on_this_machine(&url);
     match url.scheme() {
         "wss" => Ok(()),
         "ws" if local || allow_insecure_ws => Ok(()),

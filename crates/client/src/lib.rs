@@ -66,6 +66,17 @@ impl From<subxt::Error> for ClientError {
 }
 
 /// An account as the contracts' types hold it (the same 32 bytes).
+/// Whether a URL names this machine (`localhost` or a loopback address): the one place a
+/// node URL may be shown to a user (it is theirs) or spoken to unencrypted.
+pub fn is_on_this_machine(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 pub fn ink_id(account: &AccountId32) -> dreamster_types::AccountId {
     dreamster_types::AccountId::from(account.0)
 }
