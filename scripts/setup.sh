@@ -13,8 +13,6 @@ PG_PORT=${DREAMSTER_PG_PORT:-5432}
 PG_ROLE=dreamster
 PG_PASSWORD=dreamster
 SCHEMATHESIS_VERSION=4.32.5
-SWAGGER_UI_VERSION=5.35.0
-SWAGGER_UI_DIR=${DREAMSTER_SWAGGER_UI_DIR:-$HOME/.cache/dreamster/swagger-ui}
 SCHEMATHESIS_VENV=${DREAMSTER_SCHEMATHESIS_VENV:-$HOME/.cache/dreamster/schemathesis}
 
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -166,15 +164,21 @@ schemathesis() {
 }
 
 # The pages' browser packages (api/web/package-lock.json: the polkadot.js libraries the dev
-# wallet is bundled from, esbuild, eslint, axe-core) and the dev wallet bundle.
+# wallet is bundled from, esbuild, eslint, axe-core, and swagger-ui-dist, which the API serves
+# at /docs) and the dev wallet bundle. npm checks each package against the lockfile's integrity
+# hash; swagger-ui-dist's install-time analytics (@scarf/scarf) are off by package.json.
 web_packages() {
     local web="$ROOT_DIR/api/web"
     if ! command -v npm >/dev/null; then
         as_root apt-get install -y -qq nodejs npm >/dev/null
     fi
-    if [ ! -f "$web/node_modules/.package-lock.json" ] ||
-        [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    # Installed packages are current when they were installed from this very lockfile (a
+    # stamp of its hash: npm rewrites its own hidden lockfile on other commands too).
+    local stamp="$web/node_modules/.dreamster-lock.sha256" want
+    want=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$want" >"$stamp"
         say "web packages" "installed (npm ci)"
     else
         say "web packages" "present"
@@ -188,28 +192,10 @@ web_packages() {
     fi
 }
 
-# Swagger UI's static files (npm's swagger-ui-dist), served by the API at /docs.
-swagger_ui() {
-    if [ -f "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION/swagger-ui-bundle.js" ]; then
-        say "swagger-ui" "present ($SWAGGER_UI_VERSION)"
-        return
-    fi
-    local tmp
-    tmp=$(mktemp -d)
-    curl -sfL "https://registry.npmjs.org/swagger-ui-dist/-/swagger-ui-dist-$SWAGGER_UI_VERSION.tgz" -o "$tmp/ui.tgz"
-    tar -xzf "$tmp/ui.tgz" -C "$tmp"
-    mkdir -p "$SWAGGER_UI_DIR"
-    rm -rf "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION"
-    mv "$tmp/package" "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION"
-    ln -sfn "$SWAGGER_UI_DIR/$SWAGGER_UI_VERSION" "$SWAGGER_UI_DIR/current"
-    rm -rf "$tmp"
-    say "swagger-ui" "installed ($SWAGGER_UI_VERSION)"
-}
-
 main() {
     local only=${1:-all}
     case $only in
-        all) apt_packages; toolchains; postgres; schemathesis; swagger_ui; web_packages; cargo_contract; contracts_node ;;
+        all) apt_packages; toolchains; postgres; schemathesis; web_packages; cargo_contract; contracts_node ;;
         quick) apt_packages; toolchains; postgres ;;
         *) echo "usage: setup.sh [all|quick]" >&2; exit 2 ;;
     esac

@@ -65,7 +65,7 @@ impl AppState {
         AppState {
             db,
             explorer: explorer_for_node(rpc_url),
-            swagger_ui: default_swagger_ui(),
+            swagger_ui: swagger_ui_in(&default_web_dir()),
             chain: chain::ChainLink::new(rpc_url),
             dev_wallet: false,
             web: default_web_dir(),
@@ -85,16 +85,13 @@ pub fn default_web_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"))
 }
 
-/// Where `scripts/setup.sh` puts Swagger UI: `$DREAMSTER_SWAGGER_UI_DIR`, else
-/// `~/.cache/dreamster/swagger-ui/current`.
-pub fn default_swagger_ui() -> Option<std::path::PathBuf> {
-    std::env::var_os("DREAMSTER_SWAGGER_UI_DIR")
+/// Swagger UI's files: `$DREAMSTER_SWAGGER_UI_DIR`, else npm's `swagger-ui-dist` as
+/// `scripts/setup.sh` installs it from `web/package-lock.json` (pinned, integrity-checked).
+pub fn swagger_ui_in(web: &std::path::Path) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("DREAMSTER_SWAGGER_UI_DIR")
         .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| std::path::PathBuf::from(h).join(".cache/dreamster/swagger-ui/current"))
-        })
-        .filter(|d| d.join("swagger-ui-bundle.js").is_file())
+        .unwrap_or_else(|| web.join("node_modules/swagger-ui-dist"));
+    dir.join("swagger-ui-bundle.js").is_file().then_some(dir)
 }
 
 /// Polkadot.js Apps pointed at a node: where the pages link blocks to.

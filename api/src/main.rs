@@ -115,6 +115,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--public-url {public_url:?}: {e}"))?;
     state.public_url = Some(public_url.trim_end_matches('/').to_string());
     if let Some(dir) = args.web_dir {
+        state.swagger_ui = dreamster_api::swagger_ui_in(&dir);
         state.web = dir;
     }
     if args.dev_wallet {

@@ -121,9 +121,9 @@ async fn view_perks_and_fan_sign_in_in_chromium() {
     )
     .expect("save");
 
-    // Swagger UI (its files come from scripts/setup.sh) renders the API document.
+    // Swagger UI (npm's swagger-ui-dist, installed by scripts/setup.sh) renders the API document.
     assert!(
-        dreamster_api::default_swagger_ui().is_some(),
+        dreamster_api::swagger_ui_in(&dreamster_api::default_web_dir()).is_some(),
         "Swagger UI is not installed — run scripts/setup.sh"
     );
     {
