@@ -165,7 +165,10 @@ pub struct Undeliverable {
 }
 
 /// The artist's automatic perks still open (not cancelled) with no secret uploaded.
-pub async fn undeliverable(db: &PgPool, artist: Address) -> Result<Vec<Undeliverable>, sqlx::Error> {
+pub async fn undeliverable(
+    db: &PgPool,
+    artist: Address,
+) -> Result<Vec<Undeliverable>, sqlx::Error> {
     sqlx::query_as(
         "SELECT p.release, p.perk, p.title,
              (SELECT count(*) FROM entitlements e

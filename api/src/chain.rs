@@ -67,14 +67,18 @@ impl ChainLink {
                 "the chain cannot be reached right now; try again shortly",
             )
         };
-        let node = match tokio::time::timeout(NODE_CONNECT_TIMEOUT, Node::connect(&self.url)).await {
+        let node = match tokio::time::timeout(NODE_CONNECT_TIMEOUT, Node::connect(&self.url)).await
+        {
             Ok(Ok(node)) => node,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "cannot reach the node");
                 return Err(unavailable());
             }
             Err(_) => {
-                tracing::warn!("the node did not answer within {} s", NODE_CONNECT_TIMEOUT.as_secs());
+                tracing::warn!(
+                    "the node did not answer within {} s",
+                    NODE_CONNECT_TIMEOUT.as_secs()
+                );
                 return Err(unavailable());
             }
         };

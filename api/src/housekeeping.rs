@@ -38,7 +38,11 @@ async fn purge_table(db: &PgPool, table: &'static str) -> Result<u64, sqlx::Erro
     );
     let mut total = 0;
     loop {
-        let n = sqlx::query(&sql).bind(BATCH).execute(db).await?.rows_affected();
+        let n = sqlx::query(&sql)
+            .bind(BATCH)
+            .execute(db)
+            .await?
+            .rows_affected();
         total += n;
         if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
             return Ok(total);
@@ -52,7 +56,11 @@ pub fn spawn(db: PgPool, limits: Limits) -> Running {
         loop {
             match purge(&db).await {
                 Ok(p) if p != Purged::default() => {
-                    tracing::info!(nonces = p.nonces, sessions = p.sessions, "purged expired rows")
+                    tracing::info!(
+                        nonces = p.nonces,
+                        sessions = p.sessions,
+                        "purged expired rows"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

@@ -27,20 +27,31 @@ pub struct Rate {
 
 impl Rate {
     /// No limit (`burst` 0).
-    pub const OFF: Rate = Rate { burst: 0, per_one_secs: 1 };
+    pub const OFF: Rate = Rate {
+        burst: 0,
+        per_one_secs: 1,
+    };
 
     fn limiter(self) -> Option<Arc<DefaultKeyedRateLimiter<IpAddr>>> {
         let burst = NonZeroU32::new(self.burst)?;
-        let quota = Quota::with_period(std::time::Duration::from_secs(u64::from(self.per_one_secs.max(1))))?
-            .allow_burst(burst);
+        let quota = Quota::with_period(std::time::Duration::from_secs(u64::from(
+            self.per_one_secs.max(1),
+        )))?
+        .allow_burst(burst);
         Some(Arc::new(DefaultKeyedRateLimiter::keyed(quota)))
     }
 }
 
 /// Production's buckets per client: sign-in 20 at once then one every 3 s (a person signs
 /// in a few times a day); writes 60 at once then one a second.
-pub const SIGN_IN: Rate = Rate { burst: 20, per_one_secs: 3 };
-pub const WRITES: Rate = Rate { burst: 60, per_one_secs: 1 };
+pub const SIGN_IN: Rate = Rate {
+    burst: 20,
+    per_one_secs: 3,
+};
+pub const WRITES: Rate = Rate {
+    burst: 60,
+    per_one_secs: 1,
+};
 
 impl std::str::FromStr for Rate {
     type Err = String;
@@ -57,7 +68,10 @@ impl std::str::FromStr for Rate {
         if burst == 0 || per_one_secs == 0 {
             return Err(bad());
         }
-        Ok(Rate { burst, per_one_secs })
+        Ok(Rate {
+            burst,
+            per_one_secs,
+        })
     }
 }
 
@@ -136,21 +150,32 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
     text.parse::<IpAddr>()
         .ok()
         .or_else(|| text.parse::<SocketAddr>().ok().map(|a| a.ip()))
-        .or_else(|| text.trim_start_matches('[').trim_end_matches(']').parse().ok())
+        .or_else(|| {
+            text.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok()
+        })
 }
 
 /// The middleware: a request over its client's limit gets 429 with `Retry-After`.
 pub async fn enforce(State(limits): State<Limits>, req: Request, next: Next) -> Response {
     let (bucket, what) = if req.uri().path().starts_with("/auth/") {
         (&limits.sign_in, "sign-in requests")
-    } else if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+    } else if matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
         (&limits.writes, "writes")
     } else {
         (&None, "")
     };
     if let Some(limiter) = bucket {
         if let Err(not_until) = limiter.check_key(&limits.client(&req)) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
+            let wait = not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                + 1;
             let mut resp = ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -185,16 +210,25 @@ mod tests {
     fn a_forged_header_changes_nothing() {
         let direct = Limits::production();
         // No proxy configured: the header is the client's own words, ignored.
-        assert_eq!(client(&direct, "9.9.9.9:4000", Some("1.2.3.4")), IpAddr::from([9, 9, 9, 9]));
+        assert_eq!(
+            client(&direct, "9.9.9.9:4000", Some("1.2.3.4")),
+            IpAddr::from([9, 9, 9, 9])
+        );
         let proxied = Limits::production().behind_proxy(HeaderName::from_static("x-forwarded-for"));
         // Behind the proxy: its own (right-most) entry counts, not what the client prepended.
         assert_eq!(
             client(&proxied, "10.0.0.2:4000", Some("6.6.6.6, 203.0.113.7")),
             IpAddr::from([203, 0, 113, 7])
         );
-        assert_eq!(client(&proxied, "10.0.0.2:4000", Some("203.0.113.7:5678")), IpAddr::from([203, 0, 113, 7]));
+        assert_eq!(
+            client(&proxied, "10.0.0.2:4000", Some("203.0.113.7:5678")),
+            IpAddr::from([203, 0, 113, 7])
+        );
         // Garbage falls back to the connection, not to a bucket everyone shares.
-        assert_eq!(client(&proxied, "10.0.0.2:4000", Some("for=bogus")), IpAddr::from([10, 0, 0, 2]));
+        assert_eq!(
+            client(&proxied, "10.0.0.2:4000", Some("for=bogus")),
+            IpAddr::from([10, 0, 0, 2])
+        );
     }
 
     #[test]
@@ -205,6 +239,9 @@ mod tests {
         let c = client(&l, "[2001:db8:1:3::1]:1", None);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(client(&l, "[::ffff:1.2.3.4]:1", None), IpAddr::from([1, 2, 3, 4]));
+        assert_eq!(
+            client(&l, "[::ffff:1.2.3.4]:1", None),
+            IpAddr::from([1, 2, 3, 4])
+        );
     }
 }

@@ -35,7 +35,11 @@ pub async fn ready(State(s): State<AppState>) -> Result<&'static str, ApiError> 
         .map_err(|e| {
             // The detail (host names, roles) is for our log, not for whoever asks.
             tracing::warn!(error = %e, "not ready: the database does not answer");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the database does not answer",
+            )
         })?;
     Ok("ready")
 }
@@ -59,7 +63,10 @@ pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            format!("the request took longer than {} ms; try again", limit.as_millis()),
+            format!(
+                "the request took longer than {} ms; try again",
+                limit.as_millis()
+            ),
         )
         .into_response(),
     }
@@ -79,7 +86,10 @@ pub fn security_headers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
-        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
     ]
     .into_iter()
     .map(|(name, value)| {

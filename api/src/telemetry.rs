@@ -27,7 +27,8 @@ pub async fn record(req: Request, next: Next) -> Response {
     let status = resp.status().as_u16().to_string();
     counter!("dreamster_api_requests_total", "route" => route.clone(), "method" => method, "status" => status)
         .increment(1);
-    histogram!("dreamster_api_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    histogram!("dreamster_api_request_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
     resp
 }
 
@@ -92,7 +93,8 @@ pub async fn refresh(db: &PgPool) -> Result<(), sqlx::Error> {
         gauge!("dreamster_api_artist_overdue_commitments", "artist" => gone.clone()).set(0.0);
     }
     for (artist, n) in &overdue {
-        gauge!("dreamster_api_artist_overdue_commitments", "artist" => artist.to_string()).set(*n as f64);
+        gauge!("dreamster_api_artist_overdue_commitments", "artist" => artist.to_string())
+            .set(*n as f64);
     }
     let flagged = overdue
         .iter()

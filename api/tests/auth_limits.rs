@@ -36,19 +36,35 @@ fn client_from(ip: &str) -> reqwest::Client {
 }
 
 async fn challenge(c: &reqwest::Client, base: &str) -> (u16, serde_json::Value) {
-    post_as(c, format!("{base}/auth/challenge"), None, json!({ "address": addr(&dev::alice()) })).await
+    post_as(
+        c,
+        format!("{base}/auth/challenge"),
+        None,
+        json!({ "address": addr(&dev::alice()) }),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_sign_ins_or_writes_is_refused_for_that_client_only() {
     let (_db, base) = api(Limits::new(
-        Rate { burst: 5, per_one_secs: 600 },
-        Rate { burst: 3, per_one_secs: 600 },
+        Rate {
+            burst: 5,
+            per_one_secs: 600,
+        },
+        Rate {
+            burst: 3,
+            per_one_secs: 600,
+        },
     ))
     .await;
     let flooder = client_from("127.0.0.1");
     for i in 0..5 {
-        assert_eq!(challenge(&flooder, &base).await.0, 200, "challenge {i} is within the burst");
+        assert_eq!(
+            challenge(&flooder, &base).await.0,
+            200,
+            "challenge {i} is within the burst"
+        );
     }
     let resp = flooder
         .post(format!("{base}/auth/challenge"))
@@ -71,7 +87,10 @@ async fn a_flood_of_sign_ins_or_writes_is_refused_for_that_client_only() {
     let other = client_from("127.0.0.2");
     assert_eq!(challenge(&other, &base).await.0, 200);
     for _ in 0..20 {
-        assert_eq!(get_as(&flooder, format!("{base}/health"), None).await.0, 200);
+        assert_eq!(
+            get_as(&flooder, format!("{base}/health"), None).await.0,
+            200
+        );
     }
 
     // Writes have a bucket of their own: three refusals for bad input, then 429.
@@ -80,7 +99,11 @@ async fn a_flood_of_sign_ins_or_writes_is_refused_for_that_client_only() {
         assert_ne!(status, 429);
     }
     let (status, body) = post_as(&other, format!("{base}/api/tx/prepare"), None, json!({})).await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,8 +125,14 @@ async fn expired_nonces_and_sessions_are_deleted() {
                 .expect("count")
         }
     };
-    assert_eq!((count("auth_nonces").await, count("sessions").await), (42, 2));
-    assert_eq!(housekeeping::purge(db.pool()).await.expect("purge"), housekeeping::Purged::default());
+    assert_eq!(
+        (count("auth_nonces").await, count("sessions").await),
+        (42, 2)
+    );
+    assert_eq!(
+        housekeeping::purge(db.pool()).await.expect("purge"),
+        housekeeping::Purged::default()
+    );
 
     // Time passes for all but one challenge and Eve's session.
     sqlx::query(
@@ -118,11 +147,24 @@ async fn expired_nonces_and_sessions_are_deleted() {
         .await
         .expect("age Bob's session");
     let purged = housekeeping::purge(db.pool()).await.expect("purge");
-    assert_eq!(purged, housekeeping::Purged { nonces: 41, sessions: 1 });
-    assert_eq!((count("auth_nonces").await, count("sessions").await), (1, 1));
+    assert_eq!(
+        purged,
+        housekeeping::Purged {
+            nonces: 41,
+            sessions: 1
+        }
+    );
+    assert_eq!(
+        (count("auth_nonces").await, count("sessions").await),
+        (1, 1)
+    );
     let me = |t: String| {
         let (c, base) = (c.clone(), base.clone());
-        async move { get_as(&c, format!("{base}/api/me/webhook/deliveries"), Some(&t)).await.0 }
+        async move {
+            get_as(&c, format!("{base}/api/me/webhook/deliveries"), Some(&t))
+                .await
+                .0
+        }
     };
     assert_eq!(me(token).await, 401, "the purged session is gone");
     assert_eq!(me(fresh).await, 200, "the live one works");

@@ -8,11 +8,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{addr, serve};
-use subxt_signer::sr25519::dev;
 use dreamster_api::operations::CONTENT_SECURITY_POLICY;
 use dreamster_api::AppState;
 use dreamster_test_support::TestDatabase;
 use serde_json::json;
+use subxt_signer::sr25519::dev;
 
 async fn api_db() -> TestDatabase {
     let db = TestDatabase::create().await.expect("db");
@@ -38,11 +38,17 @@ async fn readiness_asks_the_database_and_health_does_not() {
         .connect_lazy("postgres://dreamster@127.0.0.1:9/none")
         .expect("lazy pool");
     let down = serve(AppState::for_node(gone, "ws://127.0.0.1:9")).await;
-    let resp = reqwest::get(format!("{down}/ready")).await.expect("request");
+    let resp = reqwest::get(format!("{down}/ready"))
+        .await
+        .expect("request");
     assert_eq!(resp.status().as_u16(), 503);
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(body["error"], "not_ready", "{body}");
-    assert_eq!(status(format!("{down}/health")).await, 200, "the process itself is alive");
+    assert_eq!(
+        status(format!("{down}/health")).await,
+        200,
+        "the process itself is alive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,11 +83,25 @@ async fn a_request_stuck_on_the_database_is_answered_by_its_deadline() {
 async fn every_response_carries_the_security_headers() {
     let db = api_db().await;
     let base = serve(AppState::for_node(db.pool().clone(), "ws://127.0.0.1:9")).await;
-    for path in ["/health", "/ready", "/openapi.json", "/no/such/route", "/docs", "/me", "/assets/js/app.js"] {
-        let resp = reqwest::get(format!("{base}{path}")).await.expect("request");
+    for path in [
+        "/health",
+        "/ready",
+        "/openapi.json",
+        "/no/such/route",
+        "/docs",
+        "/me",
+        "/assets/js/app.js",
+    ] {
+        let resp = reqwest::get(format!("{base}{path}"))
+            .await
+            .expect("request");
         let h = resp.headers();
         let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-        assert_eq!(get("content-security-policy"), CONTENT_SECURITY_POLICY, "{path}");
+        assert_eq!(
+            get("content-security-policy"),
+            CONTENT_SECURITY_POLICY,
+            "{path}"
+        );
         assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(get("x-frame-options"), "DENY", "{path}");
         let text = resp.text().await.expect("body");
@@ -94,8 +114,18 @@ async fn every_response_carries_the_security_headers() {
 /// Every `<script>` in a page loads a file (or is inert JSON data), and no element has an
 /// inline handler: the policy allows neither, so one would be a broken page.
 pub fn assert_no_inline_script(path: &str, html: &str) {
-    for handler in ["onclick=", "onload=", "onerror=", "onsubmit=", "onchange=", "oninput="] {
-        assert!(!html.contains(handler), "{path} has an inline {handler} handler");
+    for handler in [
+        "onclick=",
+        "onload=",
+        "onerror=",
+        "onsubmit=",
+        "onchange=",
+        "oninput=",
+    ] {
+        assert!(
+            !html.contains(handler),
+            "{path} has an inline {handler} handler"
+        );
     }
     for tag in html.split("<script").skip(1) {
         let open = tag.split('>').next().unwrap_or_default();
@@ -126,7 +156,11 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let mut child = command.spawn().expect("the API starts");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !matches!(reqwest::get(format!("{base}/ready")).await, Ok(r) if r.status().is_success()) {
-        assert!(Instant::now() < deadline, "the API never got ready: {}", std::fs::read_to_string(log.path()).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "the API never got ready: {}",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // A sign-in challenge held up by a lock on its table: in flight when SIGTERM comes.
@@ -159,7 +193,10 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         if waiting > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "the request never reached the database");
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the database"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let pid = i32::try_from(child.id()).expect("pid");
@@ -169,7 +206,10 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         .expect("kill");
     assert!(sent.success());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(child.try_wait().expect("wait").is_none(), "the API quit with a request in flight");
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "the API quit with a request in flight"
+    );
     lock.rollback().await.expect("unlock");
     assert_eq!(in_flight.await.expect("task").expect("answered"), 200);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -177,12 +217,21 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        assert!(Instant::now() < deadline, "the API did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the API did not exit after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(exit.success(), "exit {exit:?}: {}", std::fs::read_to_string(log.path()).unwrap_or_default());
     assert!(
-        std::fs::read_to_string(log.path()).unwrap_or_default().contains("stopping"),
+        exit.success(),
+        "exit {exit:?}: {}",
+        std::fs::read_to_string(log.path()).unwrap_or_default()
+    );
+    assert!(
+        std::fs::read_to_string(log.path())
+            .unwrap_or_default()
+            .contains("stopping"),
         "the API said it was stopping"
     );
 }
@@ -194,23 +243,41 @@ async fn metrics_count_requests_and_read_the_queue() {
     // The read model's tables too: the overdue gauges read them.
     let db = common::hooks::queue_db().await;
     let prometheus = dreamster_client::service::install_metrics().expect("the only recorder here");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
     let metrics = format!("http://{}/metrics", listener.local_addr().expect("addr"));
-    tokio::spawn(dreamster_api::telemetry::serve(listener, prometheus, db.pool().clone()));
+    tokio::spawn(dreamster_api::telemetry::serve(
+        listener,
+        prometheus,
+        db.pool().clone(),
+    ));
     let base = serve(AppState::for_node(db.pool().clone(), "ws://127.0.0.1:9")).await;
     common::hooks::hook(&db, 1, "https://hooks.example/x").await;
     common::hooks::queue(&db, 1, 5).await;
     for _ in 0..3 {
         assert_eq!(status(format!("{base}/openapi.json")).await, 200);
     }
-    assert_eq!(status(format!("{base}/releases/not-an-address/nothing")).await, 404);
+    assert_eq!(
+        status(format!("{base}/releases/not-an-address/nothing")).await,
+        404
+    );
     // A method no standard names is one series, not one per spelling.
     for odd in ["BREW", "PROPFIND"] {
         let m = reqwest::Method::from_bytes(odd.as_bytes()).expect("method");
-        reqwest::Client::new().request(m, format!("{base}/health")).send().await.expect("sent");
+        reqwest::Client::new()
+            .request(m, format!("{base}/health"))
+            .send()
+            .await
+            .expect("sent");
     }
     assert_eq!(status(format!("{base}/assets/js/app.js")).await, 200);
-    let text = reqwest::get(&metrics).await.expect("scrape").text().await.expect("text");
+    let text = reqwest::get(&metrics)
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
     // A series: its name, then labels in any order, then the value.
     let value = |name: &str, labels: &[&str]| -> f64 {
         text.lines()
@@ -224,16 +291,36 @@ async fn metrics_count_requests_and_read_the_queue() {
             })
             .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{text}"))
     };
-    let ok = [r#"route="/openapi.json""#, r#"method="GET""#, r#"status="200""#];
+    let ok = [
+        r#"route="/openapi.json""#,
+        r#"method="GET""#,
+        r#"status="200""#,
+    ];
     assert!(value("dreamster_api_requests_total", &ok) >= 3.0);
     let missing = [r#"method="GET""#, r#"status="404""#];
     assert!(value("dreamster_api_requests_total", &missing) >= 1.0);
-    assert!(value("dreamster_api_request_seconds_count", &[r#"route="/openapi.json""#]) >= 3.0);
+    assert!(
+        value(
+            "dreamster_api_request_seconds_count",
+            &[r#"route="/openapi.json""#]
+        ) >= 3.0
+    );
     assert!(value("dreamster_api_requests_total", &[r#"method="other""#]) >= 2.0);
-    assert!(!text.contains("BREW") && !text.contains("PROPFIND"), "{text}");
-    assert!(value("dreamster_api_requests_total", &[r#"route="/assets/js/*""#, r#"status="200""#]) >= 1.0);
+    assert!(
+        !text.contains("BREW") && !text.contains("PROPFIND"),
+        "{text}"
+    );
+    assert!(
+        value(
+            "dreamster_api_requests_total",
+            &[r#"route="/assets/js/*""#, r#"status="200""#]
+        ) >= 1.0
+    );
     assert_eq!(value("dreamster_api_webhook_queue_depth", &[]), 5.0);
-    assert_eq!(value("dreamster_api_webhook_held_by_disabled_hooks", &[]), 0.0);
+    assert_eq!(
+        value("dreamster_api_webhook_held_by_disabled_hooks", &[]),
+        0.0
+    );
     assert_eq!(value("dreamster_api_metrics_scrape_ok", &[]), 1.0);
     assert!(value("dreamster_api_webhook_queue_oldest_seconds", &[]) >= 0.0);
     assert!(value("dreamster_api_db_connections", &[r#"state="open""#]) >= 1.0);

@@ -285,15 +285,22 @@ async fn routes_over_an_indexed_story() {
 
 /// Issue 17, finding 10: each artist's overdue commitments are counted — in the API, on
 /// their page, in the league and in the metrics — and a pile of them flags the artist.
-async fn overdue_commitments_flag_the_artist<F, Fut>(served: &common::Served, artist: &str, text: &F)
-where
+async fn overdue_commitments_flag_the_artist<F, Fut>(
+    served: &common::Served,
+    artist: &str,
+    text: &F,
+) where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = String>,
 {
     let base = &served.base;
     let prometheus = dreamster_client::service::install_metrics().expect("the only recorder here");
     let (_, a) = get(base, &format!("/api/artists/{artist}")).await;
-    assert_eq!((a["overdue_now"].as_i64(), a["flagged"].as_bool()), (Some(1), Some(false)), "{a}");
+    assert_eq!(
+        (a["overdue_now"].as_i64(), a["flagged"].as_bool()),
+        (Some(1), Some(false)),
+        "{a}"
+    );
     // Two more holders' perks lapse: copies of the overdue entitlement, on other editions.
     for shift in [100, 200] {
         sqlx::query(
@@ -309,18 +316,43 @@ where
     }
     let threshold = i64::from(dreamster_types::release::FLAG_OVERDUE_COMMITMENTS);
     let (_, a) = get(base, &format!("/api/artists/{artist}")).await;
-    assert_eq!((a["overdue_now"].as_i64(), a["flagged"].as_bool()), (Some(threshold), Some(true)), "{a}");
+    assert_eq!(
+        (a["overdue_now"].as_i64(), a["flagged"].as_bool()),
+        (Some(threshold), Some(true)),
+        "{a}"
+    );
     let (_, league) = get(base, "/api/audit/league").await;
-    let row = league["items"].as_array().expect("league").iter().find(|r| r["artist"] == artist).expect("in the league");
-    assert_eq!((row["overdue_now"].as_i64(), row["flagged"].as_bool()), (Some(threshold), Some(true)), "{row}");
+    let row = league["items"]
+        .as_array()
+        .expect("league")
+        .iter()
+        .find(|r| r["artist"] == artist)
+        .expect("in the league");
+    assert_eq!(
+        (row["overdue_now"].as_i64(), row["flagged"].as_bool()),
+        (Some(threshold), Some(true)),
+        "{row}"
+    );
     let page = text(format!("/artists/{artist}")).await;
-    assert!(page.contains(&format!("⚠ {threshold} commitments overdue")), "{page}");
-    assert!(text("/audit".to_string()).await.contains(&format!("⚠ {threshold} overdue")));
-    dreamster_api::telemetry::refresh(served.db.pool()).await.expect("metrics read");
+    assert!(
+        page.contains(&format!("⚠ {threshold} commitments overdue")),
+        "{page}"
+    );
+    assert!(text("/audit".to_string())
+        .await
+        .contains(&format!("⚠ {threshold} overdue")));
+    dreamster_api::telemetry::refresh(served.db.pool())
+        .await
+        .expect("metrics read");
     let metrics = prometheus.render();
     assert!(
-        metrics.contains(&format!("dreamster_api_artist_overdue_commitments{{artist=\"{artist}\"}} {threshold}")),
+        metrics.contains(&format!(
+            "dreamster_api_artist_overdue_commitments{{artist=\"{artist}\"}} {threshold}"
+        )),
         "{metrics}"
     );
-    assert!(metrics.contains("dreamster_api_artists_flagged_for_overdue 1"), "{metrics}");
+    assert!(
+        metrics.contains("dreamster_api_artists_flagged_for_overdue 1"),
+        "{metrics}"
+    );
 }

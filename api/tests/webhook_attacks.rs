@@ -84,14 +84,25 @@ async fn a_receiver_that_never_answers_holds_back_only_its_own_artist() {
         reason.contains("after 6 failed calls in a row") && reason.contains(UNREACHABLE),
         "{reason}"
     );
-    assert_eq!(hook_state(&db, 2).await, (0, None), "the other hook is untouched");
+    assert_eq!(
+        hook_state(&db, 2).await,
+        (0, None),
+        "the other hook is untouched"
+    );
     // Once off, no new call: calls already open end within their timeout, then nothing.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after_off = accepted.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(accepted.load(Ordering::SeqCst), after_off, "no call after the hook was turned off");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        after_off,
+        "no call after the hook was turned off"
+    );
     let waiting = outcomes(&db, 1).await.iter().filter(|o| !o.3).count();
-    assert_eq!(waiting, 50, "nothing is lost: the deliveries wait for the hook to be saved again");
+    assert_eq!(
+        waiting, 50,
+        "nothing is lost: the deliveries wait for the hook to be saved again"
+    );
     dispatcher.stop().await;
 }
 
@@ -114,10 +125,12 @@ async fn two_replicas_send_each_delivery_once() {
     let one = webhooks::spawn(db.pool().clone(), settings.clone());
     let two = webhooks::spawn(db.pool().clone(), settings);
     until(60, "all 40 delivered", || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL")
-            .fetch_one(db.pool())
-            .await
-            .expect("count")
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
             == 0
     })
     .await;
@@ -166,11 +179,18 @@ async fn inward_names_and_literals_are_never_called() {
     })
     .await;
     dispatcher.stop().await;
-    assert!(got.lock().expect("lock").is_empty(), "the inside receiver was called");
+    assert!(
+        got.lock().expect("lock").is_empty(),
+        "the inside receiver was called"
+    );
     for n in 1..=4 {
         for (attempts, status, error, delivered) in outcomes(&db, n).await {
             assert!(attempts >= 1);
-            assert_eq!((status, error.as_deref(), delivered), (None, Some(UNREACHABLE), false), "hook {n}");
+            assert_eq!(
+                (status, error.as_deref(), delivered),
+                (None, Some(UNREACHABLE), false),
+                "hook {n}"
+            );
         }
     }
 }
@@ -184,10 +204,19 @@ async fn redirects_are_not_followed() {
     hook(&db, 1, &outside).await;
     queue(&db, 1, 1).await;
     let dispatcher = webhooks::spawn(db.pool().clone(), loopback());
-    until(30, "the hook was tried", || async { outcomes(&db, 1).await[0].0 >= 1 }).await;
+    until(30, "the hook was tried", || async {
+        outcomes(&db, 1).await[0].0 >= 1
+    })
+    .await;
     dispatcher.stop().await;
-    assert!(got.lock().expect("lock").is_empty(), "the redirect was followed");
+    assert!(
+        got.lock().expect("lock").is_empty(),
+        "the redirect was followed"
+    );
     let (_, status, error, delivered) = outcomes(&db, 1).await.remove(0);
     assert_eq!((status, delivered), (Some(307), false));
-    assert_eq!(error.as_deref(), Some("answered 307; redirects are not followed"));
+    assert_eq!(
+        error.as_deref(),
+        Some("answered 307; redirects are not followed")
+    );
 }

@@ -14,7 +14,14 @@ use dreamster_api::webhooks::{self, Reach, Settings};
 fn proxy_variables_are_ignored() {
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy port");
     let proxy_url = format!("http://{}", proxy.local_addr().expect("addr"));
-    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
         std::env::set_var(var, &proxy_url);
     }
     std::env::remove_var("NO_PROXY");
@@ -38,7 +45,11 @@ fn proxy_variables_are_ignored() {
         })
         .await;
         dispatcher.stop().await;
-        assert_eq!(*got.lock().expect("lock"), ids, "delivered straight to the receiver");
+        assert_eq!(
+            *got.lock().expect("lock"),
+            ids,
+            "delivered straight to the receiver"
+        );
     });
     assert!(
         proxy.accept().is_err(),

@@ -143,7 +143,14 @@ async fn unlock_notifies_the_artist_with_retries() {
     for (sig, body) in &calls {
         let (delivery, timestamp, signature) = sig.clone().expect("all three signing headers");
         assert_eq!(
-            sign::verify(&secret, &signature, timestamp, delivery, body.as_bytes(), now),
+            sign::verify(
+                &secret,
+                &signature,
+                timestamp,
+                delivery,
+                body.as_bytes(),
+                now
+            ),
             Ok(()),
             "the call verifies as a receiver checks it"
         );
@@ -196,11 +203,21 @@ async fn unlock_notifies_the_artist_with_retries() {
     let (status, hook) = get_as(&c, format!("{base}/api/me/webhook"), Some(&bob)).await;
     assert_eq!(status, 200, "{hook}");
     assert_eq!(
-        (hook["url"].as_str(), hook["failures_in_row"].as_i64(), hook["waiting"].as_i64(), hook["disabled"].is_null()),
+        (
+            hook["url"].as_str(),
+            hook["failures_in_row"].as_i64(),
+            hook["waiting"].as_i64(),
+            hook["disabled"].is_null()
+        ),
         (Some(url.as_str()), Some(0), Some(0), true),
         "{hook}"
     );
-    assert_eq!(get_as(&c, format!("{base}/api/me/webhook"), Some(&eve)).await.0, 404);
+    assert_eq!(
+        get_as(&c, format!("{base}/api/me/webhook"), Some(&eve))
+            .await
+            .0,
+        404
+    );
 }
 
 /// Finding: an artist could point the hook at the API's own network and read what
@@ -243,7 +260,11 @@ async fn internal_addresses_cannot_be_saved() {
     ] {
         for base in [served.base.clone(), production.clone()] {
             let (status, body) = put(base, url).await;
-            assert_eq!((status, body["error"].as_str()), (400, Some("forbidden_address")), "{url}: {body}");
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("forbidden_address")),
+                "{url}: {body}"
+            );
         }
     }
     for url in [
@@ -254,9 +275,18 @@ async fn internal_addresses_cannot_be_saved() {
         "http://db.localhost/",
     ] {
         let (status, body) = put(production.clone(), url).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("forbidden_address")), "{url}: {body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("forbidden_address")),
+            "{url}: {body}"
+        );
     }
-    assert_eq!(put(production.clone(), "https://hooks.example.com/dreamster").await.0, 200);
+    assert_eq!(
+        put(production.clone(), "https://hooks.example.com/dreamster")
+            .await
+            .0,
+        200
+    );
     assert_eq!(
         sqlx::query_scalar::<_, String>("SELECT url FROM webhooks")
             .fetch_all(served.db.pool())

@@ -140,7 +140,8 @@ impl Demo<'_> {
         let terms: SaleTerms = self.root.query(rel, release::sale_terms()).await?;
         let perks: Vec<dreamster_types::perk::Perk> = self.root.perks(rel).await?;
         let expected = dreamster_types::perk::grantable_ids(&perks, now_ms());
-        let (sold, _) = crate::fan::buy_expecting(&self.who(fan), rel, terms.price, expected).await?;
+        let (sold, _) =
+            crate::fan::buy_expecting(&self.who(fan), rel, terms.price, expected).await?;
         Ok(sold.edition)
     }
 

@@ -28,7 +28,10 @@ pub async fn buy(s: &Session, a: &ReleaseOnly) -> anyhow::Result<Report> {
     let (sold, done) = buy_expecting(s, &a.release, terms.price, expected).await?;
     let (edition, granted) = (
         sold.edition,
-        sold.entitlements.iter().map(|(perk, _)| *perk).collect::<Vec<_>>(),
+        sold.entitlements
+            .iter()
+            .map(|(perk, _)| *perk)
+            .collect::<Vec<_>>(),
     );
     Ok(Report::new(
         format!(
@@ -50,7 +53,10 @@ pub async fn buy_expecting(
     release: &AccountId32,
     price: u128,
     expected: Vec<u32>,
-) -> anyhow::Result<(dreamster_types::events::EditionSold, dreamster_client::Submitted)> {
+) -> anyhow::Result<(
+    dreamster_types::events::EditionSold,
+    dreamster_client::Submitted,
+)> {
     let (_, done) = s
         .release::<u32>(release, price, release::buy(expected))
         .await?;

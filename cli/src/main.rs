@@ -40,7 +40,8 @@ fn warn_about_secrets(cli: &Cli, suri_on_command_line: bool) {
 /// Refuses an unencrypted connection to a node on another machine (transactions and the
 /// accounts that sign them cross the network in the clear) unless asked for.
 fn check_transport(rpc_url: &str, allow_insecure_ws: bool) -> anyhow::Result<()> {
-    let url = url::Url::parse(rpc_url).map_err(|e| anyhow::anyhow!("--rpc-url {rpc_url:?}: {e}"))?;
+    let url =
+        url::Url::parse(rpc_url).map_err(|e| anyhow::anyhow!("--rpc-url {rpc_url:?}: {e}"))?;
     let local = dreamster_client::is_on_this_machine(&url);
     match url.scheme() {
         "wss" => Ok(()),

@@ -9,14 +9,32 @@ use common::Cli;
 async fn two_fans_buying_at_once_are_told_their_own_editions() {
     let cli = Cli::start().await;
     cli.json(Some("//Alice"), &["deploy"]);
-    cli.run(Some("//Bob"), &["artist", "register", "--name", "Nova"]).ok();
-    let rel = cli.json(Some("//Bob"), &["release", "create", "--title", "Rush", "--price", "10"]);
+    cli.run(Some("//Bob"), &["artist", "register", "--name", "Nova"])
+        .ok();
+    let rel = cli.json(
+        Some("//Bob"),
+        &["release", "create", "--title", "Rush", "--price", "10"],
+    );
     let r = rel["release"].as_str().expect("release").to_string();
     cli.run(
         Some("//Bob"),
         &[
-            "perk", "add", "--release", &r, "--kind", "limited_vinyl", "--title", "Vinyl",
-            "--value", "30", "--escrow", "30", "--delivery", "physical", "--deadline", "+60d",
+            "perk",
+            "add",
+            "--release",
+            &r,
+            "--kind",
+            "limited_vinyl",
+            "--title",
+            "Vinyl",
+            "--value",
+            "30",
+            "--escrow",
+            "30",
+            "--delivery",
+            "physical",
+            "--deadline",
+            "+60d",
         ],
     )
     .ok();
@@ -36,18 +54,39 @@ async fn two_fans_buying_at_once_are_told_their_own_editions() {
     let mut told = Vec::new();
     for child in running {
         let out = child.wait_with_output().expect("buy ends");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         told.push(report["edition"].as_u64().expect("edition"));
-        assert_eq!(report["perks"], serde_json::json!([0]), "the perks the sale granted: {report}");
+        assert_eq!(
+            report["perks"],
+            serde_json::json!([0]),
+            "the perks the sale granted: {report}"
+        );
     }
     let mut distinct = told.clone();
     distinct.sort_unstable();
-    assert_eq!(distinct, [0, 1, 2], "each fan is told a different edition: {told:?}");
+    assert_eq!(
+        distinct,
+        [0, 1, 2],
+        "each fan is told a different edition: {told:?}"
+    );
     // And each is told the edition the chain says they own.
     for (fan, edition) in fans.iter().zip(&told) {
         let me = cli.json(Some(fan), &["address"]);
-        let mine = cli.json(None, &["perks", "--owner", me["address"].as_str().expect("address"), "--release", &r]);
+        let mine = cli.json(
+            None,
+            &[
+                "perks",
+                "--owner",
+                me["address"].as_str().expect("address"),
+                "--release",
+                &r,
+            ],
+        );
         let owned: Vec<u64> = mine["perks"]
             .as_array()
             .map(|e| e.iter().filter_map(|x| x["edition"].as_u64()).collect())

@@ -133,19 +133,17 @@ pub async fn submit(
     let paid: BTreeSet<Due> = submitted
         .events
         .iter()
-        .filter_map(|event| {
-            match event.dreamster().ok()? {
-                DreamsterEvent::EntitlementChanged(c)
-                    if matches!(c.action, EntitlementAction::Refunded { .. }) =>
-                {
-                    Some(Due {
-                        release: event.contract.0,
-                        edition: c.edition,
-                        perk: c.perk,
-                    })
-                }
-                _ => None,
+        .filter_map(|event| match event.dreamster().ok()? {
+            DreamsterEvent::EntitlementChanged(c)
+                if matches!(c.action, EntitlementAction::Refunded { .. }) =>
+            {
+                Some(Due {
+                    release: event.contract.0,
+                    edition: c.edition,
+                    perk: c.perk,
+                })
             }
+            _ => None,
         })
         .collect();
     let (refunded, failed): (Vec<Due>, Vec<Due>) =

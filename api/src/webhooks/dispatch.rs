@@ -240,11 +240,11 @@ async fn lease(db: &PgPool, s: &Settings, room: i64) -> Result<Vec<Leased>, sqlx
     // `webhook_deliveries_due_by_artist` (attempts < 10) applies only to a constant.
     let sql = LEASE_SQL.replace("{MAX_ATTEMPTS}", &MAX_ATTEMPTS.to_string());
     sqlx::query_as(&sql)
-    .bind(s.per_artist)
-    .bind(room)
-    .bind(i64::try_from(s.lease_length().as_millis()).unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await
+        .bind(s.per_artist)
+        .bind(room)
+        .bind(i64::try_from(s.lease_length().as_millis()).unwrap_or(i64::MAX))
+        .fetch_all(db)
+        .await
 }
 
 /// The lease statement; `{MAX_ATTEMPTS}` is written in by `lease`.
@@ -326,7 +326,12 @@ async fn call(http: &reqwest::Client, reach: Reach, l: &Leased) -> Outcome {
 /// it (a record that comes after the lease lapsed changes nothing: the row belongs to
 /// whoever leased it since) — and keeps the hook's run of failures, turning it off at
 /// `disable_after`. All or nothing; tried three times, as a lost record means a resend.
-async fn record(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Result<(), sqlx::Error> {
+async fn record(
+    db: &PgPool,
+    s: &Settings,
+    l: &Leased,
+    outcome: &Outcome,
+) -> Result<(), sqlx::Error> {
     let mut tries = 0;
     loop {
         match record_once(db, s, l, outcome).await {
@@ -340,7 +345,12 @@ async fn record(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Res
     }
 }
 
-async fn record_once(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -> Result<(), sqlx::Error> {
+async fn record_once(
+    db: &PgPool,
+    s: &Settings,
+    l: &Leased,
+    outcome: &Outcome,
+) -> Result<(), sqlx::Error> {
     let (status, error) = match outcome {
         Outcome::Delivered(code) => (Some(i32::from(*code)), None),
         Outcome::Answered(code) if (300..400).contains(code) => (
@@ -369,7 +379,10 @@ async fn record_once(db: &PgPool, s: &Settings, l: &Leased, outcome: &Outcome) -
     .await?
     .rows_affected();
     if held == 0 {
-        tracing::warn!(delivery = l.id, "a webhook call outlived its lease; its outcome is not recorded");
+        tracing::warn!(
+            delivery = l.id,
+            "a webhook call outlived its lease; its outcome is not recorded"
+        );
         return tx.commit().await;
     }
     // Only the saving of the hook the call was made for: saving it again starts a new count.
@@ -432,19 +445,36 @@ mod tests {
         let db = one_queued().await;
         let s = Settings::default();
         let first = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
-        assert!(lease(db.pool(), &s, 10).await.expect("lease").is_empty(), "leased once");
+        assert!(
+            lease(db.pool(), &s, 10).await.expect("lease").is_empty(),
+            "leased once"
+        );
         // The lease lapses; another replica takes the row.
         sqlx::query("UPDATE webhook_deliveries SET leased_until = now() - interval '1 second'")
             .execute(db.pool())
             .await
             .expect("lapse");
         let second = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
-        record(db.pool(), &s, &first, &Outcome::Unreachable).await.expect("late record");
-        assert_eq!(row(&db).await, (0, false, true), "the late record changed the row");
-        record(db.pool(), &s, &second, &Outcome::Delivered(200)).await.expect("record");
+        record(db.pool(), &s, &first, &Outcome::Unreachable)
+            .await
+            .expect("late record");
+        assert_eq!(
+            row(&db).await,
+            (0, false, true),
+            "the late record changed the row"
+        );
+        record(db.pool(), &s, &second, &Outcome::Delivered(200))
+            .await
+            .expect("record");
         assert_eq!(row(&db).await, (1, true, false));
-        record(db.pool(), &s, &first, &Outcome::Unreachable).await.expect("late record");
-        assert_eq!(row(&db).await, (1, true, false), "a delivery is never undone");
+        record(db.pool(), &s, &first, &Outcome::Unreachable)
+            .await
+            .expect("late record");
+        assert_eq!(
+            row(&db).await,
+            (1, true, false),
+            "a delivery is never undone"
+        );
         let failures: i32 = sqlx::query_scalar("SELECT failures_in_row FROM webhooks")
             .fetch_one(db.pool())
             .await
@@ -459,15 +489,22 @@ mod tests {
         let db = one_queued().await;
         let s = Settings::default();
         let l = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
-        record(db.pool(), &s, &l, &Outcome::Answered(500)).await.expect("record");
-        assert!(lease(db.pool(), &s, 10).await.expect("lease").is_empty(), "backoff ignored");
+        record(db.pool(), &s, &l, &Outcome::Answered(500))
+            .await
+            .expect("record");
+        assert!(
+            lease(db.pool(), &s, 10).await.expect("lease").is_empty(),
+            "backoff ignored"
+        );
         sqlx::query("UPDATE webhook_deliveries SET attempts = $1 - 1, next_attempt = now()")
             .bind(MAX_ATTEMPTS)
             .execute(db.pool())
             .await
             .expect("near the end");
         let last = lease(db.pool(), &s, 10).await.expect("lease").remove(0);
-        record(db.pool(), &s, &last, &Outcome::Answered(500)).await.expect("record");
+        record(db.pool(), &s, &last, &Outcome::Answered(500))
+            .await
+            .expect("record");
         let next: String = sqlx::query_scalar("SELECT next_attempt::text FROM webhook_deliveries")
             .fetch_one(db.pool())
             .await

@@ -26,7 +26,9 @@ pub enum Reach {
 /// Why a receiver's address is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refused {
-    #[error("{0} is not a public address (loopback, private, link-local, shared, metadata or reserved)")]
+    #[error(
+        "{0} is not a public address (loopback, private, link-local, shared, metadata or reserved)"
+    )]
     NotPublic(IpAddr),
     #[error("the name resolves to no public address")]
     NoPublicAddress,
@@ -71,12 +73,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            let embedded = Ipv4Addr::new(
-                (s[6] >> 8) as u8,
-                s[6] as u8,
-                (s[7] >> 8) as u8,
-                s[7] as u8,
-            );
+            let embedded =
+                Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
             if let Some(v4) = v6.to_ipv4_mapped() {
                 IpAddr::V4(v4)
             } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
@@ -139,8 +137,7 @@ impl Resolve for Resolver {
         let reach = self.0;
         Box::pin(async move {
             let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> =
-                found.filter(|a| reach.allows(a.ip()).is_ok()).collect();
+            let allowed: Vec<SocketAddr> = found.filter(|a| reach.allows(a.ip()).is_ok()).collect();
             if allowed.is_empty() {
                 return Err(Box::new(Refused::NoPublicAddress) as Box<_>);
             }
@@ -160,13 +157,39 @@ mod tests {
     #[test]
     fn internal_addresses_are_refused() {
         for s in [
-            "127.0.0.1", "127.8.9.10", "0.0.0.0", "10.1.2.3", "172.16.0.1", "172.31.255.255",
-            "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.255", "192.0.0.8",
-            "192.0.2.1", "198.18.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255",
-            "::", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
-            "64:ff9b::a9fe:a9fe", "fd00:ec2::254", "fc00::1", "fe80::1", "fec0::1",
-            "ff02::1", "2001:db8::1", "2002:7f00:1::", "2001::1", "::127.0.0.1",
-            "::ffff:0:127.0.0.1", "::ffff:0:a9fe:a9fe",
+            "127.0.0.1",
+            "127.8.9.10",
+            "0.0.0.0",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "fd00:ec2::254",
+            "fc00::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "2001:db8::1",
+            "2002:7f00:1::",
+            "2001::1",
+            "::127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
         ] {
             assert!(!verdict(Reach::PublicOnly, s), "{s} must be refused");
         }
@@ -174,7 +197,15 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for s in ["1.1.1.1", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2606:4700::1111", "::ffff:1.1.1.1", "64:ff9b::808:808"] {
+        for s in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+        ] {
             assert!(verdict(Reach::PublicOnly, s), "{s} is public");
         }
     }
@@ -184,7 +215,13 @@ mod tests {
         for s in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
             assert!(verdict(Reach::AlsoLoopback, s), "{s}");
         }
-        for s in ["10.0.0.1", "169.254.169.254", "192.168.0.1", "fd00::1", "0.0.0.0"] {
+        for s in [
+            "10.0.0.1",
+            "169.254.169.254",
+            "192.168.0.1",
+            "fd00::1",
+            "0.0.0.0",
+        ] {
             assert!(!verdict(Reach::AlsoLoopback, s), "{s}");
         }
     }

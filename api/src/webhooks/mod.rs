@@ -192,4 +192,3 @@ async fn deliveries(
         offset,
     }))
 }
-

@@ -28,7 +28,11 @@ fn mac(secret: &str, timestamp: u64, delivery: i64, body: &[u8]) -> Hmac<Sha256>
 pub fn signature(secret: &str, timestamp: u64, delivery: i64, body: &[u8]) -> String {
     format!(
         "sha256={}",
-        hex::encode(mac(secret, timestamp, delivery, body).finalize().into_bytes())
+        hex::encode(
+            mac(secret, timestamp, delivery, body)
+                .finalize()
+                .into_bytes()
+        )
     )
 }
 
@@ -54,7 +58,9 @@ pub fn verify(
     body: &[u8],
     now: u64,
 ) -> Result<(), Rejected> {
-    let hex_sig = signature.strip_prefix("sha256=").ok_or(Rejected::Malformed)?;
+    let hex_sig = signature
+        .strip_prefix("sha256=")
+        .ok_or(Rejected::Malformed)?;
     let given = hex::decode(hex_sig).map_err(|_| Rejected::Malformed)?;
     mac(secret, timestamp, delivery, body)
         .verify_slice(&given)
@@ -88,10 +94,25 @@ mod tests {
             Err(Rejected::Stale { age: 3_600 })
         );
         // Re-sent with a fresh timestamp or as another delivery: the signature no longer fits.
-        assert_eq!(verify(KEY, &sig, 4_600, 7, BODY, 4_600), Err(Rejected::Mismatch));
-        assert_eq!(verify(KEY, &sig, 1_000, 8, BODY, 1_000), Err(Rejected::Mismatch));
-        assert_eq!(verify(KEY, &sig, 1_000, 7, b"{}", 1_000), Err(Rejected::Mismatch));
-        assert_eq!(verify("other", &sig, 1_000, 7, BODY, 1_000), Err(Rejected::Mismatch));
-        assert_eq!(verify(KEY, "md5=00", 1_000, 7, BODY, 1_000), Err(Rejected::Malformed));
+        assert_eq!(
+            verify(KEY, &sig, 4_600, 7, BODY, 4_600),
+            Err(Rejected::Mismatch)
+        );
+        assert_eq!(
+            verify(KEY, &sig, 1_000, 8, BODY, 1_000),
+            Err(Rejected::Mismatch)
+        );
+        assert_eq!(
+            verify(KEY, &sig, 1_000, 7, b"{}", 1_000),
+            Err(Rejected::Mismatch)
+        );
+        assert_eq!(
+            verify("other", &sig, 1_000, 7, BODY, 1_000),
+            Err(Rejected::Mismatch)
+        );
+        assert_eq!(
+            verify(KEY, "md5=00", 1_000, 7, BODY, 1_000),
+            Err(Rejected::Malformed)
+        );
     }
 }

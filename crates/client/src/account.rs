@@ -22,7 +22,11 @@ pub enum AccountError {
 /// The first line of a file that holds a secret, refused if other users can read it
 /// (group or world permission bits), since then the secret is not one any more.
 pub fn read_private(path: &Path) -> Result<String, AccountError> {
-    Ok(read_private_text(path)?.lines().next().unwrap_or("").to_string())
+    Ok(read_private_text(path)?
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string())
 }
 
 /// The whole text of a file that holds secrets (a pool of per-fan codes), refused if
@@ -33,7 +37,9 @@ pub fn read_private_text(path: &Path) -> Result<String, AccountError> {
     // One open: the permissions checked are those of the file then read, even if the
     // name is swapped in between.
     let mut file = std::fs::File::open(path).map_err(|e| AccountError::File(shown.clone(), e))?;
-    let meta = file.metadata().map_err(|e| AccountError::File(shown.clone(), e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| AccountError::File(shown.clone(), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -90,7 +96,11 @@ mod tests {
             Err(AccountError::Invalid)
         ));
         assert!(is_dev_uri("//Alice") && is_dev_uri("//Bob//stash"));
-        assert!(!is_dev_uri(phrase) && !is_dev_uri("0x1234") && !is_dev_uri(&format!("{phrase}//Alice")));
+        assert!(
+            !is_dev_uri(phrase)
+                && !is_dev_uri("0x1234")
+                && !is_dev_uri(&format!("{phrase}//Alice"))
+        );
     }
 
     #[cfg(unix)]

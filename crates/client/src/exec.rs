@@ -264,7 +264,8 @@ impl ContractEvent {
     /// The Dreamster event this record holds, decoded with the contracts' own definitions.
     pub fn dreamster(
         &self,
-    ) -> Result<dreamster_types::events::DreamsterEvent, dreamster_types::events::EventDecodeError> {
+    ) -> Result<dreamster_types::events::DreamsterEvent, dreamster_types::events::EventDecodeError>
+    {
         let topics: Vec<[u8; 32]> = self.topics.iter().map(|t| t.0).collect();
         dreamster_types::events::DreamsterEvent::decode(&topics, &self.data)
     }

@@ -85,10 +85,15 @@ Caused by:
     let (code, out) = summarize(&log, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("summary: 3 passed, 1 failed, 1 skipped (1 of 4 test binaries ended without a result)"),
+        out.starts_with(
+            "summary: 3 passed, 1 failed, 1 skipped (1 of 4 test binaries ended without a result)"
+        ),
         "{out}"
     );
-    assert!(out.contains("no result from: Running tests/browser.rs"), "{out}");
+    assert!(
+        out.contains("no result from: Running tests/browser.rs"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -99,8 +104,14 @@ fn a_build_that_fails_before_the_tests_is_not_a_pass() {
     assert!(out.contains("no test binary ran"), "{out}");
     let (code, out) = summarize("", &["--stopped", "during setup (exit 1)"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("summary: 0 passed, 1 failed, 0 skipped"), "{out}");
-    assert!(out.contains("stopped before its tests ended: during setup (exit 1)"), "{out}");
+    assert!(
+        out.starts_with("summary: 0 passed, 1 failed, 0 skipped"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stopped before its tests ended: during setup (exit 1)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -115,20 +126,43 @@ test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 412 filtered out; fi
     assert_eq!(summarize(one, &["--one"]).0, 0);
     // The test was renamed: the filter matches nothing and cargo says "ok".
     let none = one
-        .replace("running 1 test\ntest sequences::money_balances_after_every_step ... ok\n", "running 0 tests\n")
+        .replace(
+            "running 1 test\ntest sequences::money_balances_after_every_step ... ok\n",
+            "running 0 tests\n",
+        )
         .replace("1 passed", "0 passed");
     let (code, out) = summarize(&none, &["--one"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("expected exactly one test to run, 0 ran"), "{out}");
+    assert!(
+        out.contains("expected exactly one test to run, 0 ran"),
+        "{out}"
+    );
     // Without --one the same log is a (vacuous) pass: the flag is what catches it.
     assert_eq!(summarize(&none, &[]).0, 0);
 }
 
 #[test]
 fn a_failed_step_beside_the_tests_is_counted_and_named() {
-    let (code, out) = summarize(GOOD, &["--also", "eslint found problems in api/web", "--also", "scripts/soak.sh --short"]);
+    let (code, out) = summarize(
+        GOOD,
+        &[
+            "--also",
+            "eslint found problems in api/web",
+            "--also",
+            "scripts/soak.sh --short",
+        ],
+    );
     assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("summary: 3 passed, 2 failed, 1 skipped"), "{out}");
-    assert!(out.contains("failed besides the tests: eslint found problems in api/web"), "{out}");
-    assert!(out.contains("failed besides the tests: scripts/soak.sh --short"), "{out}");
+    assert!(
+        out.starts_with("summary: 3 passed, 2 failed, 1 skipped"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failed besides the tests: eslint found problems in api/web"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failed besides the tests: scripts/soak.sh --short"),
+        "{out}"
+    );
 }
