@@ -66,7 +66,8 @@ fi
 # the indexer refuses to mix two chains.
 READ_DB=${DREAMSTER_READ_DB:-dreamster_read_model}
 READ_URL="${DATABASE_URL%/*}/$READ_DB"
-stored=$(psql -tA "$READ_URL" -c "SELECT encode(registry, 'hex') || ' ' || block_number || ' 0x' || encode(block_hash, 'hex') FROM indexer_cursor" 2>/dev/null || true)
+# (A database set up before the services had roles of their own is rebuilt too.)
+stored=$(psql -tA "$READ_URL" -c "SELECT encode(registry, 'hex') || ' ' || block_number || ' 0x' || encode(block_hash, 'hex') FROM read_model.indexer_cursor" 2>/dev/null || true)
 keep=no
 if [ -n "$stored" ]; then
     read -r stored_registry stored_block stored_hash <<<"$stored"
@@ -91,19 +92,32 @@ fi
 if [ "$keep" = no ]; then
     psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $READ_DB WITH (FORCE)" -c "CREATE DATABASE $READ_DB"
 fi
+# Each service under its own role (scripts/setup.sh creates them): the indexer owns the read
+# model, the API its own tables and reads the read model, the keeper only reads.
+psql -q "$READ_URL" -f "$ROOT/scripts/db-roles.sql"
+role_url() {
+    python3 - "$READ_URL" "$1" <<'PY'
+import sys
+import urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+password = f":{u.quote(p.password, safe='')}" if p.password else ""
+port = f":{p.port}" if p.port else ""
+print(u.urlunsplit(p._replace(netloc=f"{sys.argv[2]}{password}@{p.hostname}{port}")))
+PY
+}
 INDEXER_METRICS="${DREAMSTER_INDEXER_METRICS:-127.0.0.1:9616}"
-"$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$READ_URL" \
+"$BIN/dreamster-indexer" --registry "$REGISTRY" --database-url "$(role_url dreamster_indexer)" \
     --metrics-listen "$INDEXER_METRICS" >"$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
 API_METRICS="${DREAMSTER_API_METRICS:-127.0.0.1:9617}"
-"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$READ_URL" --dev-wallet \
+"$BIN/dreamster-api" --listen "127.0.0.1:$API_PORT" --database-url "$(role_url dreamster_api)" --dev-wallet \
     --metrics-listen "$API_METRICS" >"$DATA_DIR/api.log" 2>&1 &
 pids+=($!)
 # The refund keeper signs as the operator (//Alice on the dev chain, who deployed): it
 # pays the fees of refunds nobody claimed; the contract pays the holders.
 KEEPER_SURI="$DATA_DIR/keeper.suri"
 (umask 077 && echo "//Alice" >"$KEEPER_SURI")
-"$BIN/dreamster-keeper" --database-url "$READ_URL" --rpc-url "$DREAMSTER_RPC_URL" \
+"$BIN/dreamster-keeper" --database-url "$(role_url dreamster_reader)" --rpc-url "$DREAMSTER_RPC_URL" \
     --suri-file "$KEEPER_SURI" >"$DATA_DIR/keeper.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 30); do

@@ -149,6 +149,22 @@ postgres() {
         as_root su postgres -c "createdb -p $PG_PORT -O $PG_ROLE $PG_ROLE"
         say "postgres role $PG_ROLE" "installed"
     fi
+    # The services' own roles (scripts/db-roles.sql gives each its part of a database); the
+    # project role is a member of each, so it can set a database up for them.
+    local role missing=()
+    for role in dreamster_indexer dreamster_api dreamster_reader; do
+        as_root su postgres -c "psql -p $PG_PORT -tAc \"select 1 from pg_roles where rolname='$role'\"" | grep -q 1 ||
+            missing+=("$role")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "postgres service roles" "present"
+    else
+        for role in "${missing[@]}"; do
+            as_root su postgres -c "psql -p $PG_PORT -qc \"create role $role login password '$PG_PASSWORD'\""
+            as_root su postgres -c "psql -p $PG_PORT -qc \"grant $role to $PG_ROLE\""
+        done
+        say "postgres service roles" "installed (${missing[*]})"
+    fi
 }
 
 # The API's OpenAPI fuzzer (PyPI), in its own virtualenv.

@@ -1,12 +1,14 @@
 //! Delivery automation: the artist hands over an automatic perk's secret (or a pool of
-//! per-fan codes), accepted only if it matches the hash committed on chain; once the
-//! indexer has seen a holder's unlock, that holder — and only that holder — can fetch it.
+//! per-fan codes) with the salt it was committed with, accepted only if it matches the hash
+//! on chain; once the indexer has seen a holder's unlock, that holder — and only that
+//! holder — can fetch it, with the salt that proves it (`dreamster_types::commitment`).
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
 use axum::http::StatusCode;
+use axum::http::{header, HeaderMap};
 use axum::Json;
+use dreamster_types::commitment::{self, Salt};
 use dreamster_types::merkle;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,6 +37,9 @@ pub struct SecretUpload {
     pub secret: Option<String>,
     /// Or one code per edition, committed on chain as their Merkle root.
     pub codes: Option<Vec<String>>,
+    /// The salt the hash on chain was made with (`0x` and 64 hex digits): for a secret, its
+    /// own; for codes, the pool key each code's salt comes from.
+    pub salt: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,6 +64,11 @@ pub struct PerkSecret {
     pub proof: Option<Vec<ProofStep>>,
     /// The hash committed on chain (the secret's, or the pool's root).
     pub content_hash: String,
+    /// This secret's salt (for a code: that code's own salt, never the pool key):
+    /// `commitment::secret_commitment(salt, secret)` is the hash on chain (for a code,
+    /// `commitment::code_leaf(salt, code)` with the proof leads to it). Null only for a secret
+    /// stored before salting, committed as its bare BLAKE2b-256 hash.
+    pub salt: Option<String>,
 }
 
 fn forbidden(message: &str) -> ApiError {
@@ -69,10 +79,15 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", message)
 }
 
-/// The Merkle root a pool of codes commits to, once checked (`merkle::pool_root`: the
-/// one rule of the CLI, the wizard and this upload); a bad pool is a 400 `bad_pool`.
-pub fn pool_root(codes: &[String]) -> Result<[u8; 32], ApiError> {
-    merkle::pool_root(codes).map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))
+/// The Merkle root a pool of codes commits to under `key`, once checked (`merkle::pool_root`:
+/// the one rule of the CLI, the wizard and this upload); a bad pool is a 400 `bad_pool`.
+pub fn pool_root(codes: &[String], key: &Salt) -> Result<[u8; 32], ApiError> {
+    merkle::pool_root(codes, key).map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))
+}
+
+/// A salt from a request; a bad one is a 400 `bad_salt`.
+pub fn salt_of(text: &str) -> Result<Salt, ApiError> {
+    commitment::parse_salt(text).map_err(|e| ApiError::bad_request("bad_salt", e))
 }
 
 #[derive(sqlx::FromRow)]
@@ -133,19 +148,21 @@ async fn upload(
         ));
     }
     let up = read_upload(&headers, body).await?;
+    let salt = salt_of(&up.salt)?;
     let mut tx = s.db.begin().await?;
     let accepted = match (up.secret, up.codes) {
         (Some(secret), None) => {
-            if dreamster_types::content_hash(secret.as_bytes()) != hash {
+            if commitment::secret_commitment(&salt, secret.as_bytes()) != hash {
                 return Err(ApiError::bad_request(
                     "hash_mismatch",
-                    "this secret does not match the hash committed on chain",
+                    "this secret and salt do not match the hash committed on chain",
                 ));
             }
-            let done = sqlx::query("INSERT INTO perk_secrets (release, perk, secret) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            let done = sqlx::query("INSERT INTO perk_secrets (release, perk, secret, salt) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(release)
                 .bind(perk)
                 .bind(&secret)
+                .bind(salt.to_vec())
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -158,16 +175,17 @@ async fn upload(
             }
         }
         (None, Some(codes)) => {
-            if pool_root(&codes)? != hash {
+            if pool_root(&codes, &salt)? != hash {
                 return Err(ApiError::bad_request(
                     "hash_mismatch",
-                    "these codes' Merkle root does not match the hash committed on chain",
+                    "these codes' Merkle root under this pool key does not match the hash committed on chain",
                 ));
             }
-            let done = sqlx::query("INSERT INTO perk_secrets (release, perk, pool_size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            let done = sqlx::query("INSERT INTO perk_secrets (release, perk, pool_size, salt) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(release)
                 .bind(perk)
                 .bind(codes.len() as i32)
+                .bind(salt.to_vec())
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -182,8 +200,7 @@ async fn upload(
             .bind(&codes)
             .execute(&mut *tx)
             .await?;
-            let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
-            store_tree(&mut tx, release, perk, &leaves).await?;
+            store_tree(&mut tx, release, perk, &merkle::pool_leaves(&codes, &salt)).await?;
             SecretAccepted {
                 perk,
                 kind: "pool",
@@ -214,14 +231,17 @@ async fn read_upload(headers: &HeaderMap, body: Body) -> Result<SecretUpload, Ap
             "expected a body of type application/json",
         ));
     }
-    let bytes = axum::body::to_bytes(body, UPLOAD_LIMIT).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("an upload is at most {} MiB", UPLOAD_LIMIT / (1024 * 1024)),
-        )
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_body", e.to_string()))
+    let bytes = axum::body::to_bytes(body, UPLOAD_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("an upload is at most {} MiB", UPLOAD_LIMIT / (1024 * 1024)),
+            )
+        })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_body", e.to_string()))
 }
 
 /// The holder of an edition fetches an automatic perk's secret once they have unlocked it.
@@ -254,9 +274,9 @@ async fn fetch(
         Some(false) => return Err(conflict("unlock the perk on chain first (dreamster unlock); the secret is served once the unlock is indexed")),
         Some(true) => {}
     }
-    // The secret, or the pool's size (the shape of its tree, for the proof below).
-    let (secret, pool_size): (Option<String>, Option<i32>) = sqlx::query_as(
-        "SELECT secret, pool_size FROM perk_secrets WHERE release = $1 AND perk = $2",
+    // The secret, or the pool's size (the shape of its tree, for the proof below); the salt.
+    let (secret, pool_size, salt): (Option<String>, Option<i32>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT secret, pool_size, salt FROM perk_secrets WHERE release = $1 AND perk = $2",
     )
     .bind(release)
     .bind(perk)
@@ -264,14 +284,30 @@ async fn fetch(
     .await?
     .ok_or_else(|| ApiError::not_found("the artist has not provided this perk's secret yet"))?;
     let content_hash = format!("0x{}", hex::encode(hash));
+    let salt = salt
+        .map(|b| Salt::try_from(b.as_slice()))
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "a stored salt is not 32 bytes",
+            )
+        })?;
     if let Some(secret) = secret {
         return Ok(Json(PerkSecret {
             secret,
             proof: None,
             content_hash,
+            salt: salt.as_ref().map(commitment::salt_hex),
         }));
     }
     let (idx, code) = assign_code(&s, release, perk, edition).await?;
+    // The holder gets their own code's salt; the pool key stays here.
+    let code_salt = match (salt, u32::try_from(idx)) {
+        (Some(key), Ok(i)) => Some(commitment::salt_hex(&commitment::code_salt(&key, i))),
+        _ => None,
+    };
     let proof = stored_proof(&s, release, perk, pool_size.unwrap_or(0), idx)
         .await?
         .into_iter()
@@ -284,6 +320,7 @@ async fn fetch(
         secret: code,
         proof: Some(proof),
         content_hash,
+        salt: code_salt,
     }))
 }
 
@@ -327,7 +364,13 @@ async fn stored_proof(
     size: i32,
     idx: i32,
 ) -> Result<Vec<merkle::Step>, ApiError> {
-    let corrupt = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the stored pool is inconsistent");
+    let corrupt = || {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the stored pool is inconsistent",
+        )
+    };
     let positions = merkle::proof_positions(
         usize::try_from(size).map_err(|_| corrupt())?,
         usize::try_from(idx).map_err(|_| corrupt())?,
@@ -335,7 +378,12 @@ async fn stored_proof(
     .ok_or_else(corrupt)?;
     let (levels, idxs): (Vec<i32>, Vec<i32>) = positions
         .iter()
-        .map(|(l, i, _)| (i32::try_from(*l).unwrap_or(i32::MAX), i32::try_from(*i).unwrap_or(i32::MAX)))
+        .map(|(l, i, _)| {
+            (
+                i32::try_from(*l).unwrap_or(i32::MAX),
+                i32::try_from(*i).unwrap_or(i32::MAX),
+            )
+        })
         .unzip();
     for attempt in 0..2 {
         let nodes: Vec<(i32, i32, Vec<u8>)> = sqlx::query_as(
@@ -372,7 +420,8 @@ async fn stored_proof(
 }
 
 /// Builds the stored tree of a pool uploaded before trees were stored — once: concurrent
-/// fetches wait on one lock per pool, and the first to hold it builds.
+/// fetches wait on one lock per pool, and the first to hold it builds. A pool without a
+/// stored key predates salting: its leaves are the codes' bare hashes.
 async fn build_missing_tree(s: &AppState, release: Address, perk: i32) -> Result<(), sqlx::Error> {
     let mut tx = s.db.begin().await?;
     // Up to 100 000 codes and twice as many nodes: more than a request's statement time.
@@ -399,7 +448,20 @@ async fn build_missing_tree(s: &AppState, release: Address, perk: i32) -> Result
         .bind(perk)
         .fetch_all(&mut *tx)
         .await?;
-        let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+        let key: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT salt FROM perk_secrets WHERE release = $1 AND perk = $2")
+                .bind(release)
+                .bind(perk)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
+        let leaves: Vec<[u8; 32]> = match key.and_then(|k| Salt::try_from(k.as_slice()).ok()) {
+            Some(key) => merkle::pool_leaves(&codes, &key),
+            None => codes
+                .iter()
+                .map(|c| dreamster_types::content_hash(c.as_bytes()))
+                .collect(),
+        };
         store_tree(&mut tx, release, perk, &leaves).await?;
     }
     tx.commit().await

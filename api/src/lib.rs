@@ -3,8 +3,8 @@
 pub mod address;
 pub mod artists;
 pub mod audit;
-pub mod background;
 pub mod auth;
+pub mod background;
 pub mod chain;
 pub mod charts;
 pub mod delivery;
@@ -269,7 +269,11 @@ mod tests {
             let e = super::explorer_for_node(internal);
             assert_eq!(e, "https://polkadot.js.org/apps/", "{internal}");
         }
-        for local in ["ws://127.0.0.1:9944", "ws://localhost:9944", "ws://[::1]:9944"] {
+        for local in [
+            "ws://127.0.0.1:9944",
+            "ws://localhost:9944",
+            "ws://[::1]:9944",
+        ] {
             assert!(super::explorer_for_node(local).ends_with(&format!("?rpc={local}")));
         }
         assert_eq!(

@@ -83,13 +83,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let db = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(
-            base.options([("statement_timeout", dreamster_api::operations::STATEMENT_TIMEOUT)]),
-        )
+        .connect_with(base.options([(
+            "statement_timeout",
+            dreamster_api::operations::STATEMENT_TIMEOUT,
+        )]))
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
     let reach = if args.webhooks_to_loopback {
-        tracing::warn!("webhooks may call loopback addresses (--webhooks-to-loopback): not for production");
+        tracing::warn!(
+            "webhooks may call loopback addresses (--webhooks-to-loopback): not for production"
+        );
         dreamster_api::webhooks::Reach::AlsoLoopback
     } else {
         dreamster_api::webhooks::Reach::PublicOnly
@@ -160,8 +163,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let on_signal = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let app = dreamster_api::router(state)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app =
+        dreamster_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(on_signal(signalled.clone()));
     let background_signal = signalled.clone();
     let background = async move {

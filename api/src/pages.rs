@@ -219,7 +219,7 @@ async fn release(
                                     option value="secret" { "one secret for every holder (a link, an invite)" }
                                     option value="codes" { "a code of their own for each edition" }
                                 } }))
-                                (field("The secret (its hash goes on chain)", html! { input name="secret" autocomplete="off"; }))
+                                (field("The secret (its salted hash goes on chain; a link needs a long random part)", html! { input name="secret" autocomplete="off"; }))
                                 (field("The codes, one per line (their Merkle root goes on chain; each holder gets one)", html! {
                                     textarea name="codes" rows="4" data-list="lines" disabled autocomplete="off" {} }))
                             }
@@ -246,6 +246,8 @@ async fn release(
                             (field("The secret (a link, an invite)", html! { input name="secret" autocomplete="off"; }))
                             (field("Or, for a perk with a code per edition, the codes in the same order, one per line", html! {
                                 textarea name="codes" rows="3" autocomplete="off" {} }))
+                            (field("The salt it was added with (0x…; empty: the one this browser kept)", html! {
+                                input name="salt" autocomplete="off" spellcheck="false"; }))
                             button type="submit" { "Store the secret" }
                             p.outcome aria-live="polite" {}
                         }

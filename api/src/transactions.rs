@@ -19,6 +19,7 @@ use dreamster_client::explain;
 use dreamster_client::units::{fmt_amount, parse_amount};
 use dreamster_client::wallet::{follow, SignedPayloadError, SignerPayload, Stage};
 use dreamster_client::{ink_id, ClientError, Node};
+use dreamster_types::commitment;
 use dreamster_types::errors::ReleaseError;
 use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::registry_api::RegistryError;
@@ -138,6 +139,10 @@ pub struct PerkForm {
     pub secret: Option<String>,
     /// …or one code per edition: their Merkle root goes on chain, the page uploads them.
     pub codes: Option<Vec<String>>,
+    /// The salt of the commitment (`0x` and 64 hex digits, random, picked by the page),
+    /// needed with a secret or codes: for codes, the pool key. The page keeps it to upload
+    /// with the secret; the hash on chain cannot be tested against guesses without it.
+    pub salt: Option<String>,
     pub quantity_limit: Option<u32>,
     /// Milliseconds since the epoch.
     pub deadline: u64,
@@ -237,6 +242,8 @@ fn amount(field: &str, text: &str) -> Result<u128, ApiError> {
     parse_amount(text).map_err(|e| ApiError::bad_request("bad_amount", format!("{field}: {e}")))
 }
 
+/// The hash of evidence or a delivery proof: content-addressed, unsalted (the text is kept
+/// by the API or the artist, not a secret).
 fn hash_of(text: &str) -> [u8; 32] {
     dreamster_types::content_hash(text.as_bytes())
 }
@@ -271,19 +278,34 @@ fn perk_terms(f: &PerkForm) -> Result<PerkTerms, ApiError> {
     };
     let secret = f.secret.as_deref().filter(|s| !s.is_empty());
     let mut quantity_limit = f.quantity_limit;
+    let salt = || {
+        f.salt
+            .as_deref()
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_salt",
+                    "an automatic perk's secret or codes need the salt they are committed with",
+                )
+            })
+            .and_then(crate::delivery::salt_of)
+    };
+    let weak = |e: commitment::WeakSecret| ApiError::bad_request("weak_secret", e.to_string());
     let delivery = match (f.delivery.as_str(), secret, &f.codes) {
-        ("automatic", Some(secret), None) => DeliveryMethod::Automatic {
-            content_hash: hash_of(secret),
-        },
+        ("automatic", Some(secret), None) => {
+            commitment::judge_secret(secret).map_err(weak)?;
+            DeliveryMethod::Automatic {
+                content_hash: commitment::secret_commitment(&salt()?, secret.as_bytes()),
+            }
+        }
         ("automatic", None, Some(codes)) => {
             // One code per edition: the perk binds no more editions than there are codes.
             quantity_limit = Some(
                 dreamster_types::merkle::pool_limit(codes.len(), quantity_limit)
                     .map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))?,
             );
-            DeliveryMethod::Automatic {
-                content_hash: crate::delivery::pool_root(codes)?,
-            }
+            let root = crate::delivery::pool_root(codes, &salt()?)?;
+            commitment::judge_codes(codes).map_err(weak)?;
+            DeliveryMethod::Automatic { content_hash: root }
         }
         ("automatic", Some(_), Some(_)) => {
             return Err(ApiError::bad_request(

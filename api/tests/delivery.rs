@@ -1,12 +1,16 @@
-//! Delivery automation over HTTP: the artist's secret is accepted only if it matches the
-//! on-chain hash, only the holder gets it and only after the indexed unlock; a pool of
-//! codes gives each holder one code with a Merkle proof against the committed root.
+//! Delivery automation over HTTP: the artist's secret is accepted only if it and its salt
+//! match the on-chain hash, only the holder gets it and only after the indexed unlock; a
+//! pool of codes gives each holder one code, its own salt and a Merkle proof against the
+//! committed root. Issue 17, finding 3: the public hashes cannot be tested against guesses.
 
 mod common;
 
 use common::{addr, get_as, post_as, reindex, serve_story, sign_in};
 use dreamster_calls::release;
-use dreamster_e2e::scenario::{now_ms, perk, release_call, PRICE, UNRELEASED_SECRET};
+use dreamster_e2e::scenario::{
+    now_ms, perk, release_call, PRICE, UNRELEASED_SALT, UNRELEASED_SECRET,
+};
+use dreamster_types::commitment::{self, salt_hex, Salt};
 use dreamster_types::merkle;
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
 use reqwest::Client;
@@ -48,6 +52,24 @@ async fn buy_and_unlock(
     edition
 }
 
+/// The pool key the tests' pools are committed under.
+const KEY: Salt = [0x3c; 32];
+
+/// The salt a fetch handed over.
+fn salt_in(got: &serde_json::Value) -> Salt {
+    commitment::parse_salt(got["salt"].as_str().expect("a salt")).expect("32-byte salt")
+}
+
+/// Whether a fetched code, with its salt and proof, leads to `root`.
+fn code_proves(got: &serde_json::Value, root: [u8; 32]) -> bool {
+    let code = got["secret"].as_str().expect("code");
+    merkle::verify(
+        commitment::code_leaf(&salt_in(got), code.as_bytes()),
+        &proof_of(got),
+        root,
+    )
+}
+
 /// The Merkle proof of a fetched code, as the API sent it.
 fn proof_of(got: &serde_json::Value) -> Vec<merkle::Step> {
     got["proof"]
@@ -84,34 +106,52 @@ async fn secrets_reach_only_unlocked_holders() {
         &c,
         upload(0),
         Some(&bob),
-        json!({ "secret": "https://wrong.invalid" }),
+        json!({ "secret": "https://wrong.invalid", "salt": salt_hex(&UNRELEASED_SALT) }),
     )
     .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("hash_mismatch"))
     );
+    // The right secret under another salt is refused too.
+    let (status, body) = post_as(
+        &c,
+        upload(0),
+        Some(&bob),
+        json!({ "secret": UNRELEASED_SECRET, "salt": salt_hex(&[1; 32]) }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("hash_mismatch"))
+    );
+    let (status, body) = post_as(
+        &c,
+        upload(0),
+        Some(&bob),
+        json!({ "secret": UNRELEASED_SECRET, "salt": "0x1234" }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("bad_salt")),
+        "{body}"
+    );
+    let good = json!({ "secret": UNRELEASED_SECRET, "salt": salt_hex(&UNRELEASED_SALT) });
+    assert_eq!(
+        post_as(&c, upload(0), Some(&charlie), good.clone()).await.0,
+        403
+    );
+    assert_eq!(post_as(&c, upload(0), None, good.clone()).await.0, 401);
     assert_eq!(
         post_as(
             &c,
-            upload(0),
-            Some(&charlie),
-            json!({ "secret": UNRELEASED_SECRET })
+            upload(1),
+            Some(&bob),
+            json!({ "secret": "x", "salt": salt_hex(&KEY) })
         )
         .await
-        .0,
-        403
-    );
-    assert_eq!(
-        post_as(&c, upload(0), None, json!({ "secret": UNRELEASED_SECRET }))
-            .await
-            .0,
-        401
-    );
-    assert_eq!(
-        post_as(&c, upload(1), Some(&bob), json!({ "secret": "x" }))
-            .await
-            .1["error"],
+        .1["error"],
         "not_automatic"
     );
     assert_eq!(
@@ -119,38 +159,33 @@ async fn secrets_reach_only_unlocked_holders() {
         404,
         "nothing uploaded yet"
     );
-    let (status, accepted) = post_as(
-        &c,
-        upload(0),
-        Some(&bob),
-        json!({ "secret": UNRELEASED_SECRET }),
-    )
-    .await;
+    let (status, accepted) = post_as(&c, upload(0), Some(&bob), good.clone()).await;
     assert_eq!(status, 201, "{accepted}");
-    assert_eq!(
-        post_as(
-            &c,
-            upload(0),
-            Some(&bob),
-            json!({ "secret": UNRELEASED_SECRET })
-        )
-        .await
-        .0,
-        409
-    );
+    assert_eq!(post_as(&c, upload(0), Some(&bob), good).await.0, 409);
 
     // Charlie unlocked edition 0's perk 0 in the story; Eve holds edition 1 and has not.
     let (status, got) = get_as(&c, fetch(0, 0), Some(&charlie)).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["secret"], UNRELEASED_SECRET);
+    // The holder can check what they got against the hash on chain, with the salt.
+    assert_eq!(
+        got["content_hash"].as_str(),
+        Some(format!(
+            "0x{}",
+            hex::encode(commitment::secret_commitment(
+                &salt_in(&got),
+                UNRELEASED_SECRET.as_bytes()
+            ))
+        ))
+        .as_deref()
+    );
     assert_eq!(get_as(&c, fetch(0, 0), Some(&eve)).await.0, 403);
     assert_eq!(get_as(&c, fetch(0, 0), None).await.0, 401);
     assert_eq!(get_as(&c, fetch(1, 0), Some(&eve)).await.0, 409);
 
     // A pool: one code per edition, committed as a Merkle root.
     let codes = ["VIP-7F3A", "VIP-91C2", "VIP-04BE"];
-    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
-    let root = merkle::root(&leaves).expect("root");
+    let root = merkle::pool_root(&codes, &KEY).expect("root");
     let node = dreamster_client::Node::connect(&served.node.rpc_url())
         .await
         .expect("client");
@@ -161,13 +196,22 @@ async fn secrets_reach_only_unlocked_holders() {
         editions.push(buy_and_unlock(&node, &fan, rel_id, pool_perk).await);
     }
     reindex(&served).await;
-    let bad_pool = json!({ "codes": ["VIP-7F3A", "VIP-91C2"] });
-    assert_eq!(
-        post_as(&c, upload(pool_perk), Some(&bob), bad_pool).await.1["error"],
-        "hash_mismatch"
-    );
-    let (status, accepted) =
-        post_as(&c, upload(pool_perk), Some(&bob), json!({ "codes": codes })).await;
+    for bad_pool in [
+        json!({ "codes": ["VIP-7F3A", "VIP-91C2"], "salt": salt_hex(&KEY) }),
+        json!({ "codes": codes, "salt": salt_hex(&[1; 32]) }),
+    ] {
+        assert_eq!(
+            post_as(&c, upload(pool_perk), Some(&bob), bad_pool).await.1["error"],
+            "hash_mismatch"
+        );
+    }
+    let (status, accepted) = post_as(
+        &c,
+        upload(pool_perk),
+        Some(&bob),
+        json!({ "codes": codes, "salt": salt_hex(&KEY) }),
+    )
+    .await;
     assert_eq!(
         (status, accepted["codes"].as_u64()),
         (201, Some(3)),
@@ -180,19 +224,104 @@ async fn secrets_reach_only_unlocked_holders() {
         let (status, got) = get_as(&c, fetch(*edition, pool_perk), Some(&token)).await;
         assert_eq!(status, 200, "{} {got}", addr(fan));
         let code = got["secret"].as_str().expect("code").to_string();
-        let steps = proof_of(&got);
-        assert!(
-            merkle::verify(merkle::leaf(code.as_bytes()), &steps, root),
-            "proof for {code}"
+        assert!(code_proves(&got, root), "proof for {code}");
+        assert_ne!(
+            got["salt"].as_str(),
+            Some(salt_hex(&KEY).as_str()),
+            "never the pool key"
         );
         // The same code on every fetch.
         assert_eq!(
             get_as(&c, fetch(*edition, pool_perk), Some(&token)).await.1["secret"],
             code
         );
-        handed.push(code);
+        handed.push((code, got));
     }
-    assert_ne!(handed[0], handed[1], "two holders got the same code");
+    assert_ne!(handed[0].0, handed[1].0, "two holders got the same code");
+
+    // The wizard's path: a guessable secret, or one without its salt, is refused before
+    // anything is signed; a random one with its salt prepares.
+    let prepare = |secret: &str, salt: Option<String>| {
+        json!({ "signer": addr(&dev::bob()), "action": {
+            "type": "add_perk", "release": rel, "kind": "unreleased_music", "title": "Demo",
+            "description": "", "value": "1", "escrow_bps": 500, "delivery": "automatic",
+            "secret": secret, "salt": salt, "deadline": now_ms() + 86_400_000 } })
+    };
+    let strong = "https://dl.invalid/s/8f3kq9x2m1p7";
+    for (secret, salt, code) in [
+        (
+            "https://dl.invalid/1",
+            Some(salt_hex(&KEY)),
+            Some("weak_secret"),
+        ),
+        (strong, None, Some("bad_salt")),
+        (strong, Some(salt_hex(&KEY)), None),
+    ] {
+        let (status, body) = post_as(
+            &c,
+            format!("{base}/api/tx/prepare"),
+            None,
+            prepare(secret, salt),
+        )
+        .await;
+        match code {
+            Some(code) => assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some(code)),
+                "{body}"
+            ),
+            None => assert_eq!(status, 200, "{body}"),
+        }
+    }
+
+    // The attacks salting stops. Anyone reads the secret's hash on chain and tests guesses
+    // offline: a dictionary holding the very secret finds nothing without its salt (which
+    // only holders get) — and finds it with the salt, so the search itself works.
+    let on_chain: Vec<u8> =
+        sqlx::query_scalar("SELECT content_hash FROM perks WHERE release = $1 AND perk = 0")
+            .bind(rel_id.0.to_vec())
+            .fetch_one(served.db.pool())
+            .await
+            .expect("the committed hash");
+    let dictionary = [
+        "https://dreamster.invalid/night-drive/unreleased",
+        UNRELEASED_SECRET,
+        "https://dreamster.invalid/night-drive/demo",
+    ];
+    let unsalted = dictionary.iter().find(|guess| {
+        dreamster_types::content_hash(guess.as_bytes()).as_slice() == on_chain.as_slice()
+    });
+    assert_eq!(unsalted, None, "the bare hash of the secret is on chain");
+    let salted = dictionary.iter().find(|guess| {
+        commitment::secret_commitment(&UNRELEASED_SALT, guess.as_bytes()).as_slice()
+            == on_chain.as_slice()
+    });
+    assert_eq!(salted, Some(&UNRELEASED_SECRET));
+
+    // A holder knows the pool's pattern (VIP- and four hex digits) and tests all 65 536
+    // against the neighbour's leaf in their own proof, bare and under their own code's salt:
+    // nothing. Only the neighbour's salt (theirs alone) would find it.
+    let (own_code, own) = &handed[0];
+    let neighbour = proof_of(own)[0].sibling;
+    let own_salt = salt_in(own);
+    let own_index = codes
+        .iter()
+        .position(|c| c == own_code)
+        .expect("a pool code");
+    let neighbour_index = own_index ^ 1;
+    let candidates = || (0..=0xFFFFu32).map(|n| format!("VIP-{n:04X}"));
+    let found = candidates().find(|g| {
+        dreamster_types::content_hash(g.as_bytes()) == neighbour
+            || commitment::code_leaf(&own_salt, g.as_bytes()) == neighbour
+    });
+    assert_eq!(
+        found, None,
+        "a holder guessed a neighbour's code from their proof"
+    );
+    let theirs = commitment::code_salt(&KEY, u32::try_from(neighbour_index).expect("index"));
+    let with_theirs =
+        candidates().find(|g| commitment::code_leaf(&theirs, g.as_bytes()) == neighbour);
+    assert_eq!(with_theirs.as_deref(), Some(codes[neighbour_index]));
 }
 
 /// Issue 17, finding 6: a pool over ~5 000 codes could never be uploaded (the API's 64 KiB
@@ -205,8 +334,10 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     let base = served.base.clone();
     let c = Client::new();
     let rel = served.story.release.to_string();
-    let codes: Vec<String> = (0..merkle::MAX_POOL).map(|i| format!("POOL-{i:06}")).collect();
-    let leaves: Vec<[u8; 32]> = codes.iter().map(|c| merkle::leaf(c.as_bytes())).collect();
+    let codes: Vec<String> = (0..merkle::MAX_POOL)
+        .map(|i| format!("POOL-{i:06}"))
+        .collect();
+    let leaves = merkle::pool_leaves(&codes, &KEY);
     let root = merkle::root(&leaves).expect("root");
     let node = dreamster_client::Node::connect(&served.node.rpc_url())
         .await
@@ -237,11 +368,14 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
         .text()
         .await
         .expect("html");
-    assert!(page.contains("Perks fans can unlock but not receive yet") && page.contains("Backstage codes"));
+    assert!(
+        page.contains("Perks fans can unlock but not receive yet")
+            && page.contains("Backstage codes")
+    );
 
     // The upload is far over the 64 KiB every other route keeps.
     let bob = sign_in(&c, &base, &dev::bob()).await;
-    let body = json!({ "codes": codes });
+    let body = json!({ "codes": codes, "salt": salt_hex(&KEY) });
     assert!(body.to_string().len() > 1024 * 1024);
     let (status, accepted) = post_as(
         &c,
@@ -250,7 +384,11 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
         body,
     )
     .await;
-    assert_eq!((status, accepted["codes"].as_u64()), (201, Some(merkle::MAX_POOL as u64)), "{accepted}");
+    assert_eq!(
+        (status, accepted["codes"].as_u64()),
+        (201, Some(merkle::MAX_POOL as u64)),
+        "{accepted}"
+    );
     let (status, too_big) = post_as(
         &c,
         format!("{base}/api/releases/{rel}/threads/{}/messages", addr(&fan)),
@@ -258,7 +396,11 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
         json!({ "body": "x".repeat(70 * 1024) }),
     )
     .await;
-    assert_eq!((status, too_big["error"].as_str()), (413, Some("too_large")), "{too_big}");
+    assert_eq!(
+        (status, too_big["error"].as_str()),
+        (413, Some("too_large")),
+        "{too_big}"
+    );
     let (_, artist) = get_as(&c, format!("{base}{artist_path}"), None).await;
     assert_eq!(waiting(&artist), None, "delivered now: {artist}");
 
@@ -278,10 +420,12 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     )
     .await;
     assert_eq!(status, 200, "{got}");
-    let code = got["secret"].as_str().expect("code");
-    let steps = proof_of(&got);
-    assert_eq!(steps.len(), 17, "one step per level of a 100 000-leaf tree");
-    assert!(merkle::verify(merkle::leaf(code.as_bytes()), &steps, root), "proof for {code}");
+    assert_eq!(
+        proof_of(&got).len(),
+        17,
+        "one step per level of a 100 000-leaf tree"
+    );
+    assert!(code_proves(&got, root), "proof for {got}");
 
     // The last code — on the right edge, carried up alone at odd levels — from a pool
     // whose tree was never stored (uploaded before trees were): it is built on this fetch.
@@ -313,13 +457,19 @@ async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     assert_eq!(status, 200, "{got}");
     let code = got["secret"].as_str().expect("code");
     assert_eq!(code, codes[merkle::MAX_POOL - 1]);
-    let steps = proof_of(&got);
-    assert!(steps.len() < 17, "an edge code skips the levels it was carried up alone");
-    assert!(merkle::verify(merkle::leaf(code.as_bytes()), &steps, root), "proof for {code}");
+    assert!(
+        proof_of(&got).len() < 17,
+        "an edge code skips the levels it was carried up alone"
+    );
+    assert!(code_proves(&got, root), "proof for {code}");
     let rebuilt: i64 = sqlx::query_scalar("SELECT count(*) FROM perk_code_nodes WHERE perk = $1")
         .bind(perk_id)
         .fetch_one(served.db.pool())
         .await
         .expect("nodes");
-    assert_eq!(rebuilt, i64::try_from(expected).expect("count"), "the tree was stored once more");
+    assert_eq!(
+        rebuilt,
+        i64::try_from(expected).expect("count"),
+        "the tree was stored once more"
+    );
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{addr, get, serve_story, sign_in};
-use dreamster_e2e::scenario::UNRELEASED_SECRET;
+use dreamster_e2e::scenario::{UNRELEASED_SALT, UNRELEASED_SECRET};
+use dreamster_types::commitment::salt_hex;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use subxt_signer::sr25519::{dev, Keypair};
@@ -34,7 +35,9 @@ async fn call(
 fn body_for(method: &Method, path: &str) -> Value {
     match (method.as_str(), path) {
         ("PUT", p) if p.ends_with("/webhook") => json!({ "url": "https://stranger.example/hook" }),
-        ("POST", p) if p.ends_with("/secret") => json!({ "secret": UNRELEASED_SECRET }),
+        ("POST", p) if p.ends_with("/secret") => {
+            json!({ "secret": UNRELEASED_SECRET, "salt": salt_hex(&UNRELEASED_SALT) })
+        }
         ("POST", p) if p.ends_with("/messages") => json!({ "body": "let me in" }),
         _ => Value::Null,
     }

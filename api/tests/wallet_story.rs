@@ -335,7 +335,33 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     screenshot(&b, "wallet-3-wizard-done").await;
     let perks: Vec<Perk> = node.perks(&rel).await.expect("perks");
     assert_eq!(perks.len(), 1);
+    // The page picked a random salt; what went on chain is the salted hash, and the API
+    // holds the salt the page uploaded with the secret.
+    let stored_salt = |perk: i32| {
+        let pool = db.pool().clone();
+        let rel = rel.0.to_vec();
+        async move {
+            let salt: Vec<u8> = sqlx::query_scalar(
+                "SELECT salt FROM perk_secrets WHERE release = $1 AND perk = $2",
+            )
+            .bind(rel)
+            .bind(perk)
+            .fetch_one(&pool)
+            .await
+            .expect("the uploaded salt");
+            dreamster_types::commitment::Salt::try_from(salt.as_slice()).expect("32 bytes")
+        }
+    };
     assert_eq!(
+        perks[0].terms.delivery,
+        DeliveryMethod::Automatic {
+            content_hash: dreamster_types::commitment::secret_commitment(
+                &stored_salt(0).await,
+                secret.as_bytes()
+            )
+        }
+    );
+    assert_ne!(
         perks[0].terms.delivery,
         DeliveryMethod::Automatic {
             content_hash: dreamster_types::content_hash(secret.as_bytes())
@@ -362,14 +388,11 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     done(&b, wizard, "4-code-pool-perk").await;
     let perks: Vec<Perk> = node.perks(&rel).await.expect("perks");
     assert_eq!(perks.len(), 3);
-    let leaves: Vec<[u8; 32]> = codes
-        .iter()
-        .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
-        .collect();
     assert_eq!(
         perks[2].terms.delivery,
         DeliveryMethod::Automatic {
-            content_hash: dreamster_types::merkle::root(&leaves).expect("root")
+            content_hash: dreamster_types::merkle::pool_root(&codes, &stored_salt(2).await)
+                .expect("root")
         }
     );
     // A code each: the perk binds no more editions than there are codes.

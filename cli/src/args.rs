@@ -233,7 +233,7 @@ pub struct PerkCancelArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Delivery {
-    /// A secret (link, invite, code) the fan unlocks; its hash goes on chain now.
+    /// A secret (link, invite, code) the fan unlocks; its salted hash goes on chain now.
     Automatic,
     /// Shipped; the artist marks it delivered.
     Physical,
@@ -263,18 +263,22 @@ pub struct PerkAddArgs {
     pub escrow: u16,
     #[arg(long, value_enum)]
     pub delivery: Delivery,
-    /// The secret of an automatic perk; only its hash is published. On the command line
-    /// it shows in `ps` and your shell history: prefer --secret-file.
+    /// The secret of an automatic perk; only its hash, salted with a random salt that is
+    /// printed, is published. A guessable secret is refused. On the command line it shows
+    /// in `ps` and your shell history: prefer --secret-file.
     #[arg(long, conflicts_with_all = ["content_hash", "codes_file", "secret_file"])]
     pub secret: Option<String>,
-    /// File whose first line is the automatic perk's secret (chmod 600).
+    /// File whose first line is the automatic perk's secret (chmod 600); the salt is kept
+    /// beside it, in `<PATH>.salt`.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["content_hash", "codes_file"])]
     pub secret_file: Option<PathBuf>,
-    /// An automatic perk with one code per edition: a file of codes, one per line; their
-    /// Merkle root is published, and the API later hands each holder one code with its proof.
+    /// An automatic perk with one code per edition: a file of codes, one per line; the
+    /// Merkle root of the salted codes is published (the pool key kept in `<PATH>.salt`),
+    /// and the API later hands each holder one code with its salt and proof.
     #[arg(long, value_name = "PATH", conflicts_with = "content_hash")]
     pub codes_file: Option<PathBuf>,
-    /// The hash of an automatic perk's secret, if you computed it yourself.
+    /// The hash of an automatic perk's secret, if you computed it yourself (salt it:
+    /// `dreamster_types::commitment::secret_commitment`).
     #[arg(long, value_parser = hash32)]
     pub content_hash: Option<[u8; 32]>,
     /// Deadline: 2026-12-01, 2026-12-01T14:00:00Z, or +30d.

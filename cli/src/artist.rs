@@ -1,7 +1,10 @@
 //! The artist's commands (and the registry owner's `arbiter`).
 
-use anyhow::{anyhow, bail};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _};
 use dreamster_calls::{registry, release};
+use dreamster_types::commitment::{self, Salt};
 use dreamster_types::events::DreamsterEvent;
 use dreamster_types::perk::{DeliveryMethod, Perk, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
@@ -153,8 +156,8 @@ pub fn perk_json(id: u32, t: &PerkTerms) -> serde_json::Value {
 pub async fn perk(s: &Session, a: &PerkCommand) -> anyhow::Result<Report> {
     match a {
         PerkCommand::Add(p) => {
-            let terms = terms_from_flags(p)?;
-            add_perk(s, &p.release, terms).await
+            let (terms, salt) = terms_from_flags(p)?;
+            add_perk(s, &p.release, terms, salt.as_ref()).await
         }
         PerkCommand::Wizard(r) => wizard::run(s, &r.release).await,
         PerkCommand::Cancel(c) => cancel_perk(s, c).await,
@@ -188,7 +191,8 @@ pub fn check_flags(p: &PerkAddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
+/// The perk's terms, and the salt its secret (or pool) is committed with, if any.
+fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<(PerkTerms, Option<Salt>)> {
     let kind = PerkKind::from_slug(&p.kind)
         .ok_or_else(|| anyhow!("unknown perk kind {:?}: see `dreamster templates`", p.kind))?;
     let category = match (&p.category, kind.category()) {
@@ -199,14 +203,17 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
         (None, None) => bail!("a custom perk needs --category"),
     };
     let mut quantity_limit = p.quantity;
+    let mut salt = None;
     let delivery = match p.delivery {
-        Delivery::Automatic => DeliveryMethod::Automatic {
-            content_hash: commitment(p, &mut quantity_limit)?,
-        },
+        Delivery::Automatic => {
+            let (content_hash, s) = commitment(p, &mut quantity_limit)?;
+            salt = s;
+            DeliveryMethod::Automatic { content_hash }
+        }
         Delivery::Physical => DeliveryMethod::Physical,
         Delivery::Event => DeliveryMethod::Event,
     };
-    Ok(PerkTerms {
+    let terms = PerkTerms {
         category,
         kind,
         title: p.title.clone(),
@@ -217,24 +224,68 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<PerkTerms> {
         delivery,
         quantity_limit,
         deadline: p.deadline,
-    })
+    };
+    Ok((terms, salt))
 }
 
-/// The hash an automatic perk commits to: of its secret, given, or of its code pool (whose
-/// size then bounds the editions the perk binds, `quantity_limit`).
-fn commitment(p: &PerkAddArgs, quantity_limit: &mut Option<u32>) -> anyhow::Result<[u8; 32]> {
-    if let Some(h) = p.content_hash {
-        return Ok(h);
+/// A new salt for a secret that passed `commitment::judge_secret` (or a pool's codes that
+/// passed `judge_codes`); kept in `<file>.salt` (0600) beside a secret's file before
+/// anything is signed, so a lost terminal does not lose it: the upload needs it.
+fn salt_for(secret_file: Option<&Path>) -> anyhow::Result<Salt> {
+    let salt =
+        commitment::new_salt().map_err(|e| anyhow!("no random salt from the system: {e}"))?;
+    if let Some(path) = secret_file {
+        let mut kept = path.as_os_str().to_owned();
+        kept.push(".salt");
+        let kept = PathBuf::from(kept);
+        write_private(&kept, &format!("{}\n", commitment::salt_hex(&salt)))
+            .with_context(|| format!("keeping the salt in {}", kept.display()))?;
     }
+    Ok(salt)
+}
+
+/// Writes a file only its owner can read (created 0600; an existing file is replaced).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+/// The hash an automatic perk commits to, and its salt: of its secret (judged first), given,
+/// or of its code pool (whose size then bounds the editions the perk binds, `quantity_limit`).
+fn commitment(
+    p: &PerkAddArgs,
+    quantity_limit: &mut Option<u32>,
+) -> anyhow::Result<([u8; 32], Option<Salt>)> {
+    if let Some(h) = p.content_hash {
+        return Ok((h, None));
+    }
+    let weak = |e: commitment::WeakSecret| anyhow!("{e}");
     if let Some(secret) = &p.secret {
-        return Ok(dreamster_types::content_hash(secret.as_bytes()));
+        commitment::judge_secret(secret).map_err(weak)?;
+        let salt = salt_for(None)?;
+        return Ok((
+            commitment::secret_commitment(&salt, secret.as_bytes()),
+            Some(salt),
+        ));
     }
     if let Some(path) = &p.secret_file {
         let secret = dreamster_client::account::read_private(path)?;
         if secret.is_empty() {
             bail!("{} holds no secret on its first line", path.display());
         }
-        return Ok(dreamster_types::content_hash(secret.as_bytes()));
+        commitment::judge_secret(&secret).map_err(weak)?;
+        let salt = salt_for(Some(path))?;
+        return Ok((
+            commitment::secret_commitment(&salt, secret.as_bytes()),
+            Some(salt),
+        ));
     }
     let Some(path) = &p.codes_file else {
         bail!("an automatic perk needs --secret-file, --secret, --content-hash or --codes-file");
@@ -249,10 +300,24 @@ fn commitment(p: &PerkAddArgs, quantity_limit: &mut Option<u32>) -> anyhow::Resu
     let pool = |e: dreamster_types::merkle::PoolError| anyhow!("{}: {e}", path.display());
     *quantity_limit =
         Some(dreamster_types::merkle::pool_limit(codes.len(), *quantity_limit).map_err(pool)?);
-    dreamster_types::merkle::pool_root(&codes).map_err(pool)
+    // The pool's shape first (its errors name the file), then whether its codes are guessable.
+    dreamster_types::merkle::pool_root(&codes, &[0; 32]).map_err(pool)?;
+    commitment::judge_codes(&codes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let key = salt_for(Some(path))?;
+    Ok((
+        dreamster_types::merkle::pool_root(&codes, &key).map_err(pool)?,
+        Some(key),
+    ))
 }
 
-pub async fn add_perk(s: &Session, rel: &AccountId32, terms: PerkTerms) -> anyhow::Result<Report> {
+/// Adds a perk; `salt` is what its secret or pool was committed with, reported so the
+/// artist can upload the secret with it.
+pub async fn add_perk(
+    s: &Session,
+    rel: &AccountId32,
+    terms: PerkTerms,
+    salt: Option<&Salt>,
+) -> anyhow::Result<Report> {
     if terms.deadline <= now_ms() {
         bail!("the deadline {} is in the past", fmt_time(terms.deadline));
     }
@@ -263,13 +328,17 @@ pub async fn add_perk(s: &Session, rel: &AccountId32, terms: PerkTerms) -> anyho
         DreamsterEvent::PerkAdded(added) => Some(added.perk),
         _ => None,
     })?;
+    let salt = salt.map(commitment::salt_hex);
+    let keep = salt.as_deref().map_or(String::new(), |s| {
+        format!("\nits salt is {s}: keep it with the secret, whose upload needs both")
+    });
     Ok(Report::new(
         format!(
-            "perk {id} {:?} added to {rel}, {}",
+            "perk {id} {:?} added to {rel}, {}{keep}",
             terms.title,
             landed_text(&done)
         ),
-        json!({ "release": rel.to_string(), "perk": perk_json(id, &terms), "tx": landed(&done) }),
+        json!({ "release": rel.to_string(), "perk": perk_json(id, &terms), "salt": salt, "tx": landed(&done) }),
     ))
 }
 

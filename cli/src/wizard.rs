@@ -3,6 +3,7 @@
 
 use anyhow::bail;
 use dreamster_calls::release;
+use dreamster_types::commitment::{self, Salt};
 use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
 use dreamster_types::release::SaleTerms;
 use dreamster_types::templates::{DeliveryKind, PerkTemplate, TEMPLATES};
@@ -74,7 +75,8 @@ fn validator<F: Fn(&str) -> Result<(), String> + Clone + 'static>(
     }
 }
 
-fn ask_delivery(default: DeliveryKind) -> anyhow::Result<DeliveryMethod> {
+/// How the perk is delivered, and the salt an automatic perk's secret is committed with.
+fn ask_delivery(default: DeliveryKind) -> anyhow::Result<(DeliveryMethod, Option<Salt>)> {
     let options = vec!["automatic", "physical", "event"];
     let start = options
         .iter()
@@ -88,27 +90,34 @@ fn ask_delivery(default: DeliveryKind) -> anyhow::Result<DeliveryMethod> {
         .prompt()?;
     Ok(match chosen {
         "automatic" => {
-            let secret =
-                Text::new("The secret (link, invite or code) — only its hash goes on chain:")
-                    .with_validator(validator(|s: &str| {
-                        if s.trim().is_empty() {
-                            Err("the secret cannot be empty".into())
-                        } else {
-                            Ok(())
-                        }
-                    }))
-                    .prompt()?;
-            DeliveryMethod::Automatic {
-                content_hash: dreamster_types::content_hash(secret.trim().as_bytes()),
-            }
+            let secret = Text::new(
+                "The secret (link, invite or code) — only its salted hash goes on chain:",
+            )
+            .with_validator(validator(|s: &str| {
+                if s.trim().is_empty() {
+                    Err("the secret cannot be empty".into())
+                } else {
+                    commitment::judge_secret(s).map_err(|e| e.to_string())
+                }
+            }))
+            .prompt()?;
+            let salt = commitment::new_salt()
+                .map_err(|e| anyhow::anyhow!("no random salt from the system: {e}"))?;
+            (
+                DeliveryMethod::Automatic {
+                    content_hash: commitment::secret_commitment(&salt, secret.trim().as_bytes()),
+                },
+                Some(salt),
+            )
         }
-        "physical" => DeliveryMethod::Physical,
-        _ => DeliveryMethod::Event,
+        "physical" => (DeliveryMethod::Physical, None),
+        _ => (DeliveryMethod::Event, None),
     })
 }
 
-/// Asks for every field, starting from the chosen template.
-fn ask_terms() -> anyhow::Result<PerkTerms> {
+/// Asks for every field, starting from the chosen template; with the salt of an automatic
+/// perk's secret.
+fn ask_terms() -> anyhow::Result<(PerkTerms, Option<Salt>)> {
     let mut labels: Vec<String> = TEMPLATES
         .iter()
         .map(|t| format!("{} {} — {}", t.icon, t.title, t.category().label()))
@@ -153,7 +162,7 @@ fn ask_terms() -> anyhow::Result<PerkTerms> {
             }
         }))
         .prompt()?;
-    let delivery = ask_delivery(template.map_or(DeliveryKind::Event, |t| t.delivery))?;
+    let (delivery, salt) = ask_delivery(template.map_or(DeliveryKind::Event, |t| t.delivery))?;
     let deadline = Text::new("Deadline (2026-12-01, 2026-12-01T14:00:00Z or +30d):")
         .with_initial_value(&format!("+{}d", template.map_or(30, |t| t.deadline_days)))
         .with_validator(validator(|s: &str| match parse_time(s, now_ms()) {
@@ -184,7 +193,7 @@ fn ask_terms() -> anyhow::Result<PerkTerms> {
             }
         }))
         .prompt()?;
-    Ok(PerkTerms {
+    let terms = PerkTerms {
         category,
         kind,
         title: title.trim().to_string(),
@@ -195,14 +204,15 @@ fn ask_terms() -> anyhow::Result<PerkTerms> {
         delivery,
         quantity_limit: quantity.trim().parse().ok(),
         deadline: parse_time(&deadline, now_ms())?,
-    })
+    };
+    Ok((terms, salt))
 }
 
 pub async fn run(s: &Session, rel: &AccountId32) -> anyhow::Result<Report> {
     // Fail before the questions if the release cannot be read or the signer is missing.
     let sale: SaleTerms = s.query(rel, release::sale_terms()).await?;
     s.signer()?;
-    let terms = ask_terms()?;
+    let (terms, salt) = ask_terms()?;
     terms
         .validate()
         .map_err(|e| anyhow::anyhow!("the perk is not valid: {e:?}"))?;
@@ -217,5 +227,5 @@ pub async fn run(s: &Session, rel: &AccountId32) -> anyhow::Result<Report> {
     {
         bail!("cancelled: nothing was signed");
     }
-    add_perk(s, rel, terms).await
+    add_perk(s, rel, terms, salt.as_ref()).await
 }

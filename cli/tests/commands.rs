@@ -74,7 +74,7 @@ async fn every_command_on_a_real_node() {
             "--delivery",
             "automatic",
             "--secret",
-            "https://x.invalid/demo",
+            "https://x.invalid/demo-8f3kq9x2m1",
             "--deadline",
             "+30d",
         ],
@@ -420,7 +420,9 @@ async fn every_command_on_a_real_node() {
     // dev chain's clock catches up). The deadline is the chain's, as the CLI read it; the
     // dev node stamps each block with the wall clock, so once that has passed the deadline
     // the sealed block has too.
-    let deadline_ms = eve_perks[2]["deadline"].as_u64().expect("the perk's deadline (ms)");
+    let deadline_ms = eve_perks[2]["deadline"]
+        .as_u64()
+        .expect("the perk's deadline (ms)");
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while unix_ms() <= deadline_ms {
         assert!(
@@ -456,9 +458,46 @@ async fn every_command_on_a_real_node() {
     assert_eq!(artist["reputation"]["disputes_lost"], 1);
     assert_eq!(artist["reputation"]["rating_sum"], 5);
 
-    // A pool of per-fan codes: the Merkle root of the file's codes goes on chain.
+    // A guessable secret is refused before anything is signed (issue 17, finding 3).
+    let rel_id = dreamster_client::parse_address(r).expect("address");
+    let before = node.perks(&rel_id).await.expect("perks").len();
+    let weak = cli.run(
+        Some(BOB),
+        &[
+            "perk",
+            "add",
+            "--release",
+            r,
+            "--kind",
+            "unreleased_music",
+            "--title",
+            "Demo",
+            "--value",
+            "1",
+            "--escrow",
+            "5",
+            "--delivery",
+            "automatic",
+            "--secret",
+            "https://x.invalid/1",
+            "--deadline",
+            "+7d",
+        ],
+    );
+    assert_eq!(weak.code, 1);
+    assert!(weak.stderr.contains("too easy to guess"), "{}", weak.stderr);
+    assert_eq!(
+        node.perks(&rel_id).await.expect("perks").len(),
+        before,
+        "nothing was added"
+    );
+
+    // A pool of per-fan codes: the Merkle root of the file's salted codes goes on chain,
+    // the pool key beside the file (0600), for the upload.
     let codes = cli.dir.path().join("codes.txt");
-    std::fs::write(&codes, "VIP-1\nVIP-2\n\nVIP-3\n").expect("codes file");
+    let pool = ["VIP-7F3A-K2Q9", "VIP-91C2-P8M4", "VIP-04BE-Z5T1"];
+    std::fs::write(&codes, format!("{}\n{}\n\n{}\n", pool[0], pool[1], pool[2]))
+        .expect("codes file");
     // Per-fan codes are secrets: the file is the artist's alone.
     std::fs::set_permissions(&codes, std::os::unix::fs::PermissionsExt::from_mode(0o600))
         .expect("chmod 600");
@@ -488,13 +527,21 @@ async fn every_command_on_a_real_node() {
             ],
         )
     };
-    add_pool_perk().ok();
-    let leaves: Vec<[u8; 32]> = ["VIP-1", "VIP-2", "VIP-3"]
-        .iter()
-        .map(|c| dreamster_types::merkle::leaf(c.as_bytes()))
-        .collect();
-    let root = dreamster_types::merkle::root(&leaves).expect("root");
-    let rel_id = dreamster_client::parse_address(r).expect("address");
+    let added = add_pool_perk();
+    added.ok();
+    let key_file = cli.dir.path().join("codes.txt.salt");
+    let key_text = std::fs::read_to_string(&key_file).expect("the pool key kept beside the codes");
+    assert!(
+        added.stdout.contains(key_text.trim()),
+        "the key is reported: {}",
+        added.stdout
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).expect("meta").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let key = dreamster_types::commitment::parse_salt(&key_text).expect("a salt");
+    let root = dreamster_types::merkle::pool_root(&pool, &key).expect("root");
     let perks: Vec<dreamster_types::perk::Perk> = node.perks(&rel_id).await.expect("perks");
     assert_eq!(
         perks[3].terms.delivery,
@@ -502,15 +549,23 @@ async fn every_command_on_a_real_node() {
     );
     // One code per edition: the perk binds as many editions as there are codes.
     assert_eq!(perks[3].terms.quantity_limit, Some(3));
-    std::fs::write(&codes, "VIP-1\nVIP-2\nVIP-1\n").expect("codes file");
+    std::fs::write(&codes, format!("{}\n{}\n{}\n", pool[0], pool[1], pool[0])).expect("codes file");
     let repeated = add_pool_perk();
     assert_eq!(repeated.code, 1);
     assert!(
         repeated
             .stderr
-            .contains("the code \"VIP-1\" is in the pool twice"),
+            .contains(&format!("the code \"{}\" is in the pool twice", pool[0])),
         "{}",
         repeated.stderr
+    );
+    std::fs::write(&codes, "VIP-1\nVIP-2\nVIP-3\n").expect("codes file");
+    let guessable = add_pool_perk();
+    assert_eq!(guessable.code, 1);
+    assert!(
+        guessable.stderr.contains("code 1 is too easy to guess"),
+        "{}",
+        guessable.stderr
     );
 
     // Script-friendly errors.

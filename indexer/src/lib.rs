@@ -3,6 +3,7 @@
 //! into PostgreSQL, one transaction per batch of blocks with the cursor inside it, so a
 //! crash anywhere loses and duplicates nothing.
 
+pub mod audit;
 pub mod changes;
 pub mod copy;
 pub mod follower;

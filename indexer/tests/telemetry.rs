@@ -1,6 +1,8 @@
 //! The indexer binary as an operator sees it (issue 16, item 7): `/metrics` in the
-//! Prometheus text format agrees with the database it wrote, `/health` turns unhealthy
-//! when the node goes away and attempts keep failing, and SIGTERM stops it cleanly.
+//! Prometheus text format agrees with the database it wrote, the scheduled audit finds the
+//! read model agreeing with the chain — and finds a row changed behind the indexer's back
+//! (issue 17, finding 10) —, `/health` turns unhealthy when the node goes away and attempts
+//! keep failing, and SIGTERM stops it cleanly.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -45,6 +47,7 @@ async fn metrics_match_the_database_and_health_turns_when_the_node_goes_away() -
         .args(["--database-url", db.url()])
         .args(["--registry", &format!("0x{}", hex(&registry_addr.0))])
         .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .args(["--audit-every", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -97,6 +100,58 @@ async fn metrics_match_the_database_and_health_turns_when_the_node_goes_away() -
     let (status, body) = get(&format!("{base}/health")).await?;
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("healthy"), "{body}");
+
+    // The audit on its schedule: the read model agrees with the chain, field by field.
+    let audited = |want: &'static str| {
+        let base = base.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Ok((200, scrape)) = get(&format!("{base}/metrics")).await {
+                    let passes =
+                        format!("dreamster_indexer_audit_passes_total{{outcome=\"{want}\"}}");
+                    if sample(&scrape, &passes).is_some_and(|n| n >= 1.0) {
+                        return Ok::<_, anyhow::Error>(scrape);
+                    }
+                }
+                if Instant::now() > deadline {
+                    bail!("no audit pass that {want} within a minute");
+                }
+                sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let scrape = audited("agrees").await?;
+    assert_eq!(
+        sample(&scrape, "dreamster_indexer_audit_differences"),
+        Some(0.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample(&scrape, "dreamster_indexer_audit_findings"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&scrape, "dreamster_indexer_audit_releases"),
+        Some(1.0)
+    );
+    // 20 editions, each with an owner at least: far more than a handful of fields.
+    assert!(
+        sample(&scrape, "dreamster_indexer_audit_fields_compared").is_some_and(|n| n > 40.0),
+        "{scrape}"
+    );
+    // A row changed behind the indexer's back (a bad migration, a hand edit): the next pass
+    // finds exactly that field.
+    sqlx::query("UPDATE editions SET owner = $1 WHERE edition = 3")
+        .bind(dev::ferdie().public_key().0.to_vec())
+        .execute(db.pool())
+        .await?;
+    let scrape = audited("differs").await?;
+    assert_eq!(
+        sample(&scrape, "dreamster_indexer_audit_differences"),
+        Some(1.0),
+        "{scrape}"
+    );
 
     // The node goes away: attempts fail in a row, and health says so.
     dev_node.stop();

@@ -103,16 +103,34 @@ function show(out, text, kind) {
   out.dataset.kind = kind;
 }
 
+/** 32 random bytes as `0x` hex: the salt an automatic perk's secret (or pool) is committed with. */
+function newSalt() {
+  return '0x' + Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Where a salt waits until its secret is stored: the repair form on the release page reads it. */
+export const saltKey = (release, perk) => `dreamster.salt.${release}.${perk}`;
+
+/** Whether an action commits a secret (or codes), which then needs a salt. */
+const commitsSecret = (action) =>
+  action.type === 'add_perk' && action.delivery === 'automatic' && (action.secret || action.codes);
+
 /** After an action: uploads an automatic perk's secret (or codes) once its hash is on chain. */
 async function followUp(form, action, prepared) {
   const given = action.secret ? { secret: action.secret } : action.codes ? { codes: action.codes } : null;
-  if (action.type === 'add_perk' && action.delivery === 'automatic' && given && prepared.answer !== null) {
+  if (commitsSecret(action) && given && prepared.answer !== null) {
+    // Kept until the upload is accepted: without it the secret cannot be stored later.
+    localStorage.setItem(saltKey(action.release, prepared.answer), action.salt);
     const r = await fetch(`/api/releases/${action.release}/perks/${prepared.answer}/secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
-      body: JSON.stringify(given),
+      body: JSON.stringify({ ...given, salt: action.salt }),
     });
-    if (!r.ok) throw new Error(`the perk is on chain, but its secret was not stored: ${(await r.json()).message}`);
+    if (!r.ok) {
+      throw new Error(`the perk is on chain, but its secret was not stored: ${(await r.json()).message}. ` +
+        `Its salt is ${action.salt}: this browser keeps it for the form "Store an automatic perk's secret".`);
+    }
+    localStorage.removeItem(saltKey(action.release, prepared.answer));
   }
 }
 
@@ -133,6 +151,8 @@ export async function run(form, out, redraw) {
     return null;
   }
   const action = actionOf(form);
+  // A fresh salt per perk, picked here so that only this browser and the API ever see it.
+  if (commitsSecret(action)) action.salt = newSalt();
   const button = form.querySelector('button[type=submit]');
   if (button) button.disabled = true;
   try {

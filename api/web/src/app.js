@@ -2,7 +2,7 @@
 // forms, revealing an unlocked perk's secret, and the perk wizard's template prefill.
 
 import { accounts, choice, choose, extensionName, extensions, session, signIn, signOut, token } from './wallet.js';
-import { run } from './actions.js';
+import { run, saltKey } from './actions.js';
 import { bindWizard, lines } from './wizard.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -131,16 +131,23 @@ async function uploadSecret(form) {
     const perk = form.elements.namedItem('perk').value;
     const codes = lines(form.elements.namedItem('codes').value);
     const secret = form.elements.namedItem('secret').value.trim();
+    const kept = saltKey(form.dataset.release, perk);
+    const salt = form.elements.namedItem('salt').value.trim() || localStorage.getItem(kept) || '';
     if (!codes.length === !secret) {
       out.textContent = 'Give either the secret or the codes.';
+      return;
+    }
+    if (!salt) {
+      out.textContent = 'Give the salt the perk was added with (the CLI printed it; the wizard kept it in the browser it ran in).';
       return;
     }
     const r = await fetch(`/api/releases/${form.dataset.release}/perks/${perk}/secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
-      body: JSON.stringify(codes.length ? { codes } : { secret }),
+      body: JSON.stringify(codes.length ? { codes, salt } : { secret, salt }),
     });
     const j = await r.json();
+    if (r.ok) localStorage.removeItem(kept);
     out.textContent = r.ok ? 'Stored: unlocked holders get it now.' : j.message;
   } catch (e) {
     out.textContent = e.message;

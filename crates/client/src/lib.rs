@@ -192,8 +192,17 @@ impl Node {
 
     /// Free balance of an account, in the chain's smallest unit.
     pub async fn free_balance(&self, who: &AccountId32) -> Result<u128, ClientError> {
+        self.free_balance_at(self.best_block().await?, who).await
+    }
+
+    /// Free balance of an account as of block `at`.
+    pub async fn free_balance_at(
+        &self,
+        at: subxt::utils::H256,
+        who: &AccountId32,
+    ) -> Result<u128, ClientError> {
         let query = subxt::dynamic::storage("System", "Account", vec![Value::from_bytes(who.0)]);
-        let storage = self.api.storage().at(self.best_block().await?);
+        let storage = self.api.storage().at(at);
         let Some(info) = storage.fetch(&query).await? else {
             return Ok(0);
         };
@@ -280,8 +289,20 @@ impl Node {
         contract: &AccountId32,
         input: &[u8],
     ) -> Result<T, ClientError> {
+        self.query_at(self.best_block().await?, contract, input)
+            .await
+    }
+
+    /// Reads a getter's answer as of block `at` (an audit compares the chain with a read
+    /// model at the very block the read model has reached).
+    pub async fn query_at<T: Decode>(
+        &self,
+        at: subxt::utils::H256,
+        contract: &AccountId32,
+        input: &[u8],
+    ) -> Result<T, ClientError> {
         // Any account may ask; the contract itself is a fine origin for a read.
-        let dry = self.dry_run(contract, contract, 0, input).await?;
+        let dry = exec::dry_run_call(&self.api, at, contract, contract, 0, input).await?;
         dry.answer()
     }
 
@@ -291,12 +312,25 @@ impl Node {
         &self,
         release: &AccountId32,
     ) -> Result<Vec<dreamster_types::perk::Perk>, ClientError> {
+        self.perks_at(self.best_block().await?, release).await
+    }
+
+    /// Every perk of a release as of block `at`.
+    pub async fn perks_at(
+        &self,
+        at: subxt::utils::H256,
+        release: &AccountId32,
+    ) -> Result<Vec<dreamster_types::perk::Perk>, ClientError> {
         use dreamster_types::release::{MAX_PERKS_PER_RELEASE, PERKS_PAGE};
         let mut all = Vec::new();
         let mut from = 0;
         while from < MAX_PERKS_PER_RELEASE {
             let page: Vec<dreamster_types::perk::Perk> = self
-                .query(release, &dreamster_calls::release::perks(from, PERKS_PAGE))
+                .query_at(
+                    at,
+                    release,
+                    &dreamster_calls::release::perks(from, PERKS_PAGE),
+                )
                 .await?;
             let read = u32::try_from(page.len()).unwrap_or(u32::MAX);
             all.extend(page);
@@ -521,6 +555,9 @@ mod tests {
         });
         assert_eq!(got.ok(), Some(5));
         let none = done.find(&AccountId32([9; 32]), "EditionSold", |_| Some(()));
-        assert!(matches!(none, Err(ClientError::MissingEvent("EditionSold"))));
+        assert!(matches!(
+            none,
+            Err(ClientError::MissingEvent("EditionSold"))
+        ));
     }
 }

@@ -9,6 +9,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod commitment;
 pub mod entitlement;
 pub mod errors;
 pub mod events;

@@ -1,11 +1,14 @@
 //! A pool of per-fan codes committed on chain as one hash: the Merkle root of the codes'
 //! hashes. Each fan later gets one code with its proof, checkable against the root alone.
 //!
-//! Leaf = `content_hash(code)`; parent = `content_hash(left ‖ right)`; an odd node at the end
-//! of a level is carried up unchanged.
+//! Leaf = `commitment::code_leaf(salt, code)` with each code's own salt (see
+//! [`crate::commitment`]); parent = `content_hash(left ‖ right)`; an odd node at the end of
+//! a level is carried up unchanged.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::commitment::{code_leaf, code_salt, Salt};
 use crate::{content_hash, Hash32};
 
 fn parent(left: &Hash32, right: &Hash32) -> Hash32 {
@@ -26,8 +29,13 @@ fn next_level(level: &[Hash32]) -> Vec<Hash32> {
         .collect()
 }
 
-pub fn leaf(code: &[u8]) -> Hash32 {
-    content_hash(code)
+/// The leaves of a pool under `pool_key`: each code salted with its own salt.
+pub fn pool_leaves<S: AsRef<str>>(codes: &[S], pool_key: &Salt) -> Vec<Hash32> {
+    codes
+        .iter()
+        .zip(0u32..)
+        .map(|(c, i)| code_leaf(&code_salt(pool_key, i), c.as_ref().as_bytes()))
+        .collect()
 }
 
 /// Most codes in one pool.
@@ -41,7 +49,7 @@ pub enum PoolError {
     /// The code at this (0-based) position is empty or holds a NUL.
     BadCode(usize),
     /// This code is in the pool twice: two holders would get the same one.
-    Repeated(alloc::string::String),
+    Repeated(String),
     /// A quantity limit above the number of codes: holders past the last code would
     /// unlock and get nothing.
     FewerCodesThanEditions { codes: usize, limit: u32 },
@@ -61,9 +69,9 @@ impl core::fmt::Display for PoolError {
     }
 }
 
-/// The root a pool of codes commits to, once the pool is checked — the one rule for the
-/// CLI's `--codes-file`, the web wizard and the API's upload.
-pub fn pool_root<S: AsRef<str>>(codes: &[S]) -> Result<Hash32, PoolError> {
+/// The root a pool of codes commits to under `pool_key`, once the pool is checked — the one
+/// rule for the CLI's `--codes-file`, the web wizard and the API's upload.
+pub fn pool_root<S: AsRef<str>>(codes: &[S], pool_key: &Salt) -> Result<Hash32, PoolError> {
     if codes.is_empty() || codes.len() > MAX_POOL {
         return Err(PoolError::Size(codes.len()));
     }
@@ -78,8 +86,7 @@ pub fn pool_root<S: AsRef<str>>(codes: &[S]) -> Result<Hash32, PoolError> {
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
         return Err(PoolError::Repeated(w[0].into()));
     }
-    let leaves: Vec<Hash32> = codes.iter().map(|c| leaf(c.as_ref().as_bytes())).collect();
-    root(&leaves).ok_or(PoolError::Size(0))
+    root(&pool_leaves(codes, pool_key)).ok_or(PoolError::Size(0))
 }
 
 /// The quantity limit a pool perk gets: the one given if the codes cover it, else as
@@ -174,17 +181,26 @@ pub fn verify(leaf: Hash32, steps: &[Step], root: Hash32) -> bool {
 mod tests {
     use super::*;
 
+    const KEY: Salt = [9; 32];
+
     #[test]
     fn pools_refuse_repeats_and_uncovered_editions() {
-        assert_eq!(pool_root::<&str>(&[]), Err(PoolError::Size(0)));
-        assert_eq!(pool_root(&["a", ""]), Err(PoolError::BadCode(1)));
-        assert_eq!(pool_root(&["a", "b\0"]), Err(PoolError::BadCode(1)));
+        assert_eq!(pool_root::<&str>(&[], &KEY), Err(PoolError::Size(0)));
+        assert_eq!(pool_root(&["a", ""], &KEY), Err(PoolError::BadCode(1)));
+        assert_eq!(pool_root(&["a", "b\0"], &KEY), Err(PoolError::BadCode(1)));
         assert_eq!(
-            pool_root(&["a", "b", "a"]),
+            pool_root(&["a", "b", "a"], &KEY),
             Err(PoolError::Repeated("a".into()))
         );
-        let leaves = [leaf(b"a"), leaf(b"b")];
-        assert_eq!(pool_root(&["a", "b"]), Ok(root(&leaves).expect("root")));
+        let leaves = pool_leaves(&["a", "b"], &KEY);
+        assert_eq!(
+            pool_root(&["a", "b"], &KEY),
+            Ok(root(&leaves).expect("root"))
+        );
+        assert_ne!(
+            pool_root(&["a", "b"], &[8; 32]),
+            pool_root(&["a", "b"], &KEY)
+        );
         assert_eq!(pool_limit(3, None), Ok(3));
         assert_eq!(pool_limit(3, Some(2)), Ok(2));
         assert_eq!(
@@ -196,18 +212,46 @@ mod tests {
     #[test]
     fn every_code_proves_and_no_other_does() {
         for n in 1..=9usize {
-            let codes: Vec<Vec<u8>> = (0..n)
-                .map(|i| alloc::format!("CODE-{i}").into_bytes())
-                .collect();
-            let leaves: Vec<Hash32> = codes.iter().map(|c| leaf(c)).collect();
+            let codes: Vec<String> = (0..n).map(|i| alloc::format!("CODE-{i}")).collect();
+            let leaves = pool_leaves(&codes, &KEY);
             let r = root(&leaves).expect("root");
             for i in 0..n {
                 let p = proof(&leaves, i).expect("proof");
                 assert!(verify(leaves[i], &p, r), "n={n} i={i}");
-                assert!(!verify(leaf(b"FORGED"), &p, r));
+                let salt = code_salt(&KEY, u32::try_from(i).expect("small"));
+                assert!(!verify(code_leaf(&salt, b"FORGED"), &p, r));
             }
             assert!(proof(&leaves, n).is_none());
         }
         assert_eq!(root(&[]), None);
+    }
+
+    /// The attack salting stops: a holder knows the pool's pattern (four digits) and tests
+    /// every candidate against their neighbour's leaf in their own proof, unsalted and with
+    /// their own code's salt. Neither finds it; only the neighbour's salt (which no holder
+    /// but the neighbour gets) would.
+    #[test]
+    fn a_proof_does_not_let_its_holder_guess_a_neighbours_code() {
+        let codes: Vec<String> = [4821, 1177, 9036, 5550]
+            .iter()
+            .map(|c| alloc::format!("{c:04}"))
+            .collect();
+        let leaves = pool_leaves(&codes, &KEY);
+        let steps = proof(&leaves, 0).expect("proof");
+        let neighbour = steps[0].sibling;
+        let own_salt = code_salt(&KEY, 0);
+        let found = (0..10_000u32)
+            .map(|c| alloc::format!("{c:04}"))
+            .find(|guess| {
+                content_hash(guess.as_bytes()) == neighbour
+                    || code_leaf(&own_salt, guess.as_bytes()) == neighbour
+            });
+        assert_eq!(found, None);
+        // The test can fail: with the neighbour's salt, the same search finds its code.
+        let theirs = code_salt(&KEY, 1);
+        let with_theirs = (0..10_000u32)
+            .map(|c| alloc::format!("{c:04}"))
+            .find(|guess| code_leaf(&theirs, guess.as_bytes()) == neighbour);
+        assert_eq!(with_theirs.as_deref(), Some("1177"));
     }
 }

@@ -35,8 +35,16 @@ struct Args {
     once: bool,
     /// Where to serve `/metrics` (Prometheus) and `/health` while following; port 0 picks
     /// a free one (logged), `off` serves neither.
-    #[arg(long, env = "DREAMSTER_INDEXER_METRICS", default_value = "127.0.0.1:9616")]
+    #[arg(
+        long,
+        env = "DREAMSTER_INDEXER_METRICS",
+        default_value = "127.0.0.1:9616"
+    )]
     metrics_listen: Listen,
+    /// Seconds between two audits of the read model against the chain (at the block it has
+    /// reached; figures in `/metrics`, differences in the log); 0 turns the audit off.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    audit_every: u64,
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -74,6 +82,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 tracing::error!(error = %e, "the metrics server stopped");
             }
         });
+    }
+    if args.audit_every > 0 {
+        // Its own connection: a long pass never holds up the follower's writes.
+        let db = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&args.database_url)
+            .await
+            .context("connecting the audit to the read model")?;
+        let schedule = dreamster_indexer::audit::Schedule {
+            every: std::time::Duration::from_secs(args.audit_every),
+            timeout: std::time::Duration::from_secs(600),
+        };
+        tokio::spawn(dreamster_indexer::audit::run(
+            config.rpc_url.clone(),
+            db,
+            args.registry.clone(),
+            schedule,
+            dreamster_client::service::stopped(),
+        ));
     }
     // Ctrl-C, or SIGTERM from a service manager or a rolling deploy: stop between batches.
     follower.run(dreamster_client::service::stopped()).await?;

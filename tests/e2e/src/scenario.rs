@@ -19,8 +19,10 @@ use subxt_signer::sr25519::{dev, Keypair};
 use crate::{deploy, ink_id, subxt_id};
 
 pub const UNIT: u128 = 1_000_000_000_000;
-/// The secret behind the story's automatic perk; only its hash goes on chain.
+/// The secret behind the story's automatic perk; only its salted hash goes on chain.
 pub const UNRELEASED_SECRET: &str = "https://dreamster.invalid/night-drive/unreleased-demo";
+/// The salt the story's secret is committed with (fixed, so tests can upload it).
+pub const UNRELEASED_SALT: dreamster_types::commitment::Salt = [0x5a; 32];
 pub const PRICE: u128 = 10 * UNIT;
 
 pub fn now_ms() -> u64 {
@@ -196,7 +198,10 @@ pub async fn play(node: &Node) -> anyhow::Result<Story> {
     let far = now_ms() + 30 * 24 * 3600 * 1000;
     let soon = now_ms() + 8_000;
     let auto = DeliveryMethod::Automatic {
-        content_hash: dreamster_types::content_hash(UNRELEASED_SECRET.as_bytes()),
+        content_hash: dreamster_types::commitment::secret_commitment(
+            &UNRELEASED_SALT,
+            UNRELEASED_SECRET.as_bytes(),
+        ),
     };
     for p in [
         perk(

@@ -73,7 +73,30 @@ impl TestDatabase {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Gives this database's parts to the services' roles, as `scripts/run.sh` does: the
+    /// very file it runs, `scripts/db-roles.sql`. Connections opened afterwards find their
+    /// own schema first.
+    pub async fn separate_roles(&self) -> Result<(), DatabaseError> {
+        sqlx::raw_sql(ROLES_SQL).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// This database's URL as one of the services' roles (`dreamster_indexer`,
+    /// `dreamster_api`, `dreamster_reader`), which `scripts/setup.sh` creates with the
+    /// project role's password.
+    pub fn url_as(&self, role: &str) -> String {
+        self.admin
+            .clone()
+            .database(&self.name)
+            .username(role)
+            .to_url_lossy()
+            .to_string()
+    }
 }
+
+/// Who may touch what in a Dreamster database.
+pub const ROLES_SQL: &str = include_str!("../../../scripts/db-roles.sql");
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
