@@ -101,21 +101,27 @@ async fn metrics_match_the_database_and_health_turns_when_the_node_goes_away() -
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("healthy"), "{body}");
 
-    // The audit on its schedule: the read model agrees with the chain, field by field.
+    // The audit on its schedule: once a pass has run at the block caught up to, the read
+    // model agrees with the chain, field by field.
     let audited = |want: &'static str| {
         let base = base.clone();
         async move {
             let deadline = Instant::now() + Duration::from_secs(60);
+            let passes = format!("dreamster_indexer_audit_passes_total{{outcome=\"{want}\"}}");
             loop {
                 if let Ok((200, scrape)) = get(&format!("{base}/metrics")).await {
-                    let passes =
-                        format!("dreamster_indexer_audit_passes_total{{outcome=\"{want}\"}}");
-                    if sample(&scrape, &passes).is_some_and(|n| n >= 1.0) {
+                    // The gauges are the last pass's: one that ran this far, with this outcome.
+                    let far = sample(&scrape, "dreamster_indexer_audit_block")
+                        .is_some_and(|b| b >= cursor as f64);
+                    let outcome = sample(&scrape, &passes).is_some_and(|n| n >= 1.0);
+                    let differs = sample(&scrape, "dreamster_indexer_audit_differences")
+                        .is_some_and(|d| (d > 0.0) == (want == "differs"));
+                    if far && outcome && differs {
                         return Ok::<_, anyhow::Error>(scrape);
                     }
                 }
                 if Instant::now() > deadline {
-                    bail!("no audit pass that {want} within a minute");
+                    bail!("no audit pass at block {cursor} that {want} within a minute");
                 }
                 sleep(Duration::from_millis(200)).await;
             }
