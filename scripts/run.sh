@@ -66,7 +66,8 @@ fi
 # the indexer refuses to mix two chains.
 READ_DB=${DREAMSTER_READ_DB:-dreamster_read_model}
 READ_URL="${DATABASE_URL%/*}/$READ_DB"
-# (A database set up before the services had roles of their own is rebuilt too.)
+# (A database set up before the services had roles of their own is rebuilt too, once: what
+# the API kept in it — uploaded secrets, sessions, hooks — belonged to that layout.)
 stored=$(psql -tA "$READ_URL" -c "SELECT encode(registry, 'hex') || ' ' || block_number || ' 0x' || encode(block_hash, 'hex') FROM read_model.indexer_cursor" 2>/dev/null || true)
 keep=no
 if [ -n "$stored" ]; then
@@ -94,15 +95,18 @@ if [ "$keep" = no ]; then
 fi
 # Each service under its own role (scripts/setup.sh creates them): the indexer owns the read
 # model, the API its own tables and reads the read model, the keeper only reads.
-psql -q "$READ_URL" -f "$ROOT/scripts/db-roles.sql"
+psql -q -v ON_ERROR_STOP=1 "$READ_URL" -f "$ROOT/scripts/db-roles.sql" ||
+    die "could not give the services their roles in $READ_DB (scripts/setup.sh creates the roles)"
+# The read model's URL as another role: only the user name changes (the password, host and
+# options stay as written; scripts/setup.sh gives every role the project role's password).
 role_url() {
     python3 - "$READ_URL" "$1" <<'PY'
 import sys
 import urllib.parse as u
 p = u.urlsplit(sys.argv[1])
-password = f":{u.quote(p.password, safe='')}" if p.password else ""
-port = f":{p.port}" if p.port else ""
-print(u.urlunsplit(p._replace(netloc=f"{sys.argv[2]}{password}@{p.hostname}{port}")))
+userinfo, at, hostport = p.netloc.rpartition("@")
+password = userinfo.partition(":")[2] if at else ""
+print(u.urlunsplit(p._replace(netloc=f"{sys.argv[2]}{':' + password if password else ''}@{hostport}")))
 PY
 }
 INDEXER_METRICS="${DREAMSTER_INDEXER_METRICS:-127.0.0.1:9616}"

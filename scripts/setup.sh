@@ -193,7 +193,7 @@ web_packages() {
     local stamp="$web/node_modules/.dreamster-lock.sha256" want
     want=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        (cd "$web" && SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$want" >"$stamp"
         say "web packages" "installed (npm ci)"
     else

@@ -38,8 +38,9 @@ pub struct SecretUpload {
     /// Or one code per edition, committed on chain as their Merkle root.
     pub codes: Option<Vec<String>>,
     /// The salt the hash on chain was made with (`0x` and 64 hex digits): for a secret, its
-    /// own; for codes, the pool key each code's salt comes from.
-    pub salt: String,
+    /// own; for codes, the pool key each code's salt comes from. Left out only for a perk
+    /// committed before salting, whose hash is the secret's bare hash (or a root of bare leaves).
+    pub salt: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,8 +67,8 @@ pub struct PerkSecret {
     pub content_hash: String,
     /// This secret's salt (for a code: that code's own salt, never the pool key):
     /// `commitment::secret_commitment(salt, secret)` is the hash on chain (for a code,
-    /// `commitment::code_leaf(salt, code)` with the proof leads to it). Null only for a secret
-    /// stored before salting, committed as its bare BLAKE2b-256 hash.
+    /// `commitment::code_leaf(salt, code)` with the proof leads to it). Null only for a perk
+    /// committed before salting: the secret's (or each code's) bare BLAKE2b-256 hash.
     pub salt: Option<String>,
 }
 
@@ -81,7 +82,7 @@ fn conflict(message: &str) -> ApiError {
 
 /// The Merkle root a pool of codes commits to under `key`, once checked (`merkle::pool_root`:
 /// the one rule of the CLI, the wizard and this upload); a bad pool is a 400 `bad_pool`.
-pub fn pool_root(codes: &[String], key: &Salt) -> Result<[u8; 32], ApiError> {
+pub fn pool_root(codes: &[String], key: Option<&Salt>) -> Result<[u8; 32], ApiError> {
     merkle::pool_root(codes, key).map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))
 }
 
@@ -148,11 +149,15 @@ async fn upload(
         ));
     }
     let up = read_upload(&headers, body).await?;
-    let salt = salt_of(&up.salt)?;
+    let salt = up.salt.as_deref().map(salt_of).transpose()?;
     let mut tx = s.db.begin().await?;
     let accepted = match (up.secret, up.codes) {
         (Some(secret), None) => {
-            if commitment::secret_commitment(&salt, secret.as_bytes()) != hash {
+            let committed = match &salt {
+                Some(salt) => commitment::secret_commitment(salt, secret.as_bytes()),
+                None => dreamster_types::content_hash(secret.as_bytes()),
+            };
+            if committed != hash {
                 return Err(ApiError::bad_request(
                     "hash_mismatch",
                     "this secret and salt do not match the hash committed on chain",
@@ -162,7 +167,7 @@ async fn upload(
                 .bind(release)
                 .bind(perk)
                 .bind(&secret)
-                .bind(salt.to_vec())
+                .bind(salt.map(|s| s.to_vec()))
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -175,7 +180,7 @@ async fn upload(
             }
         }
         (None, Some(codes)) => {
-            if pool_root(&codes, &salt)? != hash {
+            if pool_root(&codes, salt.as_ref())? != hash {
                 return Err(ApiError::bad_request(
                     "hash_mismatch",
                     "these codes' Merkle root under this pool key does not match the hash committed on chain",
@@ -185,7 +190,7 @@ async fn upload(
                 .bind(release)
                 .bind(perk)
                 .bind(codes.len() as i32)
-                .bind(salt.to_vec())
+                .bind(salt.map(|s| s.to_vec()))
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -200,7 +205,11 @@ async fn upload(
             .bind(&codes)
             .execute(&mut *tx)
             .await?;
-            store_tree(&mut tx, release, perk, &merkle::pool_leaves(&codes, &salt)).await?;
+            let leaves = match &salt {
+                Some(key) => merkle::pool_leaves(&codes, key),
+                None => merkle::bare_leaves(&codes),
+            };
+            store_tree(&mut tx, release, perk, &leaves).await?;
             SecretAccepted {
                 perk,
                 kind: "pool",
@@ -455,12 +464,17 @@ async fn build_missing_tree(s: &AppState, release: Address, perk: i32) -> Result
                 .fetch_optional(&mut *tx)
                 .await?
                 .flatten();
-        let leaves: Vec<[u8; 32]> = match key.and_then(|k| Salt::try_from(k.as_slice()).ok()) {
-            Some(key) => merkle::pool_leaves(&codes, &key),
-            None => codes
-                .iter()
-                .map(|c| dreamster_types::content_hash(c.as_bytes()))
-                .collect(),
+        let leaves = match key {
+            // The column's constraint keeps a salt at 32 bytes.
+            Some(key) => match Salt::try_from(key.as_slice()) {
+                Ok(key) => merkle::pool_leaves(&codes, &key),
+                Err(_) => {
+                    return Err(sqlx::Error::Protocol(
+                        "a stored pool key is not 32 bytes".into(),
+                    ))
+                }
+            },
+            None => merkle::bare_leaves(&codes),
         };
         store_tree(&mut tx, release, perk, &leaves).await?;
     }

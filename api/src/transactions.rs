@@ -303,7 +303,7 @@ fn perk_terms(f: &PerkForm) -> Result<PerkTerms, ApiError> {
                 dreamster_types::merkle::pool_limit(codes.len(), quantity_limit)
                     .map_err(|e| ApiError::bad_request("bad_pool", e.to_string()))?,
             );
-            let root = crate::delivery::pool_root(codes, &salt()?)?;
+            let root = crate::delivery::pool_root(codes, Some(&salt()?))?;
             commitment::judge_codes(codes).map_err(weak)?;
             DeliveryMethod::Automatic { content_hash: root }
         }

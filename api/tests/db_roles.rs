@@ -130,11 +130,39 @@ async fn the_api_and_the_indexer_cannot_touch_each_others_tables() {
         );
     }
 
-    // The keeper's role reads the read model only.
+    // The keeper's role reads the read model only: the keeper's own query and an audit pass
+    // run under it.
     let as_reader = pool_as(&db, "dreamster_reader").await;
     assert_eq!(
         refusal(&as_reader, "SELECT count(*) FROM entitlements").await,
         None
+    );
+    let due = dreamster_keeper::due::due(
+        &as_reader,
+        dreamster_keeper::due::Query {
+            now: u64::MAX / 2,
+            limit: 32,
+            min_escrow: 0,
+            resting: &[],
+        },
+    )
+    .await;
+    assert!(
+        due.is_ok(),
+        "the keeper's query as dreamster_reader: {due:?}"
+    );
+    let pass = dreamster_indexer::audit::once(
+        &node.rpc_url(),
+        &as_reader,
+        &story.registry,
+        std::time::Duration::from_secs(120),
+    )
+    .await
+    .expect("an audit pass as dreamster_reader");
+    assert_eq!(
+        dreamster_indexer::audit::outcome(&pass),
+        "agrees",
+        "{pass:?}"
     );
     for attack in [
         "UPDATE entitlements SET escrow = 0",
@@ -146,6 +174,10 @@ async fn the_api_and_the_indexer_cannot_touch_each_others_tables() {
             "as the reader: {attack}"
         );
     }
+    // Nothing the API did in the background (webhook dispatch, purging) was refused either.
+    let log = std::fs::read_to_string(api.log.path()).expect("the API's log");
+    assert!(!log.contains("permission denied"), "{log}");
+
     // The test can fail: the project role owns the database and may do what the services may not.
     assert_eq!(
         refusal(db.pool(), "SELECT count(*) FROM dreamster_api.sessions").await,

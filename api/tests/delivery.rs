@@ -185,7 +185,7 @@ async fn secrets_reach_only_unlocked_holders() {
 
     // A pool: one code per edition, committed as a Merkle root.
     let codes = ["VIP-7F3A", "VIP-91C2", "VIP-04BE"];
-    let root = merkle::pool_root(&codes, &KEY).expect("root");
+    let root = merkle::pool_root(&codes, Some(&KEY)).expect("root");
     let node = dreamster_client::Node::connect(&served.node.rpc_url())
         .await
         .expect("client");
@@ -238,6 +238,36 @@ async fn secrets_reach_only_unlocked_holders() {
         handed.push((code, got));
     }
     assert_ne!(handed[0].0, handed[1].0, "two holders got the same code");
+
+    // A perk committed before salting (its secret's bare hash on chain) still gets its
+    // secret: uploaded without a salt, served with `salt: null`.
+    let legacy_secret = "https://dl.invalid/legacy-7c1d9e";
+    let legacy = add_pool_perk(
+        &node,
+        rel_id,
+        "Old stems",
+        dreamster_types::content_hash(legacy_secret.as_bytes()),
+    )
+    .await;
+    let holder = dev::ferdie();
+    let legacy_edition = buy_and_unlock(&node, &holder, rel_id, legacy).await;
+    reindex(&served).await;
+    let (status, body) = post_as(
+        &c,
+        upload(legacy),
+        Some(&bob),
+        json!({ "secret": legacy_secret }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let token = sign_in(&c, &base, &holder).await;
+    let (status, got) = get_as(&c, fetch(legacy_edition, legacy), Some(&token)).await;
+    assert_eq!(
+        (status, got["secret"].as_str()),
+        (200, Some(legacy_secret)),
+        "{got}"
+    );
+    assert!(got["salt"].is_null(), "{got}");
 
     // The wizard's path: a guessable secret, or one without its salt, is refused before
     // anything is signed; a random one with its salt prepares.

@@ -391,7 +391,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     assert_eq!(
         perks[2].terms.delivery,
         DeliveryMethod::Automatic {
-            content_hash: dreamster_types::merkle::pool_root(&codes, &stored_salt(2).await)
+            content_hash: dreamster_types::merkle::pool_root(&codes, Some(&stored_salt(2).await))
                 .expect("root")
         }
     );

@@ -228,27 +228,42 @@ fn terms_from_flags(p: &PerkAddArgs) -> anyhow::Result<(PerkTerms, Option<Salt>)
     Ok((terms, salt))
 }
 
-/// A new salt for a secret that passed `commitment::judge_secret` (or a pool's codes that
-/// passed `judge_codes`); kept in `<file>.salt` (0600) beside a secret's file before
-/// anything is signed, so a lost terminal does not lose it: the upload needs it.
+/// The salt for a secret that passed `commitment::judge_secret` (or a pool's codes that
+/// passed `judge_codes`), made known before anything is signed, so no failure after signing
+/// can lose it (the upload needs it). Beside a file it is kept in `<file>.salt` (0600) and
+/// reused when that is there already: a retry, or a second perk from the same file, commits
+/// with the salt the file holds, and no salt is ever overwritten.
 fn salt_for(secret_file: Option<&Path>) -> anyhow::Result<Salt> {
-    let salt =
-        commitment::new_salt().map_err(|e| anyhow!("no random salt from the system: {e}"))?;
-    if let Some(path) = secret_file {
-        let mut kept = path.as_os_str().to_owned();
-        kept.push(".salt");
-        let kept = PathBuf::from(kept);
-        write_private(&kept, &format!("{}\n", commitment::salt_hex(&salt)))
-            .with_context(|| format!("keeping the salt in {}", kept.display()))?;
+    let Some(path) = secret_file else {
+        let salt = new_salt()?;
+        eprintln!(
+            "salt {}: keep it with the secret, whose upload needs both",
+            commitment::salt_hex(&salt)
+        );
+        return Ok(salt);
+    };
+    let mut kept = path.as_os_str().to_owned();
+    kept.push(".salt");
+    let kept = PathBuf::from(kept);
+    if kept.exists() {
+        let text = dreamster_client::account::read_private(&kept)?;
+        return commitment::parse_salt(&text).map_err(|e| anyhow!("{}: {e}", kept.display()));
     }
+    let salt = new_salt()?;
+    write_new_private(&kept, &format!("{}\n", commitment::salt_hex(&salt)))
+        .with_context(|| format!("keeping the salt in {}", kept.display()))?;
+    eprintln!("the salt is kept in {}", kept.display());
     Ok(salt)
 }
 
-/// Writes a file only its owner can read (created 0600; an existing file is replaced).
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+fn new_salt() -> anyhow::Result<Salt> {
+    commitment::new_salt().map_err(|e| anyhow!("no random salt from the system: {e}"))
+}
+
+/// Creates a file only its owner can read (0600); never replaces one.
+fn write_new_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let _ = std::fs::remove_file(path);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -301,11 +316,11 @@ fn commitment(
     *quantity_limit =
         Some(dreamster_types::merkle::pool_limit(codes.len(), *quantity_limit).map_err(pool)?);
     // The pool's shape first (its errors name the file), then whether its codes are guessable.
-    dreamster_types::merkle::pool_root(&codes, &[0; 32]).map_err(pool)?;
+    dreamster_types::merkle::pool_root(&codes, None).map_err(pool)?;
     commitment::judge_codes(&codes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let key = salt_for(Some(path))?;
     Ok((
-        dreamster_types::merkle::pool_root(&codes, &key).map_err(pool)?,
+        dreamster_types::merkle::pool_root(&codes, Some(&key)).map_err(pool)?,
         Some(key),
     ))
 }

@@ -5,17 +5,17 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use dreamster_audit::{compare_release, compare_reputation, Comparison, ReleaseBooks};
+use dreamster_audit::{compare_release, compare_reputation, snapshot, Comparison, ReleaseBooks};
 use dreamster_calls::{registry, release};
 use dreamster_types::entitlement::{EntitlementState, PerkStatus};
 use dreamster_types::registry_api::Reputation;
 use serde_json::{json, Value};
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use subxt::utils::{AccountId32, H256};
 
 use crate::args::{AuditArgs, AuditCommand};
 use crate::artist::{ink_id, subxt_id};
 use crate::chain::Session;
-use crate::fan::all_releases;
 use crate::report::Report;
 use crate::units::{fmt_amount, fmt_time, now_ms};
 
@@ -81,9 +81,8 @@ fn reputation_json(r: &Reputation) -> Value {
     })
 }
 
-/// A release's books at the node's best block.
-async fn read_books(s: &Session, rel: &subxt::utils::AccountId32) -> anyhow::Result<ReleaseBooks> {
-    let at = s.node.best_block().await?;
+/// A release's books at block `at`.
+async fn read_books(s: &Session, at: H256, rel: &AccountId32) -> anyhow::Result<ReleaseBooks> {
     ReleaseBooks::read(&s.node, at, rel)
         .await
         .with_context(|| format!("reading release {rel} (is it deployed on this chain?)"))
@@ -135,20 +134,54 @@ pub async fn run(s: &Session, cmd: &AuditCommand) -> anyhow::Result<Report> {
     }
 }
 
+/// The block an audit reads the chain at, and the read model's snapshot to compare with:
+/// with a read model, the block its cursor names (so what happened since is never a
+/// difference); without, the node's best block.
+async fn audit_point<'c>(
+    s: &Session,
+    db: Option<&'c mut PgConnection>,
+) -> anyhow::Result<(Option<Transaction<'c, Postgres>>, H256)> {
+    match db {
+        Some(conn) => {
+            let (tx, block) = snapshot(conn).await?;
+            let block =
+                block.context("the read model is empty: the indexer has written nothing yet")?;
+            Ok((Some(tx), block.hash))
+        }
+        None => Ok((None, s.node.best_block().await?)),
+    }
+}
+
+/// A getter's answer at block `at`.
+async fn query_at<T: parity_scale_codec::Decode>(
+    s: &Session,
+    at: H256,
+    contract: &AccountId32,
+    input: Vec<u8>,
+) -> anyhow::Result<T> {
+    s.node
+        .query_at(at, contract, &input)
+        .await
+        .with_context(|| format!("reading contract {contract} (is it deployed on this chain?)"))
+}
+
 async fn audit_release(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
-    let books = read_books(s, &a.address).await?;
-    let registry: dreamster_types::AccountId = s.query(&a.address, release::registry()).await?;
-    let reputation: Reputation = s
-        .query(
-            &subxt_id(&registry),
-            registry::reputation(ink_id(&books.artist)),
-        )
-        .await?;
     let mut db = connect(&a.database_url).await?;
+    let (mut tx, at) = audit_point(s, db.as_mut()).await?;
+    let books = read_books(s, at, &a.address).await?;
+    let registry: dreamster_types::AccountId =
+        query_at(s, at, &a.address, release::registry()).await?;
+    let reputation: Reputation = query_at(
+        s,
+        at,
+        &subxt_id(&registry),
+        registry::reputation(ink_id(&books.artist)),
+    )
+    .await?;
     let mut comparison = None;
-    if let Some(db) = db.as_mut() {
-        let mut cmp = compare_release(db, &books).await?;
-        cmp.extend(compare_reputation(db, &books.artist, &reputation).await?);
+    if let Some(tx) = tx.as_mut() {
+        let mut cmp = compare_release(tx, &books).await?;
+        cmp.extend(compare_reputation(tx, &books.artist, &reputation).await?);
         comparison = Some(cmp);
     }
     let text = format!(
@@ -158,20 +191,20 @@ async fn audit_release(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
     );
     let mut json = summary(&books);
     json["reputation"] = reputation_json(&reputation);
+    json["block_hash"] = json!(format!("{at:?}"));
     Ok(finish(text, json, books.findings.len(), comparison))
 }
 
 async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
     let registry = s.registry()?;
-    let profile: Option<dreamster_types::registry_api::ArtistProfile> = s
-        .query(&registry, registry::artist(ink_id(&a.address)))
-        .await?;
+    let mut db = connect(&a.database_url).await?;
+    let (mut tx, at) = audit_point(s, db.as_mut()).await?;
+    let profile: Option<dreamster_types::registry_api::ArtistProfile> =
+        query_at(s, at, &registry, registry::artist(ink_id(&a.address))).await?;
     let profile = profile
         .with_context(|| format!("{} is not a registered artist of this registry", a.address))?;
-    let reputation: Reputation = s
-        .query(&registry, registry::reputation(ink_id(&a.address)))
-        .await?;
-    let mut db = connect(&a.database_url).await?;
+    let reputation: Reputation =
+        query_at(s, at, &registry, registry::reputation(ink_id(&a.address))).await?;
     let mut text = format!(
         "{} ({}) — reputation {}\n",
         profile.name,
@@ -180,24 +213,24 @@ async fn audit_artist(s: &Session, a: &AuditArgs) -> anyhow::Result<Report> {
     );
     let mut releases = Vec::new();
     let mut findings = 0;
-    let mut comparison = db.as_ref().map(|_| Comparison::default());
-    for rel in all_releases(s).await? {
-        let artist: Option<dreamster_types::AccountId> = s
-            .query(&registry, registry::artist_of_release(ink_id(&rel)))
-            .await?;
+    let mut comparison = tx.as_ref().map(|_| Comparison::default());
+    let all = dreamster_audit::registry_releases(&s.node, at, &registry).await?;
+    for rel in all {
+        let artist: Option<dreamster_types::AccountId> =
+            query_at(s, at, &registry, registry::artist_of_release(ink_id(&rel))).await?;
         if artist.map(|x| subxt_id(&x)) != Some(a.address.clone()) {
             continue;
         }
-        let books = read_books(s, &rel).await?;
+        let books = read_books(s, at, &rel).await?;
         findings += books.findings.len();
         text.push_str(&books_text(&books));
-        if let (Some(db), Some(cmp)) = (db.as_mut(), comparison.as_mut()) {
-            cmp.extend(compare_release(db, &books).await?);
+        if let (Some(tx), Some(cmp)) = (tx.as_mut(), comparison.as_mut()) {
+            cmp.extend(compare_release(tx, &books).await?);
         }
         releases.push(summary(&books));
     }
-    if let (Some(db), Some(cmp)) = (db.as_mut(), comparison.as_mut()) {
-        cmp.extend(compare_reputation(db, &a.address, &reputation).await?);
+    if let (Some(tx), Some(cmp)) = (tx.as_mut(), comparison.as_mut()) {
+        cmp.extend(compare_reputation(tx, &a.address, &reputation).await?);
     }
     let json = json!({ "artist": a.address.to_string(), "name": profile.name, "reputation": reputation_json(&reputation), "releases": releases });
     Ok(finish(text, json, findings, comparison))

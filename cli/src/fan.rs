@@ -1,6 +1,7 @@
 //! The fan's commands (and the arbiter's `resolve`).
 
-use dreamster_calls::{registry, release};
+use anyhow::Context as _;
+use dreamster_calls::release;
 use dreamster_types::entitlement::{Clock, Entitlement, PerkStatus};
 use dreamster_types::events::{DreamsterEvent, EntitlementAction};
 use dreamster_types::perk::{DeliveryMethod, Perk};
@@ -68,22 +69,13 @@ pub async fn buy_expecting(
     Ok((sold, done))
 }
 
-/// Every release of the configured registry.
+/// Every release of the configured registry, at the node's best block.
 pub async fn all_releases(s: &Session) -> anyhow::Result<Vec<AccountId32>> {
     let registry = s.registry()?;
-    let count: u32 = s.query(&registry, registry::release_count()).await?;
-    let mut out = Vec::new();
-    let mut from = 0;
-    while from < count {
-        let page: Vec<dreamster_types::AccountId> =
-            s.query(&registry, registry::releases(from, 50)).await?;
-        if page.is_empty() {
-            break;
-        }
-        from += page.len() as u32;
-        out.extend(page.iter().map(subxt_id));
-    }
-    Ok(out)
+    let at = s.node.best_block().await?;
+    dreamster_audit::registry_releases(&s.node, at, &registry)
+        .await
+        .with_context(|| format!("listing the releases of registry {registry}"))
 }
 
 /// Editions of `release` owned by `owner`.

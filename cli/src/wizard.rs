@@ -103,6 +103,11 @@ fn ask_delivery(default: DeliveryKind) -> anyhow::Result<(DeliveryMethod, Option
             .prompt()?;
             let salt = commitment::new_salt()
                 .map_err(|e| anyhow::anyhow!("no random salt from the system: {e}"))?;
+            // Shown before anything is signed: no failure after signing can lose it.
+            eprintln!(
+                "salt {}: keep it with the secret, whose upload needs both",
+                commitment::salt_hex(&salt)
+            );
             (
                 DeliveryMethod::Automatic {
                     content_hash: commitment::secret_commitment(&salt, secret.trim().as_bytes()),

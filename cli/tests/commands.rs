@@ -541,7 +541,7 @@ async fn every_command_on_a_real_node() {
     );
     assert_eq!(mode & 0o777, 0o600);
     let key = dreamster_types::commitment::parse_salt(&key_text).expect("a salt");
-    let root = dreamster_types::merkle::pool_root(&pool, &key).expect("root");
+    let root = dreamster_types::merkle::pool_root(&pool, Some(&key)).expect("root");
     let perks: Vec<dreamster_types::perk::Perk> = node.perks(&rel_id).await.expect("perks");
     assert_eq!(
         perks[3].terms.delivery,
@@ -566,6 +566,22 @@ async fn every_command_on_a_real_node() {
         guessable.stderr.contains("code 1 is too easy to guess"),
         "{}",
         guessable.stderr
+    );
+    // A second perk from the same file reuses the kept key (no run ever replaces a salt the
+    // first perk's upload needs).
+    let second = ["VIP-5D2E-H7R3", "VIP-8A1C-W4N6"];
+    std::fs::write(&codes, format!("{}\n{}\n", second[0], second[1])).expect("codes file");
+    add_pool_perk().ok();
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("the pool key"),
+        key_text
+    );
+    let perks: Vec<dreamster_types::perk::Perk> = node.perks(&rel_id).await.expect("perks");
+    assert_eq!(
+        perks[4].terms.delivery,
+        dreamster_types::perk::DeliveryMethod::Automatic {
+            content_hash: dreamster_types::merkle::pool_root(&second, Some(&key)).expect("root")
+        }
     );
 
     // Script-friendly errors.

@@ -45,24 +45,41 @@ pub async fn once(
     outcome
 }
 
-/// The figures of a finished pass.
+/// What a finished pass comes to: `empty` (nothing indexed yet), `differs` (a difference or
+/// a finding), `incomplete` (some release could not be read), or `agrees`.
+pub fn outcome(pass: &Pass) -> &'static str {
+    if pass.block.is_none() {
+        "empty"
+    } else if !pass.comparison.differences.is_empty() || !pass.findings.is_empty() {
+        "differs"
+    } else if !pass.unaudited.is_empty() {
+        "incomplete"
+    } else {
+        "agrees"
+    }
+}
+
+/// The figures of a finished pass: the gauges first, then the count of passes, so a scrape
+/// that sees a pass counted sees its figures.
 fn record(pass: &Pass) {
     let differences = pass.comparison.differences.len();
-    let agrees = differences == 0 && pass.findings.is_empty();
-    let outcome = if agrees { "agrees" } else { "differs" };
-    counter!("dreamster_indexer_audit_passes_total", "outcome" => outcome).increment(1);
     gauge!("dreamster_indexer_audit_differences").set(differences as f64);
     gauge!("dreamster_indexer_audit_findings").set(pass.findings.len() as f64);
+    gauge!("dreamster_indexer_audit_unaudited").set(pass.unaudited.len() as f64);
     gauge!("dreamster_indexer_audit_fields_compared").set(pass.comparison.compared as f64);
     gauge!("dreamster_indexer_audit_releases").set(pass.releases as f64);
     if let Some(block) = pass.block {
         gauge!("dreamster_indexer_audit_block").set(block as f64);
     }
+    counter!("dreamster_indexer_audit_passes_total", "outcome" => outcome(pass)).increment(1);
     for d in &pass.comparison.differences {
         tracing::warn!(difference = %d, "the read model differs from the chain");
     }
     for f in &pass.findings {
         tracing::warn!(finding = %f, "the chain's books do not add up");
+    }
+    for u in &pass.unaudited {
+        tracing::warn!(unaudited = %u, "could not be audited");
     }
     tracing::info!(
         block = pass.block,
@@ -70,6 +87,7 @@ fn record(pass: &Pass) {
         compared = pass.comparison.compared,
         differences,
         findings = pass.findings.len(),
+        unaudited = pass.unaudited.len(),
         "audit pass"
     );
 }

@@ -118,20 +118,23 @@ const commitsSecret = (action) =>
 /** After an action: uploads an automatic perk's secret (or codes) once its hash is on chain. */
 async function followUp(form, action, prepared) {
   const given = action.secret ? { secret: action.secret } : action.codes ? { codes: action.codes } : null;
-  if (commitsSecret(action) && given && prepared.answer !== null) {
-    // Kept until the upload is accepted: without it the secret cannot be stored later.
-    localStorage.setItem(saltKey(action.release, prepared.answer), action.salt);
-    const r = await fetch(`/api/releases/${action.release}/perks/${prepared.answer}/secret`, {
+  if (!commitsSecret(action) || !given || prepared.answer === null) return;
+  const kept = `Its salt is ${action.salt}: this browser keeps it for the form "Store an automatic perk's secret".`;
+  let r;
+  try {
+    r = await fetch(`/api/releases/${action.release}/perks/${prepared.answer}/secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
       body: JSON.stringify({ ...given, salt: action.salt }),
     });
-    if (!r.ok) {
-      throw new Error(`the perk is on chain, but its secret was not stored: ${(await r.json()).message}. ` +
-        `Its salt is ${action.salt}: this browser keeps it for the form "Store an automatic perk's secret".`);
-    }
-    localStorage.removeItem(saltKey(action.release, prepared.answer));
+  } catch (e) {
+    throw new Error(`the perk is on chain, but its secret was not stored (${e.message}). ${kept}`, { cause: e });
   }
+  if (!r.ok) {
+    const j = await r.json().catch(() => ({}));
+    throw new Error(`the perk is on chain, but its secret was not stored: ${j.message || `HTTP ${r.status}`}. ${kept}`);
+  }
+  localStorage.removeItem(saltKey(action.release, prepared.answer));
 }
 
 /**
@@ -159,6 +162,11 @@ export async function run(form, out, redraw) {
     show(out, STAGE_WORDS.checking, 'progress');
     const prepared = await prepare(c.address, action);
     t.prepared = performance.now();
+    // Kept before signing, until the upload is accepted: whatever fails after the signature
+    // (a closed tab, a dropped stream), the secret can still be stored with it later.
+    if (commitsSecret(action) && prepared.answer !== null) {
+      localStorage.setItem(saltKey(action.release, prepared.answer), action.salt);
+    }
     show(out, `${STAGE_WORDS.wallet} (${prepared.summary})`, 'progress');
     // The account the payload was prepared for signs it, even if another tab switched.
     const { signature } = await (await signer(c)).signPayload(prepared.payload);
@@ -178,7 +186,8 @@ export async function run(form, out, redraw) {
     }
     return last;
   } catch (e) {
-    const declined = /cancel|reject|declin/i.test(e.message);
+    // Only a refusal before anything was sent is "nothing was sent".
+    const declined = !t.signed && /cancel|reject|declin/i.test(e.message);
     show(out, declined ? 'You declined in your wallet: nothing was sent.' : e.message, 'refused');
     return null;
   } finally {

@@ -9,7 +9,7 @@ pub mod pass;
 
 pub use books::ReleaseBooks;
 pub use compare::{compare_release, compare_reputation, Comparison};
-pub use pass::{audit_read_model, Pass};
+pub use pass::{audit_read_model, registry_releases, snapshot, Block, Pass};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {

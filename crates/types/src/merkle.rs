@@ -29,6 +29,15 @@ fn next_level(level: &[Hash32]) -> Vec<Hash32> {
         .collect()
 }
 
+/// The leaves of a pool committed before salting: each code's bare hash. Only to serve
+/// pools already on chain that way; new pools are committed with [`pool_leaves`].
+pub fn bare_leaves<S: AsRef<str>>(codes: &[S]) -> Vec<Hash32> {
+    codes
+        .iter()
+        .map(|c| content_hash(c.as_ref().as_bytes()))
+        .collect()
+}
+
 /// The leaves of a pool under `pool_key`: each code salted with its own salt.
 pub fn pool_leaves<S: AsRef<str>>(codes: &[S], pool_key: &Salt) -> Vec<Hash32> {
     codes
@@ -69,9 +78,10 @@ impl core::fmt::Display for PoolError {
     }
 }
 
-/// The root a pool of codes commits to under `pool_key`, once the pool is checked — the one
-/// rule for the CLI's `--codes-file`, the web wizard and the API's upload.
-pub fn pool_root<S: AsRef<str>>(codes: &[S], pool_key: &Salt) -> Result<Hash32, PoolError> {
+/// The root a pool of codes commits to under `pool_key` (`None`: a pool committed before
+/// salting, of bare leaves), once the pool is checked — the one rule for the CLI's
+/// `--codes-file`, the web wizard and the API's upload.
+pub fn pool_root<S: AsRef<str>>(codes: &[S], pool_key: Option<&Salt>) -> Result<Hash32, PoolError> {
     if codes.is_empty() || codes.len() > MAX_POOL {
         return Err(PoolError::Size(codes.len()));
     }
@@ -86,7 +96,11 @@ pub fn pool_root<S: AsRef<str>>(codes: &[S], pool_key: &Salt) -> Result<Hash32, 
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
         return Err(PoolError::Repeated(w[0].into()));
     }
-    root(&pool_leaves(codes, pool_key)).ok_or(PoolError::Size(0))
+    let leaves = match pool_key {
+        Some(key) => pool_leaves(codes, key),
+        None => bare_leaves(codes),
+    };
+    root(&leaves).ok_or(PoolError::Size(0))
 }
 
 /// The quantity limit a pool perk gets: the one given if the codes cover it, else as
@@ -185,21 +199,27 @@ mod tests {
 
     #[test]
     fn pools_refuse_repeats_and_uncovered_editions() {
-        assert_eq!(pool_root::<&str>(&[], &KEY), Err(PoolError::Size(0)));
-        assert_eq!(pool_root(&["a", ""], &KEY), Err(PoolError::BadCode(1)));
-        assert_eq!(pool_root(&["a", "b\0"], &KEY), Err(PoolError::BadCode(1)));
+        assert_eq!(pool_root::<&str>(&[], Some(&KEY)), Err(PoolError::Size(0)));
         assert_eq!(
-            pool_root(&["a", "b", "a"], &KEY),
+            pool_root(&["a", ""], Some(&KEY)),
+            Err(PoolError::BadCode(1))
+        );
+        assert_eq!(
+            pool_root(&["a", "b\0"], Some(&KEY)),
+            Err(PoolError::BadCode(1))
+        );
+        assert_eq!(
+            pool_root(&["a", "b", "a"], Some(&KEY)),
             Err(PoolError::Repeated("a".into()))
         );
         let leaves = pool_leaves(&["a", "b"], &KEY);
         assert_eq!(
-            pool_root(&["a", "b"], &KEY),
+            pool_root(&["a", "b"], Some(&KEY)),
             Ok(root(&leaves).expect("root"))
         );
         assert_ne!(
-            pool_root(&["a", "b"], &[8; 32]),
-            pool_root(&["a", "b"], &KEY)
+            pool_root(&["a", "b"], Some(&[8; 32])),
+            pool_root(&["a", "b"], Some(&KEY))
         );
         assert_eq!(pool_limit(3, None), Ok(3));
         assert_eq!(pool_limit(3, Some(2)), Ok(2));
