@@ -8,9 +8,8 @@
 mod common;
 
 use common::live::spawn_api;
-use common::sign_in;
-use dreamster_e2e::scenario::play;
-use dreamster_test_support::{DevNode, TestDatabase};
+use common::{sign_in, story_on_node};
+use dreamster_test_support::TestDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use subxt_signer::sr25519::dev;
@@ -40,11 +39,7 @@ const DENIED: Option<&str> = Some("42501");
 
 #[tokio::test]
 async fn the_api_and_the_indexer_cannot_touch_each_others_tables() {
-    let node = DevNode::start().await.expect("node");
-    let client = dreamster_client::Node::connect(&node.rpc_url())
-        .await
-        .expect("client");
-    let story = play(&client).await.expect("story");
+    let (node, story) = story_on_node().await;
     let db = TestDatabase::create().await.expect("db");
     db.separate_roles().await.expect("roles");
 

@@ -19,14 +19,20 @@ pub struct Served {
     pub base: String,
 }
 
-/// The story played on a fresh node and indexed by the real indexer into a fresh
-/// database, with the API's own tables migrated beside the indexer's.
-pub async fn story_read_model() -> (DevNode, TestDatabase, Story) {
+/// The story played on a fresh node.
+pub async fn story_on_node() -> (DevNode, Story) {
     let node = DevNode::start().await.expect("node");
     let client = dreamster_client::Node::connect(&node.rpc_url())
         .await
         .expect("client");
     let story = play(&client).await.expect("story");
+    (node, story)
+}
+
+/// The story played on a fresh node and indexed by the real indexer into a fresh
+/// database, with the API's own tables migrated beside the indexer's.
+pub async fn story_read_model() -> (DevNode, TestDatabase, Story) {
+    let (node, story) = story_on_node().await;
     let db = TestDatabase::create().await.expect("db");
     dreamster_indexer::index_once(&node.rpc_url(), db.url(), story.registry.0)
         .await
