@@ -51,8 +51,16 @@ for _ in $(seq 1 60); do
 done
 rpc system_health >/dev/null 2>&1 || die "the node did not answer within 60 s; see $DATA_DIR/node.log"
 
-# Deploy once per chain: --reuse keeps the registry when it still answers.
-"$BIN/dreamster" --suri //Alice deploy --reuse | tail -n 1
+# Deploy once per chain: --reuse keeps the registry when it still answers — but only one
+# deployed from these very bundles. A registry from an older checkout speaks older events
+# and messages than this indexer and API (its releases would be missing from the pages, and
+# the indexer's audit would say so); a new one is deployed beside it, on the same chain.
+bundles=$(cat "$DREAMSTER_CONTRACTS_DIR"/dreamster_registry/dreamster_registry.contract \
+    "$DREAMSTER_CONTRACTS_DIR"/dreamster_release/dreamster_release.contract | sha256sum | cut -d' ' -f1)
+reuse=()
+[ "$(cat "$DATA_DIR/contracts.sha256" 2>/dev/null)" = "$bundles" ] && reuse=(--reuse)
+"$BIN/dreamster" --suri //Alice deploy "${reuse[@]}" | tail -n 1
+echo "$bundles" >"$DATA_DIR/contracts.sha256"
 REGISTRY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$DREAMSTER_CONFIG")
 if [ "$(cat "$DATA_DIR/demo.done" 2>/dev/null)" != "$REGISTRY" ]; then
     echo "seeding demo data (about a minute)"
