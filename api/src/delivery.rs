@@ -205,11 +205,13 @@ async fn upload(
             .bind(&codes)
             .execute(&mut *tx)
             .await?;
-            let leaves = match &salt {
-                Some(key) => merkle::pool_leaves(&codes, key),
-                None => merkle::bare_leaves(&codes),
-            };
-            store_tree(&mut tx, release, perk, &leaves).await?;
+            store_tree(
+                &mut tx,
+                release,
+                perk,
+                &merkle::leaves(&codes, salt.as_ref()),
+            )
+            .await?;
             SecretAccepted {
                 perk,
                 kind: "pool",
@@ -464,18 +466,12 @@ async fn build_missing_tree(s: &AppState, release: Address, perk: i32) -> Result
                 .fetch_optional(&mut *tx)
                 .await?
                 .flatten();
-        let leaves = match key {
-            // The column's constraint keeps a salt at 32 bytes.
-            Some(key) => match Salt::try_from(key.as_slice()) {
-                Ok(key) => merkle::pool_leaves(&codes, &key),
-                Err(_) => {
-                    return Err(sqlx::Error::Protocol(
-                        "a stored pool key is not 32 bytes".into(),
-                    ))
-                }
-            },
-            None => merkle::bare_leaves(&codes),
-        };
+        // The column's constraint keeps a salt at 32 bytes.
+        let key = key
+            .map(|k| Salt::try_from(k.as_slice()))
+            .transpose()
+            .map_err(|_| sqlx::Error::Protocol("a stored pool key is not 32 bytes".into()))?;
+        let leaves = merkle::leaves(&codes, key.as_ref());
         store_tree(&mut tx, release, perk, &leaves).await?;
     }
     tx.commit().await

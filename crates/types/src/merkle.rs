@@ -38,6 +38,15 @@ pub fn bare_leaves<S: AsRef<str>>(codes: &[S]) -> Vec<Hash32> {
         .collect()
 }
 
+/// The leaves of a pool as committed: salted under `pool_key`, or bare for a pool committed
+/// before salting (`None`).
+pub fn leaves<S: AsRef<str>>(codes: &[S], pool_key: Option<&Salt>) -> Vec<Hash32> {
+    match pool_key {
+        Some(key) => pool_leaves(codes, key),
+        None => bare_leaves(codes),
+    }
+}
+
 /// The leaves of a pool under `pool_key`: each code salted with its own salt.
 pub fn pool_leaves<S: AsRef<str>>(codes: &[S], pool_key: &Salt) -> Vec<Hash32> {
     codes
@@ -96,11 +105,7 @@ pub fn pool_root<S: AsRef<str>>(codes: &[S], pool_key: Option<&Salt>) -> Result<
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
         return Err(PoolError::Repeated(w[0].into()));
     }
-    let leaves = match pool_key {
-        Some(key) => pool_leaves(codes, key),
-        None => bare_leaves(codes),
-    };
-    root(&leaves).ok_or(PoolError::Size(0))
+    root(&leaves(codes, pool_key)).ok_or(PoolError::Size(0))
 }
 
 /// The quantity limit a pool perk gets: the one given if the codes cover it, else as
