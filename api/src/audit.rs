@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::address::Address;
 use crate::artists::{Reputation, ReputationRow, REPUTATION_COLUMNS};
 use crate::error::{ApiError, ApiQuery, ErrorBody};
+use crate::memo::Answer;
 use crate::read::{now_ms, page_bounds, Origin, Page, Paging};
 use crate::AppState;
 
@@ -24,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// One figure of the audit view, with where it came from on chain.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditItem {
     pub release: Address,
     pub release_title: String,
@@ -37,7 +38,7 @@ pub struct AuditItem {
     pub at: Origin,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LeagueRow {
     pub artist: Address,
     pub name: String,
@@ -61,6 +62,42 @@ struct LeagueEntry {
 /// time now in ms): pending past its deadline, and its perk not cancelled. The overdue
 /// list, the league, the artist's page and the metrics all count by it.
 pub const OVERDUE: &str = "e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL";
+
+/// The first moment (ms, exclusive bound) after `now` at which [`OVERDUE`] can hold of
+/// more commitments by the clock alone: one past the earliest pending deadline not passed
+/// yet. Until then, an answer counting overdue commitments at `now` holds.
+pub async fn overdue_changes_at(db: &PgPool, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let next: Option<i64> = sqlx::query_scalar(
+        "SELECT min(deadline) FROM entitlements WHERE state = 'pending' AND deadline >= $1",
+    )
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(next.map(|deadline| deadline.saturating_add(1)))
+}
+
+/// The one condition of a dispute an arbiter may still rule on (`e` an entitlement, `$1`
+/// the time now in ms): disputed, and the ruling time (the types crate's
+/// `RULING_TIMEOUT`) not over. The audit list and the arbiters' queue both read it.
+pub fn ruling_open() -> String {
+    format!(
+        "e.state = 'disputed' AND (e.disputed_at IS NULL OR e.disputed_at >= $1 - {})",
+        dreamster_types::release::RULING_TIMEOUT
+    )
+}
+
+/// The first moment (ms, exclusive bound) after `now` at which a dispute open at `now`
+/// stops being open to a ruling ([`ruling_open`]) by the clock alone.
+pub async fn ruling_lapses_at(db: &PgPool, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).unwrap_or(i64::MAX);
+    let first: Option<i64> = sqlx::query_scalar(
+        "SELECT min(disputed_at) FROM entitlements WHERE state = 'disputed' AND disputed_at >= $1",
+    )
+    .bind(now.saturating_sub(timeout))
+    .fetch_one(db)
+    .await?;
+    Ok(first.map(|at| at.saturating_add(timeout).saturating_add(1)))
+}
 
 /// Each artist's commitments overdue now, for artists with any.
 pub async fn overdue_by_artist(db: &PgPool) -> Result<Vec<(Address, i64)>, sqlx::Error> {
@@ -101,11 +138,43 @@ pub struct AuditFilter {
 }
 
 /// The three lists of the audit view.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditList {
     Overdue,
     Disputes,
     Refunds,
+}
+
+/// One page of one audit list, its filter checked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AuditQuery {
+    pub list: AuditList,
+    pub artist: Option<Address>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl AuditQuery {
+    pub fn new(list: AuditList, f: &AuditFilter) -> Result<Self, ApiError> {
+        let (limit, offset) = page_bounds(f.limit, f.offset)?;
+        let artist = f.artist.as_deref().map(Address::parse).transpose()?;
+        Ok(AuditQuery {
+            list,
+            artist,
+            limit,
+            offset,
+        })
+    }
+
+    /// The first `limit` items of a list, every artist's.
+    pub fn first(list: AuditList, limit: i64) -> Self {
+        AuditQuery {
+            list,
+            artist: None,
+            limit,
+            offset: 0,
+        }
+    }
 }
 
 /// Perks past their deadline and still undelivered (refundable by their holders).
@@ -115,7 +184,9 @@ async fn audit_overdue(
     State(s): State<AppState>,
     ApiQuery(f): ApiQuery<AuditFilter>,
 ) -> Result<Json<Page<AuditItem>>, ApiError> {
-    Ok(Json(audit_items(&s.db, AuditList::Overdue, &f).await?))
+    Ok(Json(
+        kept_items(&s, AuditQuery::new(AuditList::Overdue, &f)?).await?,
+    ))
 }
 
 /// Disputes waiting for an arbiter.
@@ -125,7 +196,9 @@ async fn audit_disputes(
     State(s): State<AppState>,
     ApiQuery(f): ApiQuery<AuditFilter>,
 ) -> Result<Json<Page<AuditItem>>, ApiError> {
-    Ok(Json(audit_items(&s.db, AuditList::Disputes, &f).await?))
+    Ok(Json(
+        kept_items(&s, AuditQuery::new(AuditList::Disputes, &f)?).await?,
+    ))
 }
 
 /// Refunds paid, newest first.
@@ -135,7 +208,9 @@ async fn audit_refunds(
     State(s): State<AppState>,
     ApiQuery(f): ApiQuery<AuditFilter>,
 ) -> Result<Json<Page<AuditItem>>, ApiError> {
-    Ok(Json(audit_items(&s.db, AuditList::Refunds, &f).await?))
+    Ok(Json(
+        kept_items(&s, AuditQuery::new(AuditList::Refunds, &f)?).await?,
+    ))
 }
 
 /// Artists ranked by on-time delivery, rating and overdue refunds.
@@ -145,17 +220,17 @@ async fn audit_league(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> Result<Json<Page<LeagueRow>>, ApiError> {
-    Ok(Json(league(&s.db, &p).await?))
+    let (limit, offset) = p.bounds()?;
+    Ok(Json(kept_league(&s, limit, offset).await?))
 }
 
+/// One page of an audit list as of `now` (ms).
 pub async fn audit_items(
     db: &PgPool,
-    which: AuditList,
-    f: &AuditFilter,
+    q: &AuditQuery,
+    now: i64,
 ) -> Result<Page<AuditItem>, ApiError> {
-    let (limit, offset) = page_bounds(f.limit, f.offset)?;
-    let artist = f.artist.as_deref().map(Address::parse).transpose()?;
-    let (from, amount, origin) = match which {
+    let (from, amount, origin) = match q.list {
         AuditList::Overdue => (
             format!(
                 "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
@@ -164,13 +239,11 @@ pub async fn audit_items(
             "e.escrow::text",
             "e.created_block",
         ),
-        // Disputes an arbiter may still rule on: the timeout from the types crate.
         AuditList::Disputes => (
             format!(
                 "FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
-                 JOIN releases r ON r.address = e.release WHERE e.state = 'disputed'
-                 AND (e.disputed_at IS NULL OR e.disputed_at >= $1 - {})",
-                dreamster_types::release::RULING_TIMEOUT
+                 JOIN releases r ON r.address = e.release WHERE {}",
+                ruling_open()
             ),
             "e.escrow::text",
             "e.block_number",
@@ -184,35 +257,57 @@ pub async fn audit_items(
         ),
     };
     let scoped = format!("{from} AND ($2::bytea IS NULL OR r.artist = $2)");
-    let now = now_ms();
     let items = sqlx::query_as(&format!(
         "SELECT r.address AS release, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
             coalesce({amount}, '') AS amount, p.deadline, {origin} AS block, e.extrinsic_index AS extrinsic
          {scoped} ORDER BY 8 DESC, 3, 4 LIMIT $3 OFFSET $4"
     ))
     .bind(now)
-    .bind(artist)
-    .bind(limit)
-    .bind(offset)
+    .bind(q.artist)
+    .bind(q.limit)
+    .bind(q.offset)
     .fetch_all(db)
     .await?;
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {scoped}"))
         .bind(now)
-        .bind(artist)
+        .bind(q.artist)
         .fetch_one(db)
         .await?;
     Ok(Page {
         items,
         total,
-        limit,
-        offset,
+        limit: q.limit,
+        offset: q.offset,
     })
+}
+
+/// [`audit_items`] now, kept while it holds (`memo`): refunds until the read model
+/// changes, the overdue list until a commitment falls overdue, the disputes until a
+/// ruling lapses.
+pub async fn kept_items(s: &AppState, q: AuditQuery) -> Result<Page<AuditItem>, ApiError> {
+    let (db, query) = (&s.db, &q);
+    s.memos
+        .audit
+        .get(db, q.clone(), |now| async move {
+            let value = audit_items(db, query, now).await?;
+            let until = match query.list {
+                AuditList::Overdue => overdue_changes_at(db, now).await?,
+                AuditList::Disputes => ruling_lapses_at(db, now).await?,
+                AuditList::Refunds => None,
+            };
+            Ok(Answer { value, until })
+        })
+        .await
 }
 
 /// Artists ranked by on-time delivery, then rating, then fewest overdue refunds (all from
 /// editions others bought: the artist's own are counted apart).
-pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, ApiError> {
-    let (limit, offset) = paging.bounds()?;
+pub async fn league(
+    db: &PgPool,
+    limit: i64,
+    offset: i64,
+    now: i64,
+) -> Result<Page<LeagueRow>, ApiError> {
     // One query for the page, reputations joined in.
     let rows: Vec<LeagueEntry> = sqlx::query_as(&format!(
         "SELECT a.address AS artist, a.name, {REPUTATION_COLUMNS},
@@ -226,7 +321,7 @@ pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, Api
     ))
     .bind(limit)
     .bind(offset)
-    .bind(now_ms())
+    .bind(now)
     .fetch_all(db)
     .await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM artists")
@@ -248,4 +343,22 @@ pub async fn league(db: &PgPool, paging: &Paging) -> Result<Page<LeagueRow>, Api
         limit,
         offset,
     })
+}
+
+/// [`league`] now, kept until the read model changes or a commitment falls overdue.
+pub async fn kept_league(
+    s: &AppState,
+    limit: i64,
+    offset: i64,
+) -> Result<Page<LeagueRow>, ApiError> {
+    let db = &s.db;
+    s.memos
+        .league
+        .get(db, (limit, offset), |now| async move {
+            Ok(Answer {
+                value: league(db, limit, offset, now).await?,
+                until: overdue_changes_at(db, now).await?,
+            })
+        })
+        .await
 }

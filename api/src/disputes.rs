@@ -115,7 +115,7 @@ pub async fn keep_evidence(db: &sqlx::PgPool, hash: &[u8; 32], text: &str) -> Re
 
 /// An open dispute as the arbiter's queue lists it. The holder's words are not here: only
 /// the parties read them (`disputes::evidence`).
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct DisputeCase {
     pub release: Address,
     pub release_title: String,
@@ -129,21 +129,18 @@ pub struct DisputeCase {
     evidence_key: Option<Vec<u8>>,
 }
 
-/// Every dispute an arbiter may still rule on, oldest first (after `RULING_TIMEOUT` the
-/// contract refuses rulings: the escrow is the holder's).
-pub async fn dispute_queue(db: &sqlx::PgPool) -> Result<Vec<DisputeCase>, ApiError> {
-    let ruling_from = crate::read::now_ms().saturating_sub(
-        i64::try_from(dreamster_types::release::RULING_TIMEOUT).unwrap_or(i64::MAX),
-    );
-    let mut cases: Vec<DisputeCase> = sqlx::query_as(
+/// Every dispute an arbiter may still rule on at `now` (ms), oldest first (after
+/// `RULING_TIMEOUT` the contract refuses rulings: the escrow is the holder's).
+pub async fn dispute_queue(db: &sqlx::PgPool, now: i64) -> Result<Vec<DisputeCase>, ApiError> {
+    let mut cases: Vec<DisputeCase> = sqlx::query_as(&format!(
         "SELECT e.release, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
                 e.escrow::text AS escrow, e.evidence AS evidence_key
          FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
          JOIN releases r ON r.address = e.release
-         WHERE e.state = 'disputed' AND (e.disputed_at IS NULL OR e.disputed_at >= $1)
-         ORDER BY e.block_number, e.edition, e.perk LIMIT 200",
-    )
-    .bind(ruling_from)
+         WHERE {} ORDER BY e.block_number, e.edition, e.perk LIMIT 200",
+        crate::audit::ruling_open()
+    ))
+    .bind(now)
     .fetch_all(db)
     .await?;
     for c in &mut cases {
@@ -153,4 +150,18 @@ pub async fn dispute_queue(db: &sqlx::PgPool) -> Result<Vec<DisputeCase>, ApiErr
             .map(|h| format!("0x{}", hex::encode(h)));
     }
     Ok(cases)
+}
+
+/// [`dispute_queue`] now, kept until the read model changes or a ruling lapses.
+pub async fn kept_dispute_queue(s: &crate::AppState) -> Result<Vec<DisputeCase>, ApiError> {
+    let db = &s.db;
+    s.memos
+        .dispute_queue
+        .get(db, (), |now| async move {
+            Ok(crate::memo::Answer {
+                value: dispute_queue(db, now).await?,
+                until: crate::audit::ruling_lapses_at(db, now).await?,
+            })
+        })
+        .await
 }

@@ -14,6 +14,7 @@ pub mod fans;
 pub mod forms;
 pub mod housekeeping;
 pub mod limits;
+pub mod memo;
 pub mod messages;
 pub mod operations;
 pub mod pages;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub limits: limits::Limits,
     /// How long a request may take (transactions' routes excepted).
     pub request_timeout: std::time::Duration,
+    /// The expensive answers, kept while they hold.
+    pub memos: memo::Memos,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
             webhook_reach: webhooks::Reach::PublicOnly,
             limits: limits::Limits::production(),
             request_timeout: operations::REQUEST_TIMEOUT,
+            memos: memo::Memos::default(),
         }
     }
 }

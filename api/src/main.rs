@@ -80,13 +80,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     // Every statement of the API's requests is bounded, so a slow query frees its
     // connection.
-    let db = PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(base.options([(
-            "statement_timeout",
-            dreamster_api::operations::STATEMENT_TIMEOUT,
-        )]))
+    let db = dreamster_api::operations::request_pool(base)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the read model database: {e}"))?;
     let reach = if args.webhooks_to_loopback {

@@ -7,7 +7,7 @@ use maud::{html, Markup, DOCTYPE};
 use crate::address::Address;
 use crate::error::{ApiError, ApiPath};
 use crate::forms::{action, entitlement, field};
-use crate::read::{self, Paging};
+use crate::read;
 use crate::releases::{self, ReleaseFilter};
 use crate::AppState;
 
@@ -392,7 +392,7 @@ async fn artist(
     ApiPath(address): ApiPath<Address>,
 ) -> Result<Html<String>, ApiError> {
     let a = crate::artists::artist(&s.db, address).await?;
-    let stats = crate::artists::analytics(&s.db, address).await?;
+    let stats = crate::artists::kept_analytics(&s, address).await?;
     let r = &a.reputation;
     Ok(page(
         &a.name,
@@ -473,17 +473,12 @@ async fn artist(
 }
 
 async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
-    let all = crate::audit::AuditFilter {
-        artist: None,
-        limit: Some(100),
-        offset: Some(0),
-    };
-    let overdue = crate::audit::audit_items(&s.db, crate::audit::AuditList::Overdue, &all).await?;
-    let disputes =
-        crate::audit::audit_items(&s.db, crate::audit::AuditList::Disputes, &all).await?;
-    let refunds = crate::audit::audit_items(&s.db, crate::audit::AuditList::Refunds, &all).await?;
-    let league = crate::audit::league(&s.db, &Paging::first(100)).await?;
-    let cases = crate::disputes::dispute_queue(&s.db).await?;
+    use crate::audit::{kept_items, AuditList, AuditQuery};
+    let overdue = kept_items(&s, AuditQuery::first(AuditList::Overdue, 100)).await?;
+    let disputes = kept_items(&s, AuditQuery::first(AuditList::Disputes, 100)).await?;
+    let refunds = kept_items(&s, AuditQuery::first(AuditList::Refunds, 100)).await?;
+    let league = crate::audit::kept_league(&s, 100, 0).await?;
+    let cases = crate::disputes::kept_dispute_queue(&s).await?;
     let list = |title: &str, id: &str, items: &crate::read::Page<crate::audit::AuditItem>| {
         html! {
             h2 { (title) " (" (items.total) ")" }

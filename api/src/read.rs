@@ -7,13 +7,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::ApiError;
 
 /// Where a row came from on chain (columns `block` and `extrinsic` of a query).
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Origin {
     pub block: i64,
     pub extrinsic: Option<i32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,

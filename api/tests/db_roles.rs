@@ -61,6 +61,13 @@ async fn the_api_and_the_indexer_cannot_touch_each_others_tables() {
     assert_eq!(release.status(), 200);
     let release: serde_json::Value = release.json().await.expect("json");
     assert_eq!(release["title"], "Night Drive");
+    // A kept answer reads the read model's version (the indexer's table) as the API.
+    let league = c
+        .get(format!("{}/api/audit/league", api.base))
+        .send()
+        .await
+        .expect("league");
+    assert_eq!(league.status(), 200);
     // Signing in writes a nonce and a session: the API's own tables.
     sign_in(&c, &api.base, &dev::charlie()).await;
 

@@ -242,3 +242,48 @@ async fn a_node_of_another_chain_is_refused_in_one_line() {
         .expect("cursor");
     assert_eq!(cursor as u64, indexed_to);
 }
+
+/// Every table of the read model moves its version when written (migration 0006): the
+/// API keeps answers by that version (`dreamster_api::memo`), so a table written without
+/// moving it would have the API serve stale answers. A table a later migration adds
+/// without the trigger fails here.
+#[tokio::test]
+async fn every_table_of_the_read_model_moves_its_version() {
+    let db = TestDatabase::create().await.expect("db");
+    dreamster_indexer::store::migrator()
+        .run(db.pool())
+        .await
+        .expect("migrations");
+    let unguarded: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c
+         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+           AND c.relname NOT IN ('_sqlx_migrations', 'read_model_version')
+           AND NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc f ON f.oid = t.tgfoid
+                           WHERE t.tgrelid = c.oid AND f.proname = 'bump_read_model_version')
+         ORDER BY 1",
+    )
+    .fetch_all(db.pool())
+    .await
+    .expect("tables");
+    assert!(
+        unguarded.is_empty(),
+        "written without moving the version: {unguarded:?}"
+    );
+    let version = || async {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM read_model_version")
+            .fetch_one(db.pool())
+            .await
+            .expect("version")
+    };
+    let before = version().await;
+    // A write in a transaction moves it on commit, and not before (readers keep what
+    // they read until then).
+    let mut tx = db.pool().begin().await.expect("begin");
+    sqlx::query("INSERT INTO artists VALUES ('\\x01', 'A', '', 0, 1, 1)")
+        .execute(&mut *tx)
+        .await
+        .expect("an artist");
+    assert_eq!(version().await, before, "not before the commit");
+    tx.commit().await.expect("commit");
+    assert!(version().await > before, "moved by the commit");
+}

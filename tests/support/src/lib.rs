@@ -7,6 +7,7 @@ pub mod load;
 mod node;
 mod postgres;
 mod postgres_server;
+pub mod read_model;
 
 pub use node::{DevNode, NodeError};
 pub use postgres::{admin_database_url, DatabaseError, TestDatabase};

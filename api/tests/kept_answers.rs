@@ -1,0 +1,279 @@
+//! Issue 17, finding 5: the expensive answers (an artist's analytics, the audit lists, the
+//! league, the dispute queue) are kept between requests (`memo`). The attack: a burst of
+//! `/audit` requests, each running eight queries, held the pool until every route answered
+//! 503; now a burst costs one computation per answer, and sign-in answers meanwhile. The
+//! risk of keeping: a stale answer. So a kept answer must be the one a fresh query gives —
+//! after every kind of write to the read model, and when the clock alone makes a
+//! commitment overdue or a ruling lapse.
+
+mod common;
+
+use std::time::Duration;
+
+use dreamster_api::address::Address;
+use dreamster_api::audit::{self, AuditList, AuditQuery};
+use dreamster_api::read::now_ms;
+use dreamster_api::{artists, disputes, AppState};
+use dreamster_test_support::read_model::{self, Shape};
+use dreamster_test_support::TestDatabase;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+/// 30 releases of 6 artists, 40 editions each: 4 800 entitlements, 3 releases with an
+/// overdue perk, 48 disputes.
+const SHAPE: Shape = Shape {
+    artists: 6,
+    releases: 30,
+    editions_per_release: 40,
+    fans: 200,
+};
+
+async fn read_model() -> TestDatabase {
+    let db = TestDatabase::create().await.expect("db");
+    dreamster_indexer::store::migrator()
+        .run(db.pool())
+        .await
+        .expect("read model");
+    dreamster_api::migrator()
+        .run(db.pool())
+        .await
+        .expect("API tables");
+    read_model::generate(db.pool(), SHAPE, now_ms())
+        .await
+        .expect("generated");
+    db
+}
+
+fn artist(n: u64) -> Address {
+    SHAPE
+        .artist(n)
+        .to_string()
+        .parse()
+        .expect("a valid address")
+}
+
+/// The routes that answer from kept answers, by path.
+fn kept_paths() -> Vec<String> {
+    let mut paths: Vec<String> = [
+        "/api/audit/overdue",
+        "/api/audit/disputes",
+        "/api/audit/refunds",
+        "/api/audit/league",
+    ]
+    .map(String::from)
+    .to_vec();
+    paths.extend((0..3).map(|n| format!("/api/artists/{}/analytics", artist(n))));
+    paths
+}
+
+/// What the route's query gives now, uncached.
+async fn fresh(db: &PgPool, path: &str) -> Value {
+    let now = now_ms();
+    let first = |list| AuditQuery::first(list, 20);
+    let value = match path {
+        "/api/audit/overdue" => json!(audit::audit_items(db, &first(AuditList::Overdue), now)
+            .await
+            .expect("overdue")),
+        "/api/audit/disputes" => json!(audit::audit_items(db, &first(AuditList::Disputes), now)
+            .await
+            .expect("disputes")),
+        "/api/audit/refunds" => json!(audit::audit_items(db, &first(AuditList::Refunds), now)
+            .await
+            .expect("refunds")),
+        "/api/audit/league" => json!(audit::league(db, 20, 0, now).await.expect("league")),
+        analytics => {
+            let who = analytics
+                .trim_start_matches("/api/artists/")
+                .trim_end_matches("/analytics");
+            json!(artists::analytics(db, who.parse().expect("address"))
+                .await
+                .expect("analytics"))
+        }
+    };
+    // Through text, as the route's answer came: floats compare as they were written.
+    serde_json::from_str(&value.to_string()).expect("json")
+}
+
+/// Every kept route answers what its query gives now, and so does the arbiters' queue
+/// (kept for the `/audit` page).
+async fn all_agree(state: &AppState, base: &str, after: &str) {
+    let db = &state.db;
+    for path in kept_paths() {
+        let (status, kept) = common::get(base, &path).await;
+        assert_eq!(status, 200, "{path} after {after}: {kept}");
+        assert_eq!(kept, fresh(db, &path).await, "{path} after {after}");
+    }
+    let kept = disputes::kept_dispute_queue(state)
+        .await
+        .expect("kept queue");
+    let queue = disputes::dispute_queue(db, now_ms()).await.expect("queue");
+    assert_eq!(json!(kept), json!(queue), "the dispute queue after {after}");
+}
+
+async fn version(db: &PgPool) -> i64 {
+    dreamster_api::memo::version(db).await.expect("version")
+}
+
+async fn write(db: &PgPool, sql: &str, now: i64) {
+    sqlx::query(sql)
+        .bind(now)
+        .execute(db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Waits (at most `limit` past `at`) until the wall clock is past `at` (ms).
+async fn until_past(at: i64) {
+    let wait = at.saturating_sub(now_ms()).max(0) as u64 + 50;
+    assert!(
+        wait < 10_000,
+        "a wait of {wait} ms is not what this test meant"
+    );
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    assert!(now_ms() > at);
+}
+
+fn counter(metrics: &str, name: &str, kind: &str) -> u64 {
+    let series = format!("{name}{{kind=\"{kind}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
+    let prometheus = dreamster_client::service::install_metrics().expect("the only recorder here");
+    let db = read_model().await;
+    // No node: sign-in then names no chain, which is all this test needs of it.
+    let state = AppState::for_node(db.pool().clone(), "ws://127.0.0.1:9");
+    let base = common::serve(state.clone()).await;
+    let pool = db.pool();
+
+    // The attack: 60 `/audit` pages at once on nothing kept, and a sign-in in the middle.
+    let c = reqwest::Client::new();
+    let pages =
+        futures_util::future::join_all((0..60).map(|_| c.get(format!("{base}/audit")).send()));
+    let challenge = c
+        .post(format!("{base}/auth/challenge"))
+        .json(&json!({ "address": artist(0).to_string() }))
+        .send();
+    let (pages, challenge) = tokio::join!(pages, challenge);
+    for page in pages {
+        assert_eq!(page.expect("the audit page").status(), 200);
+    }
+    assert_eq!(challenge.expect("sign-in").status(), 200);
+    let metrics = prometheus.render();
+    // Three lists, the league and the dispute queue: each computed once for 60 requests.
+    for (kind, asked) in [("audit", 180), ("league", 60), ("dispute_queue", 60)] {
+        assert_eq!(
+            counter(&metrics, "dreamster_api_memo_requests_total", kind),
+            asked,
+            "{kind}: {metrics}"
+        );
+        let computed = counter(&metrics, "dreamster_api_memo_computations_total", kind);
+        let once = if kind == "audit" { 3 } else { 1 };
+        assert_eq!(
+            computed, once,
+            "{kind} computed {computed} times for {asked} requests"
+        );
+    }
+
+    // Never stale after a write: each kind of change the indexer makes, with every answer
+    // kept just before it.
+    all_agree(&state, &base, "nothing").await;
+    let changes = [
+        ("a delivery", "UPDATE entitlements SET state = 'delivered', delivered_at = $1
+            WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+            WHERE state = 'pending' AND deadline < $1 ORDER BY release, edition, perk LIMIT 1)"),
+        ("a refund and its event", "WITH r AS (UPDATE entitlements SET state = 'refunded'
+            WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+            WHERE state = 'pending' AND deadline < $1 ORDER BY release, edition, perk LIMIT 1)
+            RETURNING release, edition, perk, escrow)
+            INSERT INTO entitlement_changes (release, edition, perk, actor, from_state, to_state, action,
+                amount, refund, at, block_number, event_index)
+            SELECT release, edition, perk, '\\x00', 'pending', 'refunded', 'refunded', escrow, true, $1,
+                9000000, 1 FROM r"),
+        ("a confirmation", "INSERT INTO entitlement_changes (release, edition, perk, actor, from_state,
+                to_state, action, amount, refund, at, block_number, event_index)
+            SELECT release, edition, perk, '\\x00', 'delivered', 'confirmed', 'confirmed', NULL, false, $1,
+                9000001, 1 FROM entitlements WHERE state = 'delivered' ORDER BY release, edition LIMIT 1"),
+        ("a cancelled perk", "UPDATE perks SET cancelled_at = $1
+            WHERE (release, perk) = (SELECT release, perk FROM perks WHERE deadline < $1
+            ORDER BY release DESC LIMIT 1)"),
+        ("a dispute", "UPDATE entitlements SET state = 'disputed', disputed_at = $1
+            WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+            WHERE state = 'delivered' ORDER BY release DESC, edition DESC LIMIT 1)"),
+        ("a ruling", "UPDATE entitlements SET state = 'confirmed'
+            WHERE state = 'disputed' AND disputed_at <= $1
+            AND (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+            WHERE state = 'disputed' ORDER BY release, edition LIMIT 1)"),
+        ("a reputation", "UPDATE reputation SET delivered_late = delivered_late + 40
+            WHERE artist = (SELECT artist FROM reputation ORDER BY artist LIMIT 1) AND $1 > 0"),
+        ("a sale", "WITH ed AS (INSERT INTO editions SELECT release, 1000, owner, owner, price, artist_share,
+                $1, block_number + 5000, 1 FROM editions ORDER BY release LIMIT 1 RETURNING *)
+            INSERT INTO entitlements (release, edition, perk, escrow, state, deadline, unlocked,
+                created_block, block_number, extrinsic_index)
+            SELECT ed.release, ed.edition, p.perk, 1, 'pending', 1600000000000, false, ed.block_number,
+                ed.block_number, 1 FROM ed JOIN perks p ON p.release = ed.release"),
+    ];
+    for (what, sql) in changes {
+        let before = version(pool).await;
+        write(pool, sql, now_ms()).await;
+        assert!(
+            version(pool).await > before,
+            "{what} moved the read model's version"
+        );
+        all_agree(&state, &base, what).await;
+    }
+
+    // Never stale by the clock: a commitment falls overdue, with no write at all.
+    let due = now_ms() + 1_500;
+    write(
+        pool,
+        "UPDATE entitlements SET deadline = $1
+         WHERE (release, edition, perk) = (SELECT e.release, e.edition, e.perk FROM entitlements e
+         JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
+         ORDER BY e.release, e.edition LIMIT 1)",
+        due,
+    )
+    .await;
+    let (_, before) = common::get(&base, "/api/audit/overdue").await;
+    all_agree(&state, &base, "a deadline set 1.5 s ahead").await;
+    let still = version(pool).await;
+    until_past(due).await;
+    assert_eq!(version(pool).await, still, "no write since");
+    let (_, after) = common::get(&base, "/api/audit/overdue").await;
+    assert_eq!(
+        after["total"].as_i64(),
+        before["total"].as_i64().map(|t| t + 1),
+        "the commitment fell overdue: {before} then {after}"
+    );
+    all_agree(&state, &base, "a deadline passing").await;
+
+    // A ruling's time lapses, with no write: the dispute leaves the list.
+    let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
+    let lapse = now_ms() + 1_500;
+    write(
+        pool,
+        "UPDATE entitlements SET disputed_at = $1
+         WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+         WHERE state = 'disputed' ORDER BY release, edition LIMIT 1)",
+        lapse - timeout,
+    )
+    .await;
+    let (_, before) = common::get(&base, "/api/audit/disputes").await;
+    all_agree(&state, &base, "a ruling due to lapse").await;
+    let still = version(pool).await;
+    until_past(lapse).await;
+    assert_eq!(version(pool).await, still, "no write since");
+    let (_, after) = common::get(&base, "/api/audit/disputes").await;
+    assert_eq!(
+        after["total"].as_i64(),
+        before["total"].as_i64().map(|t| t - 1),
+        "the ruling lapsed: {before} then {after}"
+    );
+    all_agree(&state, &base, "a ruling lapsing").await;
+}
