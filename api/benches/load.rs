@@ -243,6 +243,16 @@ fn ok(response: reqwest::Result<reqwest::Response>) -> Result<(), String> {
     }
 }
 
+/// Runs a route's bare SQL for requests `0..n`, eight at a time.
+async fn warm(pool: &PgPool, sql: &Sql, n: u64) {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(0..n)
+        .map(|i| sql(pool.clone(), i))
+        .buffer_unordered(8)
+        .for_each(|_| async {})
+        .await;
+}
+
 /// Moves the read model's version every `every` (a block's worth of writes would): the
 /// kept answers must then be computed again, as on a live chain.
 fn blocks(pool: PgPool, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -302,6 +312,12 @@ async fn main() -> anyhow::Result<()> {
         if only.as_deref().is_some_and(|w| !route.name.contains(w)) {
             continue;
         }
+        if !route.kept {
+            // The same requests' rows into the database's cache first, unmeasured: else
+            // the route, measured first, reads them cold and its bare SQL then warm (a
+            // fan's dashboard: p99 257 ms against 9 ms, all of it the order).
+            warm(&pool, &route.sql, rps * seconds).await;
+        }
         let (h, b, path) = (http.clone(), base.clone(), route.path);
         let writer = (block_ms > 0).then(|| blocks(pool.clone(), Duration::from_millis(block_ms)));
         let served = open_loop(rps, Duration::from_secs(seconds), move |i| {
@@ -318,7 +334,9 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
         let over = served.p99.as_secs_f64() * 1e3 - bare.p99.as_secs_f64() * 1e3;
-        let holds = over <= 1.0 && served.errors == 0 && bare.errors == 0;
+        // The route is judged: its bare SQL may fail to keep up (the kept routes' do:
+        // that is why they keep answers), which only makes its p99 a lower bound.
+        let holds = over <= 1.0 && served.errors == 0;
         run += 1;
         met += usize::from(holds);
         print(route.name, &served);

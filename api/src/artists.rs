@@ -273,6 +273,7 @@ pub async fn analytics(db: &PgPool, artist: Address) -> Result<Analytics, ApiErr
          FROM editions ed JOIN releases r ON r.address = ed.release WHERE r.artist = $1 GROUP BY day ORDER BY day",
     )
     .bind(artist)
+    .persistent(false)
     .fetch_all(db)
     .await?;
     let mut perks: Vec<PerkFigures> = sqlx::query_as(
@@ -296,6 +297,7 @@ pub async fn analytics(db: &PgPool, artist: Address) -> Result<Analytics, ApiErr
          ORDER BY r.block_number, p.perk",
     )
     .bind(artist)
+    .persistent(false)
     .fetch_all(db)
     .await?;
     for p in &mut perks {

@@ -71,6 +71,7 @@ pub async fn overdue_changes_at(db: &PgPool, now: i64) -> Result<Option<i64>, sq
         "SELECT min(deadline) FROM entitlements WHERE state = 'pending' AND deadline >= $1",
     )
     .bind(now)
+    .persistent(false)
     .fetch_one(db)
     .await?;
     Ok(next.map(|deadline| deadline.saturating_add(1)))
@@ -94,6 +95,7 @@ pub async fn ruling_lapses_at(db: &PgPool, now: i64) -> Result<Option<i64>, sqlx
         "SELECT min(disputed_at) FROM entitlements WHERE state = 'disputed' AND disputed_at >= $1",
     )
     .bind(now.saturating_sub(timeout))
+    .persistent(false)
     .fetch_one(db)
     .await?;
     Ok(first.map(|at| at.saturating_add(timeout).saturating_add(1)))
@@ -108,6 +110,7 @@ pub async fn overdue_by_artist(db: &PgPool) -> Result<Vec<(Address, i64)>, sqlx:
          WHERE {OVERDUE} GROUP BY r.artist"
     ))
     .bind(now_ms())
+    .persistent(false)
     .fetch_all(db)
     .await
 }
@@ -266,11 +269,13 @@ pub async fn audit_items(
     .bind(q.artist)
     .bind(q.limit)
     .bind(q.offset)
+    .persistent(false)
     .fetch_all(db)
     .await?;
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {scoped}"))
         .bind(now)
         .bind(q.artist)
+        .persistent(false)
         .fetch_one(db)
         .await?;
     Ok(Page {
@@ -322,6 +327,7 @@ pub async fn league(
     .bind(limit)
     .bind(offset)
     .bind(now)
+    .persistent(false)
     .fetch_all(db)
     .await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM artists")

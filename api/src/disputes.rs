@@ -141,6 +141,7 @@ pub async fn dispute_queue(db: &sqlx::PgPool, now: i64) -> Result<Vec<DisputeCas
         crate::audit::ruling_open()
     ))
     .bind(now)
+    .persistent(false)
     .fetch_all(db)
     .await?;
     for c in &mut cases {

@@ -9,6 +9,11 @@
 //! block sees that block. Concurrent requests for one missing answer share one
 //! computation (moka's `try_get_with`), so a burst costs the database one query, not one
 //! per request: the finding's "50 concurrent `/audit` requests exhaust the pool".
+//!
+//! The computations' queries are sent unprepared (`.persistent(false)`), so PostgreSQL
+//! plans each with its parameters' values: a prepared statement turns generic after five
+//! runs, and planned without knowing `now` the overdue count took 560 ms instead of 10
+//! (EXPLAIN ANALYZE at 1 000 000 entitlements). A miss is rare; its planning is cheap.
 
 use std::hash::Hash;
 use std::sync::Arc;

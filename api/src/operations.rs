@@ -27,10 +27,12 @@ pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 pub const STATEMENT_TIMEOUT: &str = "5s";
 
 /// The pool the API's requests use: at most 16 connections, 5 s to get one, and on
-/// each connection the statement timeout and no JIT. PostgreSQL's JIT compiles each plan
-/// whose estimate passes `jit_above_cost`, at every execution: at 1 000 000 entitlements
-/// an artist's analytics took 690 ms with it and 23 ms without (EXPLAIN ANALYZE), the
-/// compilation being all of the difference. The load bench uses this very pool.
+/// each connection the statement timeout and no JIT. JIT compiles each plan whose
+/// estimate passes `jit_above_cost`, at every execution: at 1 000 000 entitlements an
+/// artist's analytics took 690 ms with it and 23 ms without (EXPLAIN ANALYZE), all of it
+/// compilation. The load bench uses this very pool. (Generic plans stay allowed: planning
+/// a fan's dashboard takes 1.1 ms and running it 0.2 ms; the few queries a generic plan
+/// ruins are sent unprepared — see `memo`.)
 pub async fn request_pool(
     base: sqlx::postgres::PgConnectOptions,
 ) -> Result<sqlx::PgPool, sqlx::Error> {
