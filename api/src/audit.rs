@@ -88,16 +88,18 @@ pub fn ruling_open() -> String {
 }
 
 /// The first moment (ms, exclusive bound) after `now` at which a dispute open at `now`
-/// stops being open to a ruling ([`ruling_open`]) by the clock alone.
+/// stops being open to a ruling by the clock alone: the earliest raised among those
+/// [`ruling_open`] holds of, plus the ruling time, plus one.
 pub async fn ruling_lapses_at(db: &PgPool, now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).unwrap_or(i64::MAX);
-    let first: Option<i64> = sqlx::query_scalar(
-        "SELECT min(disputed_at) FROM entitlements WHERE state = 'disputed' AND disputed_at >= $1",
-    )
-    .bind(now.saturating_sub(timeout))
+    let first: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT min(e.disputed_at) FROM entitlements e WHERE {}",
+        ruling_open()
+    ))
+    .bind(now)
     .persistent(false)
     .fetch_one(db)
     .await?;
+    let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).unwrap_or(i64::MAX);
     Ok(first.map(|at| at.saturating_add(timeout).saturating_add(1)))
 }
 
@@ -293,16 +295,23 @@ pub async fn kept_items(s: &AppState, q: AuditQuery) -> Result<Page<AuditItem>, 
     let (db, query) = (&s.db, &q);
     s.memos
         .audit
-        .get(db, q.clone(), |now| async move {
-            let value = audit_items(db, query, now).await?;
-            let until = match query.list {
-                AuditList::Overdue => overdue_changes_at(db, now).await?,
-                AuditList::Disputes => ruling_lapses_at(db, now).await?,
-                AuditList::Refunds => None,
-            };
-            Ok(Answer { value, until })
-        })
+        .get(db, q.clone(), |now| items_answer(db, query, now))
         .await
+}
+
+/// [`audit_items`] at `now`, with until when it holds by the clock.
+pub async fn items_answer(
+    db: &PgPool,
+    q: &AuditQuery,
+    now: i64,
+) -> Result<Answer<Page<AuditItem>>, ApiError> {
+    let value = audit_items(db, q, now).await?;
+    let until = match q.list {
+        AuditList::Overdue => overdue_changes_at(db, now).await?,
+        AuditList::Disputes => ruling_lapses_at(db, now).await?,
+        AuditList::Refunds => None,
+    };
+    Ok(Answer { value, until })
 }
 
 /// Artists ranked by on-time delivery, then rating, then fewest overdue refunds (all from
@@ -360,11 +369,21 @@ pub async fn kept_league(
     let db = &s.db;
     s.memos
         .league
-        .get(db, (limit, offset), |now| async move {
-            Ok(Answer {
-                value: league(db, limit, offset, now).await?,
-                until: overdue_changes_at(db, now).await?,
-            })
+        .get(db, (limit, offset), |now| {
+            league_answer(db, limit, offset, now)
         })
         .await
+}
+
+/// [`league`] at `now`, with until when it holds by the clock.
+pub async fn league_answer(
+    db: &PgPool,
+    limit: i64,
+    offset: i64,
+    now: i64,
+) -> Result<Answer<Page<LeagueRow>>, ApiError> {
+    Ok(Answer {
+        value: league(db, limit, offset, now).await?,
+        until: overdue_changes_at(db, now).await?,
+    })
 }

@@ -158,11 +158,17 @@ pub async fn kept_dispute_queue(s: &crate::AppState) -> Result<Vec<DisputeCase>,
     let db = &s.db;
     s.memos
         .dispute_queue
-        .get(db, (), |now| async move {
-            Ok(crate::memo::Answer {
-                value: dispute_queue(db, now).await?,
-                until: crate::audit::ruling_lapses_at(db, now).await?,
-            })
-        })
+        .get(db, (), |now| queue_answer(db, now))
         .await
+}
+
+/// [`dispute_queue`] at `now`, with until when it holds by the clock.
+pub async fn queue_answer(
+    db: &sqlx::PgPool,
+    now: i64,
+) -> Result<crate::memo::Answer<Vec<DisputeCase>>, ApiError> {
+    Ok(crate::memo::Answer {
+        value: dispute_queue(db, now).await?,
+        until: crate::audit::ruling_lapses_at(db, now).await?,
+    })
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
+use moka::ops::compute::Op;
 use moka::Expiry;
 use sqlx::PgPool;
 
@@ -37,11 +38,47 @@ pub struct Answer<V> {
     pub until: Option<i64>,
 }
 
+impl<V> Answer<V> {
+    /// An answer that holds until the read model changes.
+    pub fn unchanged(value: V) -> Self {
+        Answer { value, until: None }
+    }
+}
+
+/// An answer as kept: with the time it was computed at.
+struct Kept<V> {
+    at: i64,
+    answer: Answer<V>,
+}
+
+impl<V> Kept<V> {
+    /// Whether a fresh computation at `now` would give the same answer: an answer that
+    /// depends on the clock holds from the time it was computed at (a wall clock stepped
+    /// back is before it) until its `until`.
+    fn holds_at(&self, now: i64) -> bool {
+        self.answer
+            .until
+            .is_none_or(|until| self.at <= now && now < until)
+    }
+}
+
+/// The read model's version: the count of its writes (migration 0006 of the indexer), in
+/// this database (its oid: a database dropped and made again counts from 0 anew) since
+/// the server started (a crash loses writes made with `synchronous_commit = off`, which
+/// the indexer's replayable batches use, and the count would then reach the same numbers
+/// again for other rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::FromRow)]
+pub struct Version {
+    pub writes: i64,
+    pub database: i64,
+    pub server_started: i64,
+}
+
 /// One kind of answer, by its key, at the read model's version.
 pub struct Memo<K, V> {
     /// The kind, as the metrics name it.
     kind: &'static str,
-    cache: Cache<(i64, K), Arc<Answer<V>>>,
+    cache: Cache<(Version, K), Arc<Kept<V>>>,
 }
 
 impl<K, V> Clone for Memo<K, V> {
@@ -57,24 +94,29 @@ impl<K, V> Clone for Memo<K, V> {
 /// for again and leave by capacity or idleness).
 struct UntilExpiry;
 
-impl<K, V> Expiry<K, Arc<Answer<V>>> for UntilExpiry {
+impl<K, V> Expiry<K, Arc<Kept<V>>> for UntilExpiry {
     fn expire_after_create(
         &self,
         _key: &K,
-        answer: &Arc<Answer<V>>,
+        kept: &Arc<Kept<V>>,
         _created_at: Instant,
     ) -> Option<Duration> {
-        answer
+        kept.answer
             .until
             .map(|until| Duration::from_millis(until.saturating_sub(now_ms()).max(0) as u64))
     }
 }
 
-/// The read model's version now (migration 0006 of the indexer).
-pub async fn version(db: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT version FROM read_model_version")
-        .fetch_one(db)
-        .await
+/// The read model's version now.
+pub async fn version(db: &PgPool) -> Result<Version, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT version AS writes,
+            (SELECT oid::bigint FROM pg_database WHERE datname = current_database()) AS database,
+            (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint AS server_started
+         FROM read_model_version",
+    )
+    .fetch_one(db)
+    .await
 }
 
 impl<K, V> Memo<K, V>
@@ -95,8 +137,9 @@ where
     }
 
     /// The answer for `key`: kept, or computed by `compute` (given the time it is to be
-    /// true at, in ms) and kept. The version is read before the computation: rows
-    /// committed in between make the kept answer newer than its version, never older.
+    /// true at, in ms) and kept. Every answer returned holds now: kept ones are checked
+    /// against the wall clock (the expiry runs on the monotonic one), and one that does
+    /// not hold is replaced — twice at most, then computed and answered without keeping.
     pub async fn get<F, Fut>(&self, db: &PgPool, key: K, compute: F) -> Result<V, ApiError>
     where
         F: Fn(i64) -> Fut,
@@ -107,30 +150,48 @@ where
         let key = (version, key);
         // Kept only if no write came between the version read before and the one after:
         // then every query of the computation saw the read model at exactly `version`.
-        let compute = || async {
+        let miss = || async {
             metrics::counter!("dreamster_api_memo_computations_total", "kind" => self.kind)
                 .increment(1);
-            let answer = compute(now_ms()).await.map_err(Miss::Failed)?;
+            let at = now_ms();
+            let answer = compute(at).await.map_err(Miss::Failed)?;
+            let kept = Kept { at, answer };
             match self::version(db).await {
-                Ok(v) if v == version => Ok(Arc::new(answer)),
-                Ok(_) => Err(Miss::Moved(answer.value)),
+                Ok(v) if v == version => Ok(Arc::new(kept)),
+                Ok(_) => Err(Miss::Moved(kept)),
                 Err(e) => Err(Miss::Failed(e.into())),
             }
         };
-        let kept = match self.cache.try_get_with(key.clone(), compute()).await {
-            Ok(kept) => kept,
-            Err(miss) => return miss.answer(),
-        };
-        // The expiry runs on the monotonic clock, the answers' times on the wall clock:
-        // should the two disagree, the wall clock decides.
-        if kept.holds_at(now_ms()) {
-            return Ok(kept.value.clone());
+        for _ in 0..2 {
+            let kept = match self.cache.try_get_with(key.clone(), miss()).await {
+                Ok(kept) => kept,
+                Err(failed) => match failed.as_ref() {
+                    Miss::Failed(e) => return Err(e.clone()),
+                    Miss::Moved(kept) if kept.holds_at(now_ms()) => {
+                        return Ok(kept.answer.value.clone())
+                    }
+                    Miss::Moved(_) => continue,
+                },
+            };
+            if kept.holds_at(now_ms()) {
+                return Ok(kept.answer.value.clone());
+            }
+            // Drop that very answer, not one another request has put in its place since.
+            self.cache
+                .entry(key.clone())
+                .and_compute_with(|entry| {
+                    let same = entry.is_some_and(|e| Arc::ptr_eq(e.value(), &kept));
+                    async move {
+                        if same {
+                            Op::Remove
+                        } else {
+                            Op::Nop
+                        }
+                    }
+                })
+                .await;
         }
-        self.cache.invalidate(&key).await;
-        match self.cache.try_get_with(key, compute()).await {
-            Ok(fresh) => Ok(fresh.value.clone()),
-            Err(miss) => miss.answer(),
-        }
+        Ok(compute(now_ms()).await?.value)
     }
 }
 
@@ -139,27 +200,7 @@ enum Miss<V> {
     Failed(ApiError),
     /// The read model moved during the computation: its queries may have seen different
     /// versions (as any uncached read may), so it is answered but not kept.
-    Moved(V),
-}
-
-impl<V: Clone> Miss<V> {
-    fn answer(self: Arc<Self>) -> Result<V, ApiError> {
-        match self.as_ref() {
-            Miss::Failed(e) => Err(e.clone()),
-            Miss::Moved(v) => Ok(v.clone()),
-        }
-    }
-}
-
-impl<V> Answer<V> {
-    /// An answer that holds until the read model changes.
-    pub fn unchanged(value: V) -> Self {
-        Answer { value, until: None }
-    }
-
-    fn holds_at(&self, now: i64) -> bool {
-        self.until.is_none_or(|until| now < until)
-    }
+    Moved(Kept<V>),
 }
 
 /// The kept answers of the API, one cache per kind (cheap to clone: shared).

@@ -111,7 +111,10 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
 }
 
 async fn version(db: &PgPool) -> i64 {
-    dreamster_api::memo::version(db).await.expect("version")
+    dreamster_api::memo::version(db)
+        .await
+        .expect("version")
+        .writes
 }
 
 async fn write(db: &PgPool, sql: &str, now: i64) {
@@ -229,7 +232,7 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
     }
 
     // Never stale by the clock: a commitment falls overdue, with no write at all.
-    let due = now_ms() + 1_500;
+    let due = now_ms() + 4_000;
     write(
         pool,
         "UPDATE entitlements SET deadline = $1
@@ -241,7 +244,11 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
     )
     .await;
     let (_, before) = common::get(&base, "/api/audit/overdue").await;
-    all_agree(&state, &base, "a deadline set 1.5 s ahead").await;
+    all_agree(&state, &base, "a deadline set 4 s ahead").await;
+    assert!(
+        now_ms() < due,
+        "the reads before the deadline took too long to mean anything"
+    );
     let still = version(pool).await;
     until_past(due).await;
     assert_eq!(version(pool).await, still, "no write since");
@@ -255,7 +262,7 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
 
     // A ruling's time lapses, with no write: the dispute leaves the list.
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
-    let lapse = now_ms() + 1_500;
+    let lapse = now_ms() + 4_000;
     write(
         pool,
         "UPDATE entitlements SET disputed_at = $1
@@ -266,6 +273,10 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
     .await;
     let (_, before) = common::get(&base, "/api/audit/disputes").await;
     all_agree(&state, &base, "a ruling due to lapse").await;
+    assert!(
+        now_ms() < lapse,
+        "the reads before the lapse took too long to mean anything"
+    );
     let still = version(pool).await;
     until_past(lapse).await;
     assert_eq!(version(pool).await, still, "no write since");
@@ -276,4 +287,74 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
         "the ruling lapsed: {before} then {after}"
     );
     all_agree(&state, &base, "a ruling lapsing").await;
+
+    boundaries(pool).await;
+}
+
+/// To the millisecond: an answer's `until` is the first time its condition gives another
+/// answer (the conditions read with `now` as a parameter, an hour ahead).
+async fn boundaries(pool: &PgPool) {
+    let overdue = |now| async move {
+        audit::audit_items(pool, &AuditQuery::first(AuditList::Overdue, 1), now)
+            .await
+            .expect("overdue")
+            .total
+    };
+    let d = now_ms() + 3_600_000;
+    write(
+        pool,
+        "UPDATE entitlements SET deadline = $1
+         WHERE (release, edition, perk) = (SELECT e.release, e.edition, e.perk FROM entitlements e
+         JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
+         ORDER BY e.release DESC, e.edition DESC LIMIT 1)",
+        d,
+    )
+    .await;
+    for now in [d - 1, d] {
+        let until = audit::overdue_changes_at(pool, now).await.expect("until");
+        assert_eq!(until, Some(d + 1), "at {now}");
+    }
+    assert_eq!(
+        overdue(d).await,
+        overdue(d - 1).await,
+        "not yet overdue at its deadline"
+    );
+    assert_eq!(
+        overdue(d + 1).await,
+        overdue(d).await + 1,
+        "overdue a ms after"
+    );
+
+    let disputes = |now| async move {
+        audit::audit_items(pool, &AuditQuery::first(AuditList::Disputes, 1), now)
+            .await
+            .expect("disputes")
+            .total
+    };
+    let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
+    let raised = now_ms() + 3_600_000 - timeout;
+    write(
+        pool,
+        "UPDATE entitlements SET disputed_at = $1
+         WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+         WHERE state = 'disputed' ORDER BY release DESC, edition DESC LIMIT 1)",
+        raised,
+    )
+    .await;
+    let last = raised + timeout;
+    for now in [last - 1, last] {
+        let until = audit::ruling_lapses_at(pool, now).await.expect("until");
+        assert_eq!(until, Some(last + 1), "at {now}");
+    }
+    assert_eq!(
+        disputes(last).await,
+        disputes(last - 1).await,
+        "open to the last ms"
+    );
+    assert_eq!(
+        disputes(last + 1).await,
+        disputes(last).await - 1,
+        "lapsed a ms after"
+    );
 }
