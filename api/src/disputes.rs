@@ -153,15 +153,6 @@ pub async fn dispute_queue(db: &sqlx::PgPool, now: i64) -> Result<Vec<DisputeCas
     Ok(cases)
 }
 
-/// [`dispute_queue`] now, kept until the read model changes or a ruling lapses.
-pub async fn kept_dispute_queue(s: &crate::AppState) -> Result<Vec<DisputeCase>, ApiError> {
-    let db = &s.db;
-    s.memos
-        .dispute_queue
-        .get(db, (), |now| queue_answer(db, now))
-        .await
-}
-
 /// [`dispute_queue`] at `now`, with until when it holds by the clock.
 pub async fn queue_answer(
     db: &sqlx::PgPool,

@@ -1,5 +1,5 @@
-//! The expensive answers (an artist's analytics, the audit lists, the league, the dispute
-//! queue), kept between requests for exactly as long as they hold.
+//! The expensive answers (an artist's analytics, the audit lists, the league, the rendered
+//! `/audit` page), kept between requests for exactly as long as they hold.
 //!
 //! An answer holds while the read model is unchanged — every write moves its version (a
 //! trigger of the indexer's migration 0006, in the writing transaction) — and until the
@@ -27,7 +27,6 @@ use sqlx::PgPool;
 use crate::address::Address;
 use crate::artists::Analytics;
 use crate::audit::{AuditItem, AuditQuery, LeagueRow};
-use crate::disputes::DisputeCase;
 use crate::error::ApiError;
 use crate::read::{now_ms, Page};
 
@@ -210,7 +209,8 @@ pub struct Memos {
     pub audit: Memo<AuditQuery, Page<AuditItem>>,
     /// By limit and offset.
     pub league: Memo<(i64, i64), Page<LeagueRow>>,
-    pub dispute_queue: Memo<(), Vec<DisputeCase>>,
+    /// The `/audit` page, rendered.
+    pub audit_page: Memo<(), axum::body::Bytes>,
 }
 
 impl Default for Memos {
@@ -220,7 +220,7 @@ impl Default for Memos {
             analytics: Memo::new("analytics", 4096),
             audit: Memo::new("audit", 1024),
             league: Memo::new("league", 256),
-            dispute_queue: Memo::new("dispute_queue", 4),
+            audit_page: Memo::new("audit_page", 4),
         }
     }
 }

@@ -472,25 +472,74 @@ async fn artist(
     ))
 }
 
-async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
-    use crate::audit::{kept_items, AuditList, AuditQuery};
-    let overdue = kept_items(&s, AuditQuery::first(AuditList::Overdue, 100)).await?;
-    let disputes = kept_items(&s, AuditQuery::first(AuditList::Disputes, 100)).await?;
-    let refunds = kept_items(&s, AuditQuery::first(AuditList::Refunds, 100)).await?;
-    let league = crate::audit::kept_league(&s, 100, 0).await?;
-    let cases = crate::disputes::kept_dispute_queue(&s).await?;
+async fn audit(State(s): State<AppState>) -> Result<Html<axum::body::Bytes>, ApiError> {
+    let (db, explorer) = (&s.db, s.explorer.as_str());
+    let html = s
+        .memos
+        .audit_page
+        .get(db, (), |now| audit_answer(db, explorer, now))
+        .await?;
+    Ok(Html(html))
+}
+
+/// The audit page at `now`, kept as rendered: with its 200 arbiter's cases and their
+/// forms it takes longer to render (each address spelt in SS58 several times) than its
+/// kept answers take to read, so it is kept whole, until the first of their `until`s.
+pub async fn audit_answer(
+    db: &sqlx::PgPool,
+    explorer: &str,
+    now: i64,
+) -> Result<crate::memo::Answer<axum::body::Bytes>, ApiError> {
+    use crate::audit::{items_answer, league_answer, AuditList, AuditQuery};
+    let overdue = items_answer(db, &AuditQuery::first(AuditList::Overdue, 100), now).await?;
+    let disputes = items_answer(db, &AuditQuery::first(AuditList::Disputes, 100), now).await?;
+    let refunds = items_answer(db, &AuditQuery::first(AuditList::Refunds, 100), now).await?;
+    let league = league_answer(db, 100, 0, now).await?;
+    let cases = crate::disputes::queue_answer(db, now).await?;
+    let until = [
+        overdue.until,
+        disputes.until,
+        refunds.until,
+        league.until,
+        cases.until,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let Html(html) = audit_page(
+        explorer,
+        &overdue.value,
+        &disputes.value,
+        &refunds.value,
+        &league.value,
+        &cases.value,
+    );
+    Ok(crate::memo::Answer {
+        value: html.into(),
+        until,
+    })
+}
+
+fn audit_page(
+    explorer: &str,
+    overdue: &crate::read::Page<crate::audit::AuditItem>,
+    disputes: &crate::read::Page<crate::audit::AuditItem>,
+    refunds: &crate::read::Page<crate::audit::AuditItem>,
+    league: &crate::read::Page<crate::audit::LeagueRow>,
+    cases: &[crate::disputes::DisputeCase],
+) -> Html<String> {
     let list = |title: &str, id: &str, items: &crate::read::Page<crate::audit::AuditItem>| {
         html! {
             h2 { (title) " (" (items.total) ")" }
             ul id=(id) {
                 @for i in &items.items {
                     li { a href={ "/releases/" (i.release) } { (i.release_title) } " · edition " (i.edition) " · " (i.perk_title)
-                         " · " (amount(&i.amount)) " · " (origin_link(&s.explorer, &i.at)) }
+                         " · " (amount(&i.amount)) " · " (origin_link(explorer, &i.at)) }
                 }
             }
         }
     };
-    Ok(page(
+    page(
         "Audit",
         html! {
             h1 { "Audit" }
@@ -506,12 +555,12 @@ async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
                          @if row.reputation.self_dealt > 0 { ", " (row.reputation.self_dealt) " self-dealt" } }
                 }
             }
-            (list("Overdue perks", "overdue", &overdue))
-            (list("Open disputes", "disputes", &disputes))
+            (list("Overdue perks", "overdue", overdue))
+            (list("Open disputes", "disputes", disputes))
             h2 { "Arbiter's queue" }
             p.muted { "Arbiters of the registry rule on open disputes: refund the holder, or let the delivery stand." }
             @if cases.is_empty() { p #no-disputes { "No dispute is waiting for a ruling." } }
-            @for c in &cases {
+            @for c in cases {
                 div.card.case data-release=(c.release) data-edition=(c.edition) data-perk=(c.perk) {
                     h3 { (c.perk_title) " · " a href={ "/releases/" (c.release) } { (c.release_title) } " · edition " (c.edition) }
                     p { (amount(&c.escrow)) " in escrow" }
@@ -523,9 +572,9 @@ async fn audit(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
                     (action("resolve", &[("release", c.release.to_string()), ("edition", c.edition.to_string()), ("perk", c.perk.to_string()), ("refund", "false".into())], html! {}, "Rule for the artist: the delivery stands"))
                 }
             }
-            (list("Refunds", "refunds", &refunds))
+            (list("Refunds", "refunds", refunds))
         },
-    ))
+    )
 }
 
 /// Sign-In with Substrate in the browser: the wallet signs the challenge's message; the

@@ -1,5 +1,5 @@
 //! Issue 17, finding 5: the expensive answers (an artist's analytics, the audit lists, the
-//! league, the dispute queue) are kept between requests (`memo`). The attack: a burst of
+//! league, the `/audit` page) are kept between requests (`memo`). The attack: a burst of
 //! `/audit` requests, each running eight queries, held the pool until every route answered
 //! 503; now a burst costs one computation per answer, and sign-in answers meanwhile. The
 //! risk of keeping: a stale answer. So a kept answer must be the one a fresh query gives —
@@ -13,7 +13,7 @@ use std::time::Duration;
 use dreamster_api::address::Address;
 use dreamster_api::audit::{self, AuditList, AuditQuery};
 use dreamster_api::read::now_ms;
-use dreamster_api::{artists, disputes, AppState};
+use dreamster_api::{artists, pages, AppState};
 use dreamster_test_support::read_model::{self, Shape};
 use dreamster_test_support::TestDatabase;
 use serde_json::{json, Value};
@@ -29,15 +29,7 @@ const SHAPE: Shape = Shape {
 };
 
 async fn read_model() -> TestDatabase {
-    let db = TestDatabase::create().await.expect("db");
-    dreamster_indexer::store::migrator()
-        .run(db.pool())
-        .await
-        .expect("read model");
-    dreamster_api::migrator()
-        .run(db.pool())
-        .await
-        .expect("API tables");
+    let db = common::hooks::queue_db().await;
     read_model::generate(db.pool(), SHAPE, now_ms())
         .await
         .expect("generated");
@@ -94,8 +86,8 @@ async fn fresh(db: &PgPool, path: &str) -> Value {
     serde_json::from_str(&value.to_string()).expect("json")
 }
 
-/// Every kept route answers what its query gives now, and so does the arbiters' queue
-/// (kept for the `/audit` page).
+/// Every kept route answers what its query gives now, and the `/audit` page (kept as
+/// rendered) is what rendering it now gives.
 async fn all_agree(state: &AppState, base: &str, after: &str) {
     let db = &state.db;
     for path in kept_paths() {
@@ -103,11 +95,19 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
         assert_eq!(status, 200, "{path} after {after}: {kept}");
         assert_eq!(kept, fresh(db, &path).await, "{path} after {after}");
     }
-    let kept = disputes::kept_dispute_queue(state)
+    let page = reqwest::get(format!("{base}/audit"))
         .await
-        .expect("kept queue");
-    let queue = disputes::dispute_queue(db, now_ms()).await.expect("queue");
-    assert_eq!(json!(kept), json!(queue), "the dispute queue after {after}");
+        .expect("the audit page")
+        .text()
+        .await
+        .expect("html");
+    let fresh = pages::audit_answer(db, &state.explorer, now_ms())
+        .await
+        .expect("rendered");
+    assert!(
+        page.as_bytes() == fresh.value,
+        "the audit page after {after}"
+    );
 }
 
 async fn version(db: &PgPool) -> i64 {
@@ -154,32 +154,38 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
     let base = common::serve(state.clone()).await;
     let pool = db.pool();
 
-    // The attack: 60 `/audit` pages at once on nothing kept, and a sign-in in the middle.
+    // The attack: 60 `/audit` pages and 60 leagues at once on nothing kept, and a sign-in
+    // in the middle.
     let c = reqwest::Client::new();
-    let pages =
-        futures_util::future::join_all((0..60).map(|_| c.get(format!("{base}/audit")).send()));
+    let reads = futures_util::future::join_all((0..120).map(|i| {
+        let path = if i % 2 == 0 {
+            "/audit"
+        } else {
+            "/api/audit/league"
+        };
+        c.get(format!("{base}{path}")).send()
+    }));
     let challenge = c
         .post(format!("{base}/auth/challenge"))
         .json(&json!({ "address": artist(0).to_string() }))
         .send();
-    let (pages, challenge) = tokio::join!(pages, challenge);
-    for page in pages {
-        assert_eq!(page.expect("the audit page").status(), 200);
+    let (reads, challenge) = tokio::join!(reads, challenge);
+    for read in reads {
+        assert_eq!(read.expect("a read").status(), 200);
     }
     assert_eq!(challenge.expect("sign-in").status(), 200);
     let metrics = prometheus.render();
-    // Three lists, the league and the dispute queue: each computed once for 60 requests.
-    for (kind, asked) in [("audit", 180), ("league", 60), ("dispute_queue", 60)] {
+    // Each answer computed once for its 60 requests.
+    for kind in ["audit_page", "league"] {
         assert_eq!(
             counter(&metrics, "dreamster_api_memo_requests_total", kind),
-            asked,
+            60,
             "{kind}: {metrics}"
         );
         let computed = counter(&metrics, "dreamster_api_memo_computations_total", kind);
-        let once = if kind == "audit" { 3 } else { 1 };
         assert_eq!(
-            computed, once,
-            "{kind} computed {computed} times for {asked} requests"
+            computed, 1,
+            "{kind} computed {computed} times for 60 requests"
         );
     }
 
@@ -243,22 +249,15 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
         due,
     )
     .await;
-    let (_, before) = common::get(&base, "/api/audit/overdue").await;
-    all_agree(&state, &base, "a deadline set 4 s ahead").await;
-    assert!(
-        now_ms() < due,
-        "the reads before the deadline took too long to mean anything"
-    );
-    let still = version(pool).await;
-    until_past(due).await;
-    assert_eq!(version(pool).await, still, "no write since");
-    let (_, after) = common::get(&base, "/api/audit/overdue").await;
-    assert_eq!(
-        after["total"].as_i64(),
-        before["total"].as_i64().map(|t| t + 1),
-        "the commitment fell overdue: {before} then {after}"
-    );
-    all_agree(&state, &base, "a deadline passing").await;
+    by_the_clock(
+        &state,
+        &base,
+        "/api/audit/overdue",
+        due,
+        1,
+        "a commitment falling overdue",
+    )
+    .await;
 
     // A ruling's time lapses, with no write: the dispute leaves the list.
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
@@ -271,24 +270,38 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
         lapse - timeout,
     )
     .await;
-    let (_, before) = common::get(&base, "/api/audit/disputes").await;
-    all_agree(&state, &base, "a ruling due to lapse").await;
+    by_the_clock(
+        &state,
+        &base,
+        "/api/audit/disputes",
+        lapse,
+        -1,
+        "a ruling lapsing",
+    )
+    .await;
+    boundaries(pool).await;
+}
+
+/// Reads `path` before `at`, waits past it with no write, reads again: its total moved by
+/// `delta` by the clock alone, and every kept answer agrees with a fresh one on both sides.
+async fn by_the_clock(state: &AppState, base: &str, path: &str, at: i64, delta: i64, what: &str) {
+    let pool = &state.db;
+    let (_, before) = common::get(base, path).await;
+    all_agree(state, base, &format!("{what}, before")).await;
     assert!(
-        now_ms() < lapse,
-        "the reads before the lapse took too long to mean anything"
+        now_ms() < at,
+        "the reads before {what} took too long to mean anything"
     );
     let still = version(pool).await;
-    until_past(lapse).await;
+    until_past(at).await;
     assert_eq!(version(pool).await, still, "no write since");
-    let (_, after) = common::get(&base, "/api/audit/disputes").await;
+    let (_, after) = common::get(base, path).await;
     assert_eq!(
         after["total"].as_i64(),
-        before["total"].as_i64().map(|t| t - 1),
-        "the ruling lapsed: {before} then {after}"
+        before["total"].as_i64().map(|t| t + delta),
+        "{what}: {before} then {after}"
     );
-    all_agree(&state, &base, "a ruling lapsing").await;
-
-    boundaries(pool).await;
+    all_agree(state, base, what).await;
 }
 
 /// To the millisecond: an answer's `until` is the first time its condition gives another
