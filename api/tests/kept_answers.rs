@@ -307,12 +307,6 @@ async fn by_the_clock(state: &AppState, base: &str, path: &str, at: i64, delta: 
 /// To the millisecond: an answer's `until` is the first time its condition gives another
 /// answer (the conditions read with `now` as a parameter, an hour ahead).
 async fn boundaries(pool: &PgPool) {
-    let overdue = |now| async move {
-        audit::audit_items(pool, &AuditQuery::first(AuditList::Overdue, 1), now)
-            .await
-            .expect("overdue")
-            .total
-    };
     let d = now_ms() + 3_600_000;
     write(
         pool,
@@ -324,27 +318,11 @@ async fn boundaries(pool: &PgPool) {
         d,
     )
     .await;
-    for now in [d - 1, d] {
-        let until = audit::overdue_changes_at(pool, now).await.expect("until");
-        assert_eq!(until, Some(d + 1), "at {now}");
-    }
-    assert_eq!(
-        overdue(d).await,
-        overdue(d - 1).await,
-        "not yet overdue at its deadline"
-    );
-    assert_eq!(
-        overdue(d + 1).await,
-        overdue(d).await + 1,
-        "overdue a ms after"
-    );
+    boundary(pool, AuditList::Overdue, d, 1, |now| {
+        audit::overdue_changes_at(pool, now)
+    })
+    .await;
 
-    let disputes = |now| async move {
-        audit::audit_items(pool, &AuditQuery::first(AuditList::Disputes, 1), now)
-            .await
-            .expect("disputes")
-            .total
-    };
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
     let raised = now_ms() + 3_600_000 - timeout;
     write(
@@ -355,19 +333,37 @@ async fn boundaries(pool: &PgPool) {
         raised,
     )
     .await;
-    let last = raised + timeout;
+    boundary(pool, AuditList::Disputes, raised + timeout, -1, |now| {
+        audit::ruling_lapses_at(pool, now)
+    })
+    .await;
+}
+
+/// Up to `last` the list gives what it gave a ms before, and `until` there is `last + 1`;
+/// a ms later its total has moved by `delta`.
+async fn boundary<F, Fut>(pool: &PgPool, list: AuditList, last: i64, delta: i64, until: F)
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<i64>, sqlx::Error>>,
+{
+    let total = |now| async move {
+        audit::audit_items(pool, &AuditQuery::first(list, 1), now)
+            .await
+            .expect("the list")
+            .total
+    };
     for now in [last - 1, last] {
-        let until = audit::ruling_lapses_at(pool, now).await.expect("until");
-        assert_eq!(until, Some(last + 1), "at {now}");
+        let at = until(now).await.expect("until");
+        assert_eq!(at, Some(last + 1), "{list:?} at {now}");
     }
     assert_eq!(
-        disputes(last).await,
-        disputes(last - 1).await,
-        "open to the last ms"
+        total(last).await,
+        total(last - 1).await,
+        "{list:?} to the last ms"
     );
     assert_eq!(
-        disputes(last + 1).await,
-        disputes(last).await - 1,
-        "lapsed a ms after"
+        total(last + 1).await,
+        total(last).await + delta,
+        "{list:?} a ms after"
     );
 }
