@@ -34,13 +34,6 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn first(limit: i64) -> Self {
-        Paging {
-            limit: Some(limit),
-            offset: Some(0),
-        }
-    }
-
     /// The limit and offset, checked.
     pub fn bounds(&self) -> Result<(i64, i64), ApiError> {
         page_bounds(self.limit, self.offset)

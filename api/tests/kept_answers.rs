@@ -125,6 +125,32 @@ async fn write(db: &PgPool, sql: &str, now: i64) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// One pending commitment still due later (of a perk not cancelled) becomes due at `at`.
+async fn due_at(pool: &PgPool, at: i64) {
+    write(
+        pool,
+        "UPDATE entitlements SET deadline = $1
+         WHERE (release, edition, perk) = (SELECT e.release, e.edition, e.perk FROM entitlements e
+         JOIN perks p ON p.release = e.release AND p.perk = e.perk
+         WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
+         ORDER BY e.release, e.edition LIMIT 1)",
+        at,
+    )
+    .await;
+}
+
+/// One open dispute (the latest raised) counts as raised at `at`.
+async fn raised_at(pool: &PgPool, at: i64) {
+    write(
+        pool,
+        "UPDATE entitlements SET disputed_at = $1
+         WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
+         WHERE state = 'disputed' ORDER BY disputed_at DESC NULLS LAST, release, edition LIMIT 1)",
+        at,
+    )
+    .await;
+}
+
 /// Waits (at most `limit` past `at`) until the wall clock is past `at` (ms).
 async fn until_past(at: i64) {
     let wait = at.saturating_sub(now_ms()).max(0) as u64 + 50;
@@ -239,16 +265,7 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
 
     // Never stale by the clock: a commitment falls overdue, with no write at all.
     let due = now_ms() + 4_000;
-    write(
-        pool,
-        "UPDATE entitlements SET deadline = $1
-         WHERE (release, edition, perk) = (SELECT e.release, e.edition, e.perk FROM entitlements e
-         JOIN perks p ON p.release = e.release AND p.perk = e.perk
-         WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
-         ORDER BY e.release, e.edition LIMIT 1)",
-        due,
-    )
-    .await;
+    due_at(pool, due).await;
     by_the_clock(
         &state,
         &base,
@@ -262,14 +279,7 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
     // A ruling's time lapses, with no write: the dispute leaves the list.
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
     let lapse = now_ms() + 4_000;
-    write(
-        pool,
-        "UPDATE entitlements SET disputed_at = $1
-         WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
-         WHERE state = 'disputed' ORDER BY release, edition LIMIT 1)",
-        lapse - timeout,
-    )
-    .await;
+    raised_at(pool, lapse - timeout).await;
     by_the_clock(
         &state,
         &base,
@@ -308,16 +318,7 @@ async fn by_the_clock(state: &AppState, base: &str, path: &str, at: i64, delta: 
 /// answer (the conditions read with `now` as a parameter, an hour ahead).
 async fn boundaries(pool: &PgPool) {
     let d = now_ms() + 3_600_000;
-    write(
-        pool,
-        "UPDATE entitlements SET deadline = $1
-         WHERE (release, edition, perk) = (SELECT e.release, e.edition, e.perk FROM entitlements e
-         JOIN perks p ON p.release = e.release AND p.perk = e.perk
-         WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
-         ORDER BY e.release DESC, e.edition DESC LIMIT 1)",
-        d,
-    )
-    .await;
+    due_at(pool, d).await;
     boundary(pool, AuditList::Overdue, d, 1, |now| {
         audit::overdue_changes_at(pool, now)
     })
@@ -325,14 +326,7 @@ async fn boundaries(pool: &PgPool) {
 
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
     let raised = now_ms() + 3_600_000 - timeout;
-    write(
-        pool,
-        "UPDATE entitlements SET disputed_at = $1
-         WHERE (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
-         WHERE state = 'disputed' ORDER BY release DESC, edition DESC LIMIT 1)",
-        raised,
-    )
-    .await;
+    raised_at(pool, raised).await;
     boundary(pool, AuditList::Disputes, raised + timeout, -1, |now| {
         audit::ruling_lapses_at(pool, now)
     })
