@@ -95,7 +95,9 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
         assert_eq!(status, 200, "{path} after {after}: {kept}");
         assert_eq!(kept, fresh(db, &path).await, "{path} after {after}");
     }
-    let page = reqwest::get(format!("{base}/audit"))
+    let page = client()
+        .get(format!("{base}/audit"))
+        .send()
         .await
         .expect("the audit page")
         .text()
@@ -123,6 +125,14 @@ async fn write(db: &PgPool, sql: &str, now: i64) {
         .execute(db)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A client whose every request has a deadline (60 s, as `common::get`'s).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
 }
 
 /// One pending commitment still due later (of a perk not cancelled) becomes due at `at`.
@@ -182,7 +192,7 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
 
     // The attack: 60 `/audit` pages and 60 leagues at once on nothing kept, and a sign-in
     // in the middle.
-    let c = reqwest::Client::new();
+    let c = client();
     let reads = futures_util::future::join_all((0..120).map(|i| {
         let path = if i % 2 == 0 {
             "/audit"
