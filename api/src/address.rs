@@ -47,7 +47,7 @@ impl From<[u8; 32]> for Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.account().fmt(f)
+        f.write_str(&dreamster_client::ss58(&self.0))
     }
 }
 

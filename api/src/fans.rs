@@ -155,6 +155,21 @@ fn access(state: &str, delivery: &str) -> String {
     }
 }
 
+/// A benefit with the figures of the whole dashboard, which the one query that reads the
+/// page also counts (see [`fan`]).
+#[derive(sqlx::FromRow)]
+struct BenefitRow {
+    #[sqlx(flatten)]
+    benefit: Benefit,
+    total: i64,
+    editions: i64,
+}
+
+/// A fan's dashboard. The page, its total and the fan's editions come from one query: a
+/// separate count was planned afresh on every request (PostgreSQL never judged its generic
+/// plan cheaper), 1 ms of planning for 0.1 ms of work (EXPLAIN ANALYZE at 1 000 000
+/// entitlements), most of what the dashboard cost the database. An empty page carries no
+/// row to count on, so only then are the figures counted apart.
 pub async fn fan(db: &PgPool, fan: Address, f: &BenefitFilter) -> Result<FanDashboard, ApiError> {
     let (limit, offset) = page_bounds(f.limit, f.offset)?;
     if let Some(s) = &f.state {
@@ -171,11 +186,13 @@ pub async fn fan(db: &PgPool, fan: Address, f: &BenefitFilter) -> Result<FanDash
          JOIN perks p ON p.release = e.release AND p.perk = e.perk
          WHERE ed.owner = $1 AND ($3::text IS NULL OR ({STATE_SQL}) = $3)"
     );
+    const EDITIONS: &str = "SELECT count(*) FROM editions WHERE owner = $1";
     let now = now_ms();
-    let mut items: Vec<Benefit> = sqlx::query_as(&format!(
+    let rows: Vec<BenefitRow> = sqlx::query_as(&format!(
         "SELECT r.address AS release, r.title AS release_title, ed.edition, e.perk, p.kind,
             p.title, p.category, p.delivery, {STATE_SQL} AS state, e.escrow::text AS escrow,
-            e.deadline, e.delivered_at, e.rating, e.block_number AS block, e.extrinsic_index AS extrinsic
+            e.deadline, e.delivered_at, e.rating, e.block_number AS block, e.extrinsic_index AS extrinsic,
+            count(*) OVER () AS total, ({EDITIONS}) AS editions
          {from} ORDER BY r.block_number, ed.edition, e.perk LIMIT $4 OFFSET $5"
     ))
     .bind(fan)
@@ -185,16 +202,20 @@ pub async fn fan(db: &PgPool, fan: Address, f: &BenefitFilter) -> Result<FanDash
     .bind(offset)
     .fetch_all(db)
     .await?;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {from}"))
-        .bind(fan)
-        .bind(now)
-        .bind(&f.state)
-        .fetch_one(db)
-        .await?;
-    let editions: i64 = sqlx::query_scalar("SELECT count(*) FROM editions WHERE owner = $1")
-        .bind(fan)
-        .fetch_one(db)
-        .await?;
+    let (total, editions) = match rows.first() {
+        Some(row) => (row.total, row.editions),
+        None => {
+            let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {from}"))
+                .bind(fan)
+                .bind(now)
+                .bind(&f.state)
+                .fetch_one(db)
+                .await?;
+            let editions: i64 = sqlx::query_scalar(EDITIONS).bind(fan).fetch_one(db).await?;
+            (total, editions)
+        }
+    };
+    let mut items: Vec<Benefit> = rows.into_iter().map(|row| row.benefit).collect();
     for b in &mut items {
         b.icon = icon(&b.kind).to_string();
         b.access = access(&b.state, &b.delivery);

@@ -4,8 +4,6 @@
 
 use maud::{html, Markup};
 
-use crate::address::Address;
-
 /// A form for one action: fixed fields as hidden inputs, `body` for what the user enters.
 pub fn action(kind: &str, fixed: &[(&str, String)], body: Markup, button: &str) -> Markup {
     html! {
@@ -17,8 +15,9 @@ pub fn action(kind: &str, fixed: &[(&str, String)], body: Markup, button: &str) 
     }
 }
 
-/// The fields that name one entitlement: release, edition, perk.
-pub fn entitlement(release: &Address, edition: i32, perk: i32) -> [(&'static str, String); 3] {
+/// The fields that name one entitlement: release (in SS58, spelt once by the caller: a
+/// page with many forms for one release would otherwise encode it for each), edition, perk.
+pub fn entitlement(release: &str, edition: i32, perk: i32) -> [(&'static str, String); 3] {
     [
         ("release", release.to_string()),
         ("edition", edition.to_string()),

@@ -1,5 +1,5 @@
 //! The expensive answers (an artist's analytics, the audit lists, the league, the rendered
-//! `/audit` page), kept between requests for exactly as long as they hold.
+//! `/audit` and home pages), kept between requests for exactly as long as they hold.
 //!
 //! An answer holds while the read model is unchanged — every write moves its version (a
 //! trigger of the indexer's migration 0006, in the writing transaction) — and until the
@@ -211,6 +211,8 @@ pub struct Memos {
     pub league: Memo<(i64, i64), Page<LeagueRow>>,
     /// The `/audit` page, rendered.
     pub audit_page: Memo<(), axum::body::Bytes>,
+    /// The home page, rendered.
+    pub home_page: Memo<(), axum::body::Bytes>,
 }
 
 impl Default for Memos {
@@ -221,6 +223,7 @@ impl Default for Memos {
             audit: Memo::new("audit", 1024),
             league: Memo::new("league", 256),
             audit_page: Memo::new("audit_page", 4),
+            home_page: Memo::new("home_page", 4),
         }
     }
 }

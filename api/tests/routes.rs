@@ -148,6 +148,25 @@ async fn routes_over_an_indexed_story() {
             .1["benefits"]["total"],
         1
     );
+    // The total and the editions come with a page's rows; a page with none counts them
+    // apart, so each kind of page says the same figures.
+    for (query, items) in [
+        ("limit=1&offset=1", 1),
+        ("offset=5", 0),
+        ("state=overdue", 1),
+        ("state=refunded", 0),
+    ] {
+        let (status, page) = get(&base, &format!("/api/fans/{eve}/perks?{query}")).await;
+        assert_eq!(status, 200, "{query}: {page}");
+        let total = if query.starts_with("state") { items } else { 3 };
+        assert_eq!(page["benefits"]["total"], total, "{query}: {page}");
+        assert_eq!(page["editions"], 1, "{query}: {page}");
+        assert_eq!(
+            page["benefits"]["items"].as_array().map(Vec::len),
+            Some(items),
+            "{query}"
+        );
+    }
     assert_eq!(
         get(
             &base,
