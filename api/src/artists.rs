@@ -192,31 +192,39 @@ struct ArtistRow {
     registered: Origin,
 }
 
+/// An artist's profile. Its five reads are independent, so they run at once: one wait for
+/// the database instead of five in a row (each wait under load is a chance to queue).
 pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
-    let row: ArtistRow = sqlx::query_as(
-        "SELECT name, metadata_uri, registered_at, block_number AS block, extrinsic_index AS extrinsic
-         FROM artists WHERE address = $1",
-    )
-    .bind(address)
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| ApiError::not_found(format!("no artist {address}")))?;
     let filter = ReleaseFilter {
         limit: Some(100),
         ..ReleaseFilter::default()
     };
-    let overdue_now = crate::audit::overdue_of(db, address).await?;
+    let profile = async {
+        let row: Option<ArtistRow> = sqlx::query_as(
+            "SELECT name, metadata_uri, registered_at, block_number AS block, extrinsic_index AS extrinsic
+             FROM artists WHERE address = $1",
+        )
+        .bind(address)
+        .fetch_optional(db)
+        .await?;
+        row.ok_or_else(|| ApiError::not_found(format!("no artist {address}")))
+    };
+    let (row, overdue_now, reputation, releases, undeliverable) = tokio::try_join!(
+        profile,
+        async { Ok::<_, ApiError>(crate::audit::overdue_of(db, address).await?) },
+        reputation(db, address),
+        crate::releases::releases_of(db, Some(address), &filter),
+        async { Ok::<_, ApiError>(undeliverable(db, address).await?) },
+    )?;
     Ok(Artist {
         address,
         name: row.name,
         metadata_uri: row.metadata_uri,
         registered_at: row.registered_at,
         registered: row.registered,
-        reputation: reputation(db, address).await?,
-        releases: crate::releases::releases_of(db, Some(address), &filter)
-            .await?
-            .items,
-        undeliverable: undeliverable(db, address).await?,
+        reputation,
+        releases: releases.items,
+        undeliverable,
         overdue_now,
         flagged: dreamster_types::release::flagged_for_overdue(overdue_now.unsigned_abs()),
     })
