@@ -303,7 +303,13 @@ async fn main() -> anyhow::Result<()> {
     for route in routes() {
         if only
             .as_deref()
-            .is_some_and(|words| !words.split(',').any(|w| route.name.contains(w)))
+            .is_some_and(|words| {
+                !words
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .any(|w| route.name.contains(w))
+            })
         {
             continue;
         }

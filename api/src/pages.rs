@@ -318,12 +318,12 @@ async fn fan(
     let d = crate::fans::fan(&s.db, address, &filter).await?;
     // Each release in SS58 once: its cards name it in links and forms, and an edition's
     // perks share it (spelt at each use, encoding was a sixth of this page's CPU).
-    let spelt: std::collections::HashMap<Address, String> = d
-        .benefits
-        .items
-        .iter()
-        .map(|b| (b.release, b.release.to_string()))
-        .collect();
+    let mut spelt: std::collections::HashMap<Address, String> = std::collections::HashMap::new();
+    for b in &d.benefits.items {
+        spelt
+            .entry(b.release)
+            .or_insert_with(|| b.release.to_string());
+    }
     let spell = |a: &Address| spelt.get(a).map_or_else(|| a.to_string(), String::clone);
     Ok(page(
         "My perks",
@@ -723,5 +723,36 @@ mod tests {
         assert_eq!(super::date(1_796_133_600_000), "2026-12-01");
         assert_eq!(super::amount("2500000000000"), "2.5 UNIT");
         assert_eq!(super::amount("10000000000000"), "10 UNIT");
+    }
+
+    /// The home page is kept until the read model changes (`Answer::unchanged`), so nothing
+    /// on it may depend on the clock: a release's sale window and on-sale flag — the fields
+    /// of a `Release` that do — leave it as it was.
+    #[test]
+    fn the_home_page_does_not_depend_on_the_clock() {
+        use super::{home_page, releases, Address};
+        let release = |on_sale: bool, sale_start: i64, sale_end: Option<i64>| releases::Release {
+            address: Address([1; 32]),
+            title: "Night Drive".into(),
+            artist: Address([2; 32]),
+            artist_name: Some("Nova Lights".into()),
+            price: "5000000000000".into(),
+            max_editions: Some(100),
+            editions_sold: 3,
+            sale_start,
+            sale_end,
+            on_sale,
+            perk_count: 2,
+            total_perk_value: "9000000000000".into(),
+            escrow_held: "100".into(),
+            created: crate::read::Origin {
+                block: 7,
+                extrinsic: Some(1),
+            },
+        };
+        let open = home_page(&[release(true, 0, None)]).0;
+        let closed = home_page(&[release(false, 5, Some(6))]).0;
+        assert!(open.contains("Night Drive"));
+        assert_eq!(open, closed);
     }
 }

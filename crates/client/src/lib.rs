@@ -530,8 +530,9 @@ mod tests {
     use super::*;
     use dreamster_types::events::{emitted, DreamsterEvent, EditionSold};
 
-    /// `ss58` spells every account as subxt does: the extremes (a key of zeros, whose
-    /// leading zero bytes base58 treats apart, and of 0xff) and 5 000 keys spread by a hash.
+    /// `ss58` spells every account as subxt does: the extremes (a key of zeros, one of
+    /// 0xff) and 5 000 keys spread by a hash, some with leading zero bytes. (The prefix
+    /// byte, 42, always comes first, so base58's leading-zero case never arises.)
     #[test]
     fn ss58_is_subxts_text() {
         use blake2::{Blake2b, Digest};
