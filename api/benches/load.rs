@@ -301,16 +301,13 @@ async fn main() -> anyhow::Result<()> {
     let mut met = 0;
     let mut run = 0;
     for route in routes() {
-        if only
-            .as_deref()
-            .is_some_and(|words| {
-                !words
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|w| !w.is_empty())
-                    .any(|w| route.name.contains(w))
-            })
-        {
+        if only.as_deref().is_some_and(|words| {
+            !words
+                .split(',')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .any(|w| route.name.contains(w))
+        }) {
             continue;
         }
         if !route.kept {
