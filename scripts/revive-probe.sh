@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Issue 15's probe (docs/platform.md): can Dreamster's contracts move to ink! 6 on
+# pallet-revive? It installs cargo-contract 6 beside the product's 5.0.3, ports the contracts
+# (the product's sources at $BASE plus probe/revive/port.patch), builds them, and runs them on
+# pallet-revive 0.20.2 in the runtime of probe/revive/harness. Nothing here is part of the
+# product or of scripts/test.sh: the first run installs and builds for about an hour on two
+# cores; a second run reuses all of it and takes a few minutes.
+#
+# Environment: DREAMSTER_PROBE_DIR (default ~/.cache/dreamster/revive-probe) holds the tools,
+# the ported sources and both target directories.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${DREAMSTER_PROBE_DIR:-$HOME/.cache/dreamster/revive-probe}"
+# The product's sources the patch was written against (the contracts and crates/types).
+BASE=0b7e78b
+TOOLCHAIN=1.91.0
+CARGO_CONTRACT_6=6.0.0-beta.2
+PROBE="$ROOT/probe/revive"
+CC6="$WORK/tools/bin/cargo-contract"
+
+step() { printf '\n== %s\n' "$*"; }
+# Runs a command and says how long it took, in seconds of wall time.
+timed() {
+    local start=$SECONDS
+    "$@"
+    echo "took $((SECONDS - start)) s: $*"
+}
+
+mkdir -p "$WORK"
+# The probe's directories have no rust-toolchain.toml: without this cargo-contract would call
+# the machine's default cargo, and a newer one refuses its target spec ("`.json` target specs
+# require -Zjson-target-spec").
+export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
+command -v rustup >/dev/null || { echo "rustup is needed (see scripts/setup.sh)" >&2; exit 1; }
+rustup toolchain list | grep -q "^$TOOLCHAIN" || rustup toolchain install "$TOOLCHAIN" --profile minimal
+rustup component add rust-src --toolchain "$TOOLCHAIN" >/dev/null
+
+step "cargo-contract $CARGO_CONTRACT_6 (installed under $WORK/tools, not over the product's)"
+if ! "$CC6" contract --version 2>/dev/null | grep -q "$CARGO_CONTRACT_6"; then
+    # Built by the same Rust as the contracts: cargo-contract picks its rustc flags by the
+    # Rust version it was compiled with.
+    timed cargo "+$TOOLCHAIN" install cargo-contract --version "$CARGO_CONTRACT_6" --locked \
+        --root "$WORK/tools"
+fi
+"$CC6" contract --version
+
+step "the port: sources at $BASE with probe/revive/port.patch"
+STAMP="$(cat "$PROBE/port.patch" "$PROBE/workspace/Cargo.toml" "$PROBE/workspace/Cargo.lock" | sha256sum | cut -c1-16)-$BASE"
+if [ "$(cat "$WORK/port/.stamp" 2>/dev/null)" != "$STAMP" ]; then
+    rm -rf "$WORK/port"
+    mkdir -p "$WORK/port"
+    git -C "$ROOT" archive "$BASE" contracts/release contracts/registry crates/types \
+        | tar -x -C "$WORK/port"
+    patch -d "$WORK/port" -p1 --quiet --no-backup-if-mismatch < "$PROBE/port.patch"
+    cp "$PROBE/workspace/Cargo.toml" "$PROBE/workspace/Cargo.lock" "$WORK/port/"
+    echo "$STAMP" > "$WORK/port/.stamp"
+fi
+echo "patch: $(grep -c '^+[^+]' "$PROBE/port.patch") lines added, $(grep -c '^-[^-]' "$PROBE/port.patch") removed, in $(grep -c '^+++ ' "$PROBE/port.patch") files"
+
+step "build both contracts with cargo-contract 6 (--release)"
+export CARGO_TARGET_DIR="$WORK/target-contracts"
+for contract in release registry; do
+    timed "$CC6" contract build --release --quiet \
+        --manifest-path "$WORK/port/contracts/$contract/Cargo.toml"
+done
+ARTIFACTS="$WORK/artifacts"
+mkdir -p "$ARTIFACTS"
+for contract in release registry; do
+    for ext in polkavm json; do
+        found="$(find "$CARGO_TARGET_DIR/ink" -name "dreamster_$contract.$ext" | head -n 1)"
+        [ -n "$found" ] || { echo "cargo-contract wrote no dreamster_$contract.$ext" >&2; exit 1; }
+        cp "$found" "$ARTIFACTS/"
+    done
+    echo "dreamster_$contract.polkavm: $(stat -c %s "$ARTIFACTS/dreamster_$contract.polkavm") bytes"
+done
+
+step "the contracts' own #[ink::test] unit tests, ported (a failing test is a finding here)"
+export CARGO_TARGET_DIR="$WORK/target-tests"
+TESTS_LOG="$WORK/unit-tests.log"
+(cd "$WORK/port" && cargo "+$TOOLCHAIN" test --locked -p dreamster-release -p dreamster-registry \
+    > "$TESTS_LOG" 2>&1) || true
+grep -E '^test result|^     Running' "$TESTS_LOG" || { echo "no test ran: see $TESTS_LOG" >&2; exit 1; }
+grep -E '^test .* FAILED$' "$TESTS_LOG" | sed 's/^/  /' || true
+
+step "run them on pallet-revive 0.20.2 (probe/revive/harness)"
+rm -rf "$WORK/harness"
+cp -r "$PROBE/harness" "$WORK/harness"
+export CARGO_TARGET_DIR="$WORK/target-harness"
+(cd "$WORK/harness" && timed cargo "+$TOOLCHAIN" build --release --locked --quiet)
+"$CARGO_TARGET_DIR/release/revive-probe" "$ARTIFACTS"
