@@ -3,8 +3,8 @@
 # pallet-revive? It installs cargo-contract 6 beside the product's 5.0.3, ports the contracts
 # (the product's sources at $BASE plus probe/revive/port.patch), builds them, and runs them on
 # pallet-revive 0.20.2 in the runtime of probe/revive/harness. Nothing here is part of the
-# product or of scripts/test.sh: the first run installs and builds for about an hour on two
-# cores; a second run reuses all of it and takes a few minutes.
+# product or of scripts/test.sh: the first run installs and builds for about 20 minutes on two
+# cores; a second run reuses all of it and takes under a minute.
 #
 # Environment: DREAMSTER_PROBE_DIR (default ~/.cache/dreamster/revive-probe) holds the tools,
 # the ported sources and both target directories.
@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${DREAMSTER_PROBE_DIR:-$HOME/.cache/dreamster/revive-probe}"
 # The product's sources the patch was written against (the contracts and crates/types).
-BASE=0b7e78b
+BASE=0b7e78bcfca4f71bc83ef00d93ae56379d25e1bc
 TOOLCHAIN=1.91.0
 CARGO_CONTRACT_6=6.0.0-beta.2
 PROBE="$ROOT/probe/revive"
@@ -33,11 +33,16 @@ mkdir -p "$WORK"
 # require -Zjson-target-spec").
 export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
 command -v rustup >/dev/null || { echo "rustup is needed (see scripts/setup.sh)" >&2; exit 1; }
-rustup toolchain list | grep -q "^$TOOLCHAIN" || rustup toolchain install "$TOOLCHAIN" --profile minimal
+git -C "$ROOT" cat-file -e "$BASE^{commit}" 2>/dev/null \
+    || { echo "commit $BASE is not in this clone (a shallow clone?): git fetch --unshallow" >&2; exit 1; }
+# Output captured before matching: `grep -q` on a pipe may end it early (SIGPIPE under pipefail).
+toolchains="$(rustup toolchain list)"
+[[ "$toolchains" == *"$TOOLCHAIN"* ]] || rustup toolchain install "$TOOLCHAIN" --profile minimal
 rustup component add rust-src --toolchain "$TOOLCHAIN" >/dev/null
 
 step "cargo-contract $CARGO_CONTRACT_6 (installed under $WORK/tools, not over the product's)"
-if ! "$CC6" contract --version 2>/dev/null | grep -q "$CARGO_CONTRACT_6"; then
+installed="$("$CC6" contract --version 2>/dev/null || true)"
+if [[ "$installed" != *"$CARGO_CONTRACT_6"* ]]; then
     # Built by the same Rust as the contracts: cargo-contract picks its rustc flags by the
     # Rust version it was compiled with.
     timed cargo "+$TOOLCHAIN" install cargo-contract --version "$CARGO_CONTRACT_6" --locked \
@@ -50,16 +55,21 @@ STAMP="$(cat "$PROBE/port.patch" "$PROBE/workspace/Cargo.toml" "$PROBE/workspace
 if [ "$(cat "$WORK/port/.stamp" 2>/dev/null)" != "$STAMP" ]; then
     rm -rf "$WORK/port"
     mkdir -p "$WORK/port"
+    # -m: the files get today's time, so cargo never mistakes them for an older build's.
     git -C "$ROOT" archive "$BASE" contracts/release contracts/registry crates/types \
-        | tar -x -C "$WORK/port"
+        | tar -x -m -C "$WORK/port"
     patch -d "$WORK/port" -p1 --quiet --no-backup-if-mismatch < "$PROBE/port.patch"
     cp "$PROBE/workspace/Cargo.toml" "$PROBE/workspace/Cargo.lock" "$WORK/port/"
     echo "$STAMP" > "$WORK/port/.stamp"
 fi
-echo "patch: $(grep -c '^+[^+]' "$PROBE/port.patch") lines added, $(grep -c '^-[^-]' "$PROBE/port.patch") removed, in $(grep -c '^+++ ' "$PROBE/port.patch") files"
+files="$(grep -c '^+++ ' "$PROBE/port.patch")"
+echo "patch: $(($(grep -c '^+' "$PROBE/port.patch") - files)) lines added," \
+    "$(($(grep -c '^-' "$PROBE/port.patch") - files)) removed, in $files files"
 
 step "build both contracts with cargo-contract 6 (--release)"
 export CARGO_TARGET_DIR="$WORK/target-contracts"
+# cargo-contract copies Cargo.lock but does not pass --locked: check it is complete first.
+(cd "$WORK/port" && cargo "+$TOOLCHAIN" metadata --locked --format-version 1 >/dev/null)
 for contract in release registry; do
     timed "$CC6" contract build --release --quiet \
         --manifest-path "$WORK/port/contracts/$contract/Cargo.toml"
@@ -68,9 +78,9 @@ ARTIFACTS="$WORK/artifacts"
 mkdir -p "$ARTIFACTS"
 for contract in release registry; do
     for ext in polkavm json; do
-        found="$(find "$CARGO_TARGET_DIR/ink" -name "dreamster_$contract.$ext" | head -n 1)"
-        [ -n "$found" ] || { echo "cargo-contract wrote no dreamster_$contract.$ext" >&2; exit 1; }
-        cp "$found" "$ARTIFACTS/"
+        built="$CARGO_TARGET_DIR/ink/dreamster_$contract/dreamster_$contract.$ext"
+        [ -f "$built" ] || { echo "cargo-contract wrote no $built" >&2; exit 1; }
+        cp "$built" "$ARTIFACTS/"
     done
     echo "dreamster_$contract.polkavm: $(stat -c %s "$ARTIFACTS/dreamster_$contract.polkavm") bytes"
 done
@@ -78,7 +88,7 @@ done
 step "the contracts' own #[ink::test] unit tests, ported (a failing test is a finding here)"
 export CARGO_TARGET_DIR="$WORK/target-tests"
 TESTS_LOG="$WORK/unit-tests.log"
-(cd "$WORK/port" && cargo "+$TOOLCHAIN" test --locked -p dreamster-release -p dreamster-registry \
+(cd "$WORK/port" && cargo "+$TOOLCHAIN" test --locked --no-fail-fast -p dreamster-types -p dreamster-release -p dreamster-registry \
     > "$TESTS_LOG" 2>&1) || true
 grep -E '^test result|^     Running' "$TESTS_LOG" || { echo "no test ran: see $TESTS_LOG" >&2; exit 1; }
 grep -E '^test .* FAILED$' "$TESTS_LOG" | sed 's/^/  /' || true

@@ -120,6 +120,24 @@ pub fn transfer_weight() -> Weight {
     .call_weight
 }
 
+/// What the `Revive::call` extrinsic weighs beyond the contract's own execution.
+pub fn call_base_weight() -> Weight {
+    <<Runtime as pallet_revive::Config>::WeightInfo as pallet_revive::WeightInfo>::call()
+}
+
+/// The owner of a 32-byte account moves everything its fallback account holds to itself,
+/// acting as that fallback account (the pallet's way to reach value sent to an address
+/// before its mapping existed).
+pub fn sweep_fallback(account: &AccountId) -> Result<(), String> {
+    let sweep = crate::runtime::RuntimeCall::Balances(pallet_balances::Call::transfer_all {
+        dest: account.clone(),
+        keep_alive: false,
+    });
+    Revive::dispatch_as_fallback_account(RuntimeOrigin::signed(account.clone()), Box::new(sweep))
+        .map(drop)
+        .map_err(|e| format!("{:?}", e.error))
+}
+
 /// Where value sent to `address` lands while no account is mapped to it.
 pub fn fallback_account(address: &H160) -> AccountId {
     <Runtime as pallet_revive::Config>::AddressMapper::to_fallback_account_id(address)

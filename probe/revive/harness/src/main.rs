@@ -79,6 +79,12 @@ fn scenario(
         transfer.ref_time(),
         transfer.proof_size()
     );
+    let base = chain::call_base_weight();
+    println!(
+        "the Revive::call extrinsic's own weight, added to every figure below: ref_time {} ps, proof {} B",
+        base.ref_time(),
+        base.proof_size()
+    );
     println!("== accounts (Eve stays unmapped)");
     for who in [owner, artist, fan, arbiter] {
         map_account(who)
@@ -284,6 +290,56 @@ fn scenario(
         "  after Eve's map_account: Eve {}, the fallback account {}",
         signed(free(stranger), eve_before),
         signed(free(&fallback), fallback_before)
+    );
+    let recovered = chain::sweep_fallback(stranger);
+    println!(
+        "  Eve sweeps it with Revive::dispatch_as_fallback_account(Balances::transfer_all): {}; \
+         Eve {}, the fallback account {}",
+        recovered.map_or_else(|e| format!("FAILED {e}"), |()| "ok".into()),
+        signed(free(stranger), eve_before),
+        signed(free(&fallback), fallback_before)
+    );
+
+    println!("== how many perks fit the release's 416-byte sale cell");
+    let terms = sale_terms("Second light".into(), "ipfs://second".into());
+    let o = call(
+        artist,
+        registry_at,
+        registry.input("create_release", (terms, ink::H256(code_hash.0))),
+        0,
+    );
+    let Some(Ok(second)) = answer::<Address, RegistryError>(&o) else {
+        bail!("the factory made no second release")
+    };
+    let second = H160::from(second.0);
+    let mut added = 0u32;
+    let mut refusal = None;
+    for n in 0..dreamster_types::release::MAX_PERKS_PER_RELEASE {
+        let stems = perk(
+            "Stems",
+            "A",
+            DeliveryMethod::Automatic {
+                content_hash: [n as u8; 32],
+            },
+            100,
+            T0 + 60 * DAY,
+        );
+        let o = call(artist, second, release.input("add_perk", (stems,)), 0);
+        if o.ok {
+            added += 1;
+        } else {
+            refusal = Some(
+                o.error
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", answer::<PerkId, ReleaseError>(&o))),
+            );
+            break;
+        }
+    }
+    println!(
+        "automatic perks added: {added} of the {} the product allows; the next one: {}",
+        dreamster_types::release::MAX_PERKS_PER_RELEASE,
+        refusal.as_deref().unwrap_or("(none refused)")
     );
     Ok(())
 }
