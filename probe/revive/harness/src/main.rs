@@ -434,15 +434,18 @@ fn report_answer<T: Decode + Debug, E: Decode + Debug>(step: &str, o: &Outcome) 
     if o.data.is_empty() {
         return;
     }
-    match <Result<Result<T, E>, ink::LangError>>::decode(&mut &o.data[..]) {
-        Ok(answer) => println!("  answer: {answer:?}"),
-        Err(_) => println!("  answer: {} undecodable bytes", o.data.len()),
+    match envelope::<T, E>(o) {
+        Some(answer) => println!("  answer: {answer:?}"),
+        None => println!("  answer: {} undecodable bytes", o.data.len()),
     }
 }
 
-/// The message's own answer, if it decodes (`Result<Result<T, E>, LangError>`).
+/// The message's own answer, if it decodes and ink! did not refuse the call.
 fn answer<T: Decode, E: Decode>(o: &Outcome) -> Option<Result<T, E>> {
-    <Result<Result<T, E>, ink::LangError>>::decode(&mut &o.data[..])
-        .ok()?
-        .ok()
+    envelope(o)?.ok()
+}
+
+/// What an ink! message returns: `Result<Result<T, E>, LangError>`.
+fn envelope<T: Decode, E: Decode>(o: &Outcome) -> Option<Result<Result<T, E>, ink::LangError>> {
+    Decode::decode(&mut &o.data[..]).ok()
 }
