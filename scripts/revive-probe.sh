@@ -2,12 +2,15 @@
 # Issue 15's probe (docs/platform.md): can Dreamster's contracts move to ink! 6 on
 # pallet-revive? It installs cargo-contract 6 beside the product's 5.0.3, ports the contracts
 # (the product's sources at $BASE plus probe/revive/port.patch), builds them, and runs them on
-# pallet-revive 0.20.2 in the runtime of probe/revive/harness. Nothing here is part of the
-# product or of scripts/test.sh: the first run installs and builds for about 20 minutes on two
-# cores; a second run reuses all of it and takes under a minute.
+# pallet-revive 0.20.2 in the runtime of probe/revive/harness, then on a real node:
+# polkadot-omni-node from crates.io running probe/revive/runtime, driven through subxt 0.38.
+# Nothing here is part of the product or of scripts/test.sh: the first run installs and builds
+# for about two hours on two cores (the node alone about 80 minutes); a second run reuses all
+# of it and takes about two minutes.
 #
 # Environment: DREAMSTER_PROBE_DIR (default ~/.cache/dreamster/revive-probe) holds the tools,
-# the ported sources and both target directories.
+# the node, the ported sources and the target directories; DREAMSTER_PROBE_RPC_PORT (default
+# 9955) is the node's RPC port, beside the product's node on 9944.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +19,8 @@ WORK="${DREAMSTER_PROBE_DIR:-$HOME/.cache/dreamster/revive-probe}"
 BASE=0b7e78bcfca4f71bc83ef00d93ae56379d25e1bc
 TOOLCHAIN=1.91.0
 CARGO_CONTRACT_6=6.0.0-beta.2
+OMNI_NODE=0.24.0
+RPC_PORT="${DREAMSTER_PROBE_RPC_PORT:-9955}"
 PROBE="$ROOT/probe/revive"
 CC6="$WORK/tools/bin/cargo-contract"
 
@@ -95,7 +100,56 @@ grep -E '^test .* FAILED$' "$TESTS_LOG" | sed 's/^/  /' || true
 
 step "run them on pallet-revive 0.20.2 (probe/revive/harness)"
 rm -rf "$WORK/harness"
-cp -r "$PROBE/harness" "$WORK/harness"
+cp -a "$PROBE/harness" "$WORK/harness"
 export CARGO_TARGET_DIR="$WORK/target-harness"
 (cd "$WORK/harness" && timed cargo "+$TOOLCHAIN" build --release --locked --quiet)
 "$CARGO_TARGET_DIR/release/revive-probe" "$ARTIFACTS"
+
+step "a node from crates.io: polkadot-omni-node $OMNI_NODE (under $WORK/node)"
+NODE="$WORK/node/bin/polkadot-omni-node"
+if [ ! -x "$NODE" ]; then
+    # Its target directory is kept until the install finishes (a cut build resumes), then
+    # dropped: it holds about 10 GB.
+    CARGO_TARGET_DIR="$WORK/node/target" timed cargo "+$TOOLCHAIN" install polkadot-omni-node \
+        --version "$OMNI_NODE" --locked --root "$WORK/node"
+    rm -rf "$WORK/node/target"
+fi
+"$NODE" --version
+
+step "its runtime: probe/revive/runtime (pallet-revive 0.20.2; Aura, which omni-node needs)"
+rm -rf "$WORK/runtime"
+cp -a "$PROBE/runtime" "$WORK/runtime"
+export CARGO_TARGET_DIR="$WORK/target-runtime"
+# The Wasm is built by a second cargo in a project of wasm-builder's own, which takes its lock
+# from here; without it, it resolved alloy-trie 0.9.9 and pallet-revive failed to compile
+# ("missing field `all_branch_nodes`").
+export WASM_BUILD_WORKSPACE_HINT="$WORK/runtime"
+(cd "$WORK/runtime" && timed cargo "+$TOOLCHAIN" build --release --locked --quiet)
+WASM="$CARGO_TARGET_DIR/release/wbuild/dreamster-probe-runtime/dreamster_probe_runtime.compact.compressed.wasm"
+[ -f "$WASM" ] || { echo "the runtime build wrote no $WASM" >&2; exit 1; }
+echo "runtime Wasm: $(stat -c %s "$WASM") bytes"
+SPEC="$WORK/chain-spec.json"
+# No parachain-info pallet: the para id comes from the spec; the relay chain is never asked.
+"$NODE" chain-spec-builder -c "$SPEC" create -t development --relay-chain dev --para-id 1000 \
+    --properties tokenSymbol=DOT,tokenDecimals=10 -r "$WASM" named-preset development
+
+step "the node in dev mode (a block a second, each 6 s of chain time) and the scenario through subxt 0.38"
+NODE_LOG="$WORK/node.log"
+"$NODE" --chain "$SPEC" --tmp --dev-block-time 1000 --rpc-port "$RPC_PORT" --no-prometheus \
+    --no-telemetry > "$NODE_LOG" 2>&1 &
+node_pid=$!
+trap 'kill "$node_pid" 2>/dev/null || true' EXIT
+ready=""
+for _ in $(seq 1 60); do
+    kill -0 "$node_pid" 2>/dev/null || { echo "the node exited: see $NODE_LOG" >&2; tail -20 "$NODE_LOG" >&2; exit 1; }
+    if curl -sf -H 'Content-Type: application/json' \
+        -d '{"id":1,"jsonrpc":"2.0","method":"chain_getHeader","params":[]}' \
+        "http://127.0.0.1:$RPC_PORT" >/dev/null; then
+        ready=1
+        break
+    fi
+    sleep 1
+done
+[ -n "$ready" ] || { echo "the node's RPC did not answer within 60 s: see $NODE_LOG" >&2; exit 1; }
+export CARGO_TARGET_DIR="$WORK/target-harness"
+"$CARGO_TARGET_DIR/release/revive-node-probe" "ws://127.0.0.1:$RPC_PORT" "$ARTIFACTS"

@@ -1,84 +1,20 @@
 //! A driver over the runtime: who calls which message with what, and what came of it —
 //! the contract's answer, the weight and storage deposit it cost, the events it emitted
 //! (decoded with Dreamster's own event types) and the caller's balance change.
-use std::collections::HashMap;
-use std::path::Path;
-
-use anyhow::{Context, anyhow};
-use codec::Encode;
 use dreamster_types::events::DreamsterEvent;
 use frame_support::weights::Weight;
 use pallet_revive::{
     AddressMapper, Code, ExecConfig, H160, StorageDeposit, TransactionLimits, U256,
 };
 
-use crate::runtime::{
+use revive_probe::runtime::{
     AccountId, Balance, Balances, Revive, Runtime, RuntimeEvent, RuntimeOrigin, System,
 };
 
 /// Plenty for any one Dreamster message (a block allows 2 s of ref time).
 const WEIGHT_LIMIT: Weight = Weight::from_parts(500_000_000_000, 3 * 1024 * 1024);
 /// What a caller lets one call hold for storage (pallet-revive reserves the limit up front).
-const DEPOSIT_LIMIT: Balance = 100 * crate::runtime::UNIT;
-
-/// A compiled contract: its PolkaVM blob and its messages' selectors, from the metadata
-/// cargo-contract wrote beside it.
-pub struct Artifact {
-    pub name: String,
-    pub blob: Vec<u8>,
-    selectors: HashMap<String, [u8; 4]>,
-}
-
-impl Artifact {
-    pub fn load(dir: &Path, name: &str) -> anyhow::Result<Self> {
-        let blob = std::fs::read(dir.join(format!("{name}.polkavm")))
-            .with_context(|| format!("reading {name}.polkavm in {}", dir.display()))?;
-        let metadata: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(dir.join(format!("{name}.json")))
-                .with_context(|| format!("reading {name}.json"))?,
-        )?;
-        let mut selectors = HashMap::new();
-        for kind in ["constructors", "messages"] {
-            for item in metadata["spec"][kind].as_array().into_iter().flatten() {
-                let label = item["label"].as_str().ok_or_else(|| anyhow!("a label"))?;
-                let hex = item["selector"]
-                    .as_str()
-                    .ok_or_else(|| anyhow!("a selector"))?;
-                let bytes = u32::from_str_radix(hex.trim_start_matches("0x"), 16)?.to_be_bytes();
-                selectors.insert(label.to_string(), bytes);
-            }
-        }
-        Ok(Self {
-            name: name.to_string(),
-            blob,
-            selectors,
-        })
-    }
-
-    pub fn input(&self, label: &str, args: impl Encode) -> Vec<u8> {
-        let selector = self
-            .selectors
-            .get(label)
-            .unwrap_or_else(|| panic!("{} has no message {label}", self.name));
-        let mut input = selector.to_vec();
-        args.encode_to(&mut input);
-        input
-    }
-
-    /// The names of the host functions the blob imports: what pallet-revive checks at upload.
-    pub fn imports(&self) -> anyhow::Result<Vec<String>> {
-        let blob = polkavm::ProgramBlob::parse(self.blob.clone().into())
-            .map_err(|e| anyhow!("{} does not parse as a PolkaVM blob: {e}", self.name))?;
-        let mut names: Vec<String> = blob
-            .imports()
-            .iter()
-            .flatten()
-            .map(|symbol| String::from_utf8_lossy(symbol.as_bytes()).into_owned())
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-}
+const DEPOSIT_LIMIT: Balance = 100 * revive_probe::runtime::UNIT;
 
 /// What one call did.
 pub struct Outcome {
@@ -114,7 +50,7 @@ pub fn transfer_weight() -> Weight {
     use frame_support::dispatch::GetDispatchInfo;
     pallet_balances::Call::<Runtime>::transfer_allow_death {
         dest: sp_keyring::Sr25519Keyring::Bob.to_account_id(),
-        value: crate::runtime::UNIT,
+        value: revive_probe::runtime::UNIT,
     }
     .get_dispatch_info()
     .call_weight
@@ -129,7 +65,7 @@ pub fn call_base_weight() -> Weight {
 /// acting as that fallback account (the pallet's way to reach value sent to an address
 /// before its mapping existed).
 pub fn sweep_fallback(account: &AccountId) -> Result<(), String> {
-    let sweep = crate::runtime::RuntimeCall::Balances(pallet_balances::Call::transfer_all {
+    let sweep = revive_probe::runtime::RuntimeCall::Balances(pallet_balances::Call::transfer_all {
         dest: account.clone(),
         keep_alive: false,
     });

@@ -7,26 +7,24 @@
 //!
 //! Usage: revive-probe <directory holding dreamster_{release,registry}.{polkavm,json}>
 mod chain;
-mod runtime;
 
 use std::fmt::Debug;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use chain::{Artifact, Outcome, address_of, call, free, instantiate, map_account, upload};
+use chain::{Outcome, address_of, call, free, instantiate, map_account, upload};
 use codec::Decode;
 use dreamster_types::errors::ReleaseError;
-use dreamster_types::perk::{DeliveryMethod, PerkCategory, PerkKind, PerkTerms};
+use dreamster_types::perk::DeliveryMethod;
 use dreamster_types::registry_api::RegistryError;
-use dreamster_types::release::{MIN_DISPUTE_WINDOW, SaleTerms};
 use dreamster_types::{Address, Balance, EditionId, PerkId};
 use pallet_revive::H160;
-use runtime::{AccountId, UNIT};
+use revive_probe::artifact::Artifact;
+use revive_probe::{DAY, PRICE, UNIT, answer, envelope, perk, sale_terms, signed, units};
+use revive_probe::runtime::{self, AccountId};
 use sp_keyring::Sr25519Keyring;
 
 const T0: u64 = 1_780_000_000_000; // milliseconds, 2026
-const DAY: u64 = 86_400_000;
-const PRICE: Balance = 10 * UNIT;
 
 fn main() -> anyhow::Result<()> {
     let dir: PathBuf = std::env::args_os()
@@ -132,7 +130,7 @@ fn scenario(
     );
     report_answer::<(), RegistryError>("registry.register_artist", &o);
 
-    let long = sale_terms("x".repeat(128), "ipfs://".to_string() + &"y".repeat(249));
+    let long = sale_terms("x".repeat(128), "ipfs://".to_string() + &"y".repeat(249), T0);
     let o = call(
         artist,
         registry_at,
@@ -141,7 +139,7 @@ fn scenario(
     );
     report_answer::<Address, RegistryError>("create_release, longest title and URI", &o);
 
-    let terms = sale_terms("First light".into(), "ipfs://release".into());
+    let terms = sale_terms("First light".into(), "ipfs://release".into(), T0);
     let o = call(
         artist,
         registry_at,
@@ -149,7 +147,7 @@ fn scenario(
         0,
     );
     report_answer::<Address, RegistryError>("registry.create_release (factory)", &o);
-    let Some(Ok(created)) = answer::<Address, RegistryError>(&o) else {
+    let Some(Ok(created)) = answer::<Address, RegistryError>(&o.data) else {
         bail!("the factory made no release")
     };
     let release_at = H160::from(created.0);
@@ -301,14 +299,14 @@ fn scenario(
     );
 
     println!("== how many perks fit the release's 416-byte sale cell");
-    let terms = sale_terms("Second light".into(), "ipfs://second".into());
+    let terms = sale_terms("Second light".into(), "ipfs://second".into(), T0);
     let o = call(
         artist,
         registry_at,
         registry.input("create_release", (terms, ink::H256(code_hash.0))),
         0,
     );
-    let Some(Ok(second)) = answer::<Address, RegistryError>(&o) else {
+    let Some(Ok(second)) = answer::<Address, RegistryError>(&o.data) else {
         bail!("the factory made no second release")
     };
     let second = H160::from(second.0);
@@ -331,7 +329,7 @@ fn scenario(
             refusal = Some(
                 o.error
                     .clone()
-                    .unwrap_or_else(|| format!("{:?}", answer::<PerkId, ReleaseError>(&o))),
+                    .unwrap_or_else(|| format!("{:?}", answer::<PerkId, ReleaseError>(&o.data))),
             );
             break;
         }
@@ -350,58 +348,6 @@ fn set_clock(ms: u64) {
 
 fn addr(account: &AccountId) -> Address {
     Address::from(address_of(account).0)
-}
-
-fn sale_terms(title: String, metadata_uri: String) -> SaleTerms {
-    SaleTerms {
-        title,
-        metadata_uri,
-        price: PRICE,
-        max_editions: Some(100),
-        sale_start: T0,
-        sale_end: None,
-        dispute_window: MIN_DISPUTE_WINDOW,
-    }
-}
-
-fn perk(
-    title: &str,
-    description: &str,
-    delivery: DeliveryMethod,
-    escrow_bps: u16,
-    deadline: u64,
-) -> PerkTerms {
-    let (category, kind) = match delivery {
-        DeliveryMethod::Automatic { .. } => {
-            (PerkCategory::ExclusiveContent, PerkKind::UnreleasedMusic)
-        }
-        DeliveryMethod::Physical => (PerkCategory::PhysicalMerchandise, PerkKind::LimitedVinyl),
-        DeliveryMethod::Event => (PerkCategory::EventAccess, PerkKind::PrivateConcert),
-    };
-    PerkTerms {
-        category,
-        kind,
-        title: title.into(),
-        description: description.into(),
-        metadata_uri: String::new(),
-        estimated_value: UNIT,
-        escrow_bps,
-        delivery,
-        quantity_limit: None,
-        deadline,
-    }
-}
-
-fn units(planck: Balance) -> String {
-    format!("{}.{:010} DOT", planck / UNIT, planck % UNIT)
-}
-
-fn signed(after: Balance, before: Balance) -> String {
-    if after >= before {
-        format!("+{}", units(after - before))
-    } else {
-        format!("-{}", units(before - after))
-    }
 }
 
 fn report(step: &str, o: &Outcome) {
@@ -434,18 +380,8 @@ fn report_answer<T: Decode + Debug, E: Decode + Debug>(step: &str, o: &Outcome) 
     if o.data.is_empty() {
         return;
     }
-    match envelope::<T, E>(o) {
+    match envelope::<T, E>(&o.data) {
         Some(answer) => println!("  answer: {answer:?}"),
         None => println!("  answer: {} undecodable bytes", o.data.len()),
     }
-}
-
-/// The message's own answer, if it decodes and ink! did not refuse the call.
-fn answer<T: Decode, E: Decode>(o: &Outcome) -> Option<Result<T, E>> {
-    envelope(o)?.ok()
-}
-
-/// What an ink! message returns: `Result<Result<T, E>, LangError>`.
-fn envelope<T: Decode, E: Decode>(o: &Outcome) -> Option<Result<Result<T, E>, ink::LangError>> {
-    Decode::decode(&mut &o.data[..]).ok()
 }

@@ -8,8 +8,7 @@ use sp_runtime::{AccountId32, BuildStorage, traits::IdentityLookup};
 pub type AccountId = AccountId32;
 pub type Balance = u128;
 
-/// One DOT: 10 decimals.
-pub const UNIT: Balance = 10_000_000_000;
+pub use crate::UNIT;
 /// What pallet-revive multiplies native value by before a contract sees it (and ink! 6's
 /// `DefaultEnvironment::NATIVE_TO_ETH_RATIO`).
 pub const NATIVE_TO_ETH: u32 = 100_000_000;
