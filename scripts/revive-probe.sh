@@ -114,42 +114,72 @@ if [ ! -x "$NODE" ]; then
         --version "$OMNI_NODE" --locked --root "$WORK/node"
     rm -rf "$WORK/node/target"
 fi
-"$NODE" --version
+# The crate 0.24.0 calls itself 1.25.1 (polkadot-sdk's release numbering).
+node_version="$("$NODE" --version)"
+[[ "$node_version" == *"1.25.1"* ]] || { echo "$NODE is $node_version, not omni-node $OMNI_NODE: remove $WORK/node" >&2; exit 1; }
+echo "$node_version"
+command -v curl >/dev/null || { echo "curl is needed to wait for the node's RPC" >&2; exit 1; }
 
-step "its runtime: probe/revive/runtime (pallet-revive 0.20.2; Aura, which omni-node needs)"
-rm -rf "$WORK/runtime"
-cp -a "$PROBE/runtime" "$WORK/runtime"
+# Builds probe/revive/runtime with the given features and writes its chain spec to $SPEC.
 export CARGO_TARGET_DIR="$WORK/target-runtime"
 # The Wasm is built by a second cargo in a project of wasm-builder's own, which takes its lock
 # from here; without it, it resolved alloy-trie 0.9.9 and pallet-revive failed to compile
 # ("missing field `all_branch_nodes`").
 export WASM_BUILD_WORKSPACE_HINT="$WORK/runtime"
-(cd "$WORK/runtime" && timed cargo "+$TOOLCHAIN" build --release --locked --quiet)
-WASM="$CARGO_TARGET_DIR/release/wbuild/dreamster-probe-runtime/dreamster_probe_runtime.compact.compressed.wasm"
-[ -f "$WASM" ] || { echo "the runtime build wrote no $WASM" >&2; exit 1; }
-echo "runtime Wasm: $(stat -c %s "$WASM") bytes"
-SPEC="$WORK/chain-spec.json"
-# No parachain-info pallet: the para id comes from the spec; the relay chain is never asked.
-"$NODE" chain-spec-builder -c "$SPEC" create -t development --relay-chain dev --para-id 1000 \
-    --properties tokenSymbol=DOT,tokenDecimals=10 -r "$WASM" named-preset development
+rm -rf "$WORK/runtime"
+cp -a "$PROBE/runtime" "$WORK/runtime"
+runtime_with() {
+    local features="$1"
+    (cd "$WORK/runtime" && timed cargo "+$TOOLCHAIN" build --release --locked --quiet --features "$features")
+    local wasm="$CARGO_TARGET_DIR/release/wbuild/dreamster-probe-runtime/dreamster_probe_runtime.compact.compressed.wasm"
+    [ -f "$wasm" ] || { echo "the runtime build wrote no $wasm" >&2; exit 1; }
+    echo "runtime Wasm: $(stat -c %s "$wasm") bytes"
+    # No parachain-info pallet: the para id comes from the spec; the relay chain is never asked.
+    "$NODE" chain-spec-builder -c "$SPEC" create -t development --relay-chain dev --para-id 1000 \
+        --properties tokenSymbol=DOT,tokenDecimals=10 -r "$wasm" named-preset development
+}
 
-step "the node in dev mode (a block a second, each 6 s of chain time) and the scenario through subxt 0.38"
-NODE_LOG="$WORK/node.log"
-"$NODE" --chain "$SPEC" --tmp --dev-block-time 1000 --rpc-port "$RPC_PORT" --no-prometheus \
-    --no-telemetry > "$NODE_LOG" 2>&1 &
-node_pid=$!
-trap 'kill "$node_pid" 2>/dev/null || true' EXIT
-ready=""
-for _ in $(seq 1 60); do
-    kill -0 "$node_pid" 2>/dev/null || { echo "the node exited: see $NODE_LOG" >&2; tail -20 "$NODE_LOG" >&2; exit 1; }
-    if curl -sf -H 'Content-Type: application/json' \
-        -d '{"id":1,"jsonrpc":"2.0","method":"chain_getHeader","params":[]}' \
-        "http://127.0.0.1:$RPC_PORT" >/dev/null; then
-        ready=1
-        break
+# Starts the node on $SPEC, waits (at most 60 s) for its RPC on $RPC_PORT, runs the driver,
+# stops the node.
+drive() {
+    local log="$WORK/node$1.log" ready=""
+    # A node left over (or anything else) on the port would be driven instead of this one,
+    # and the node would quietly take another port.
+    if curl -s "http://127.0.0.1:$RPC_PORT" >/dev/null 2>&1; then
+        echo "something already answers on port $RPC_PORT: stop it or set DREAMSTER_PROBE_RPC_PORT" >&2
+        exit 1
     fi
-    sleep 1
-done
-[ -n "$ready" ] || { echo "the node's RPC did not answer within 60 s: see $NODE_LOG" >&2; exit 1; }
-export CARGO_TARGET_DIR="$WORK/target-harness"
-"$CARGO_TARGET_DIR/release/revive-node-probe" "ws://127.0.0.1:$RPC_PORT" "$ARTIFACTS"
+    "$NODE" --chain "$SPEC" --tmp --dev-block-time 1000 --rpc-port "$RPC_PORT" \
+        --port "$((RPC_PORT + 1))" --no-prometheus --no-telemetry > "$log" 2>&1 &
+    # Global: the trap runs after this function has returned.
+    node_pid=$!
+    trap 'kill "$node_pid" 2>/dev/null || true' EXIT
+    for _ in $(seq 1 60); do
+        kill -0 "$node_pid" 2>/dev/null || { echo "the node exited: see $log" >&2; tail -20 "$log" >&2; exit 1; }
+        if curl -sf -H 'Content-Type: application/json' \
+            -d '{"id":1,"jsonrpc":"2.0","method":"chain_getHeader","params":[]}' \
+            "http://127.0.0.1:$RPC_PORT" >/dev/null; then
+            ready=1
+            break
+        fi
+        sleep 1
+    done
+    [ -n "$ready" ] || { echo "the node's RPC did not answer on $RPC_PORT within 60 s: see $log" >&2; exit 1; }
+    grep -q "addr=127.0.0.1:$RPC_PORT" "$log" \
+        || { echo "the node did not take port $RPC_PORT: see $log" >&2; exit 1; }
+    "$WORK/target-harness/release/revive-node-probe" "ws://127.0.0.1:$RPC_PORT" "$ARTIFACTS"
+    kill "$node_pid"
+    wait "$node_pid" 2>/dev/null || true
+    trap - EXIT
+}
+
+SPEC="$WORK/chain-spec.json"
+step "its runtime, accounts mapped by hand: probe/revive/runtime (pallet-revive 0.20.2; Aura, which omni-node needs)"
+runtime_with ""
+step "the node in dev mode (a block a second, each 6 s of chain time) and the scenario through subxt 0.38"
+drive ""
+
+step "the same runtime with auto-map (accounts mapped on creation, as asset-hub-westend-runtime 0.57.0)"
+runtime_with auto-map
+step "the node again, and the scenario"
+drive -auto-map

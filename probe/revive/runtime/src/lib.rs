@@ -1,10 +1,12 @@
 //! Issue 15's node runtime: pallet-revive 0.20.2 configured as the probe's in-process harness
 //! configures it (probe/revive/harness/src/runtime.rs) — 10 decimals seen by contracts as 18,
-//! the same storage deposits, accounts mapped by hand as on Polkadot Hub (no automatic
-//! mapping) — plus what polkadot-omni-node needs to author blocks in dev mode: Aura with a
-//! 6 s slot (omni-node's dev mode stamps each block one relay slot, 6 s, after the last) and
-//! the Dev preset's endowed accounts. Transactions pay fees as on Hub (pallet-revive's fee
-//! model), so the figures a driver reads include what a fan's wallet would be charged.
+//! the same storage deposits, accounts mapped by hand (`map_account`) or, with the `auto-map`
+//! feature, on creation as asset-hub-westend-runtime 0.57.0 does — plus what
+//! polkadot-omni-node needs to author blocks in dev mode: Aura with a 6 s slot (omni-node's
+//! dev mode stamps each block one relay slot, 6 s, after the last) and the Dev preset's
+//! endowed accounts. Transactions pay fees by pallet-revive's fee model, so the figures a
+//! driver reads include what a fan's wallet would be charged. Weights are the pallets'
+//! reference weights (`WeightInfo = ()`), not a network's benchmarked ones.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 #[cfg(feature = "std")]
@@ -181,6 +183,10 @@ impl frame_system::Config for Runtime {
     type Nonce = Nonce;
     type Hash = Hash;
     type AccountData = pallet_balances::AccountData<Balance>;
+    // Maps an account when it is created (genesis included) while `AutoMap` is on; does
+    // nothing while it is off.
+    type OnNewAccount = pallet_revive::AutoMapper<Runtime>;
+    type OnKilledAccount = pallet_revive::AutoMapper<Runtime>;
 }
 
 impl pallet_timestamp::Config for Runtime {
@@ -260,12 +266,14 @@ impl pallet_revive::Config for Runtime {
     type InstantiateOrigin = frame_system::EnsureSigned<AccountId>;
     type ChainId = ConstU64<420_420_421>;
     type FeeInfo = FeeInfo<Address, Signature, EthExtraImpl>;
-    // As on Polkadot Hub: an account calls contracts only after `map_account`.
-    type AutoMap = ConstBool<false>;
+    // The `auto-map` feature: asset-hub-westend-runtime 0.57.0 maps every account on creation;
+    // without it an account calls contracts only after its own `map_account`.
+    type AutoMap = ConstBool<{ cfg!(feature = "auto-map") }>;
 }
 
 /// The Dev preset: the well-known sr25519 accounts endowed, Alice the one Aura authority.
-/// Nobody is mapped: the driver maps whom it needs, as a fan's wallet would.
+/// Without `auto-map` nobody is mapped: the driver maps whom it needs, as a fan's wallet
+/// would; with it, creating the accounts at genesis maps them.
 mod preset {
     use super::*;
     use sp_keyring::Sr25519Keyring;

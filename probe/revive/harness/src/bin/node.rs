@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use codec::{Decode, Encode};
+use codec::{DecodeAll, Encode};
 use dreamster_types::events::DreamsterEvent;
 use dreamster_types::perk::DeliveryMethod;
 use dreamster_types::{Address, Balance};
@@ -34,6 +34,8 @@ const DEPOSIT_LIMIT: Balance = 100 * UNIT;
 /// How long the chain may take to pass a perk's deadline (the dev node moves its clock 6 s
 /// per block).
 const CLOCK_DEADLINE: Duration = Duration::from_secs(120);
+/// How long connecting, and one extrinsic's way to a finalized block, may take.
+const RPC_DEADLINE: Duration = Duration::from_secs(60);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -44,28 +46,47 @@ async fn main() -> anyhow::Result<()> {
     let release = Artifact::load(&dir, "dreamster_release")?;
     let registry = Artifact::load(&dir, "dreamster_registry")?;
 
-    let api = Api::from_url(&url)
+    let api = tokio::time::timeout(RPC_DEADLINE, Api::from_url(&url))
         .await
+        .with_context(|| format!("no connection to {url} within {RPC_DEADLINE:?}"))?
         .with_context(|| format!("subxt 0.38 connecting to {url}"))?;
-    let version = api.runtime_version();
+    let auto_map = api
+        .constants()
+        .at(&subxt::dynamic::constant("Revive", "AutoMap"))?
+        .to_value()?
+        .as_bool()
+        .context("Revive::AutoMap is not a bool")?;
     println!(
-        "== connected with subxt 0.38 to {url}: runtime spec version {}, metadata V15 ({} pallets)",
-        version.spec_version,
+        "== connected with subxt 0.38 (which reads metadata V15) to {url}: runtime spec version {}, {} pallets, Revive::AutoMap {auto_map}",
+        api.runtime_version().spec_version,
         api.metadata().pallets().len()
     );
+    let mut run = Run::default();
 
     let (owner, artist, fan, arbiter, stranger) =
         (dev::dave(), dev::alice(), dev::bob(), dev::charlie(), dev::eve());
 
-    println!("== accounts (Eve stays unmapped)");
-    for (name, who) in [("Dave", &owner), ("Alice", &artist), ("Bob", &fan), ("Charlie", &arbiter)] {
-        let before = free(&api, who).await?;
-        let step = submit(&api, who, "Revive", "map_account", vec![]).await;
-        step.report(&format!("map_account {name}"));
-        println!(
-            "  {name}'s free balance {} (fee and the mapping deposit held)",
-            signed(free(&api, who).await?, before)
+    if auto_map {
+        println!("== accounts: mapped when created (genesis)");
+        let step = submit(&api, &owner, "Revive", "map_account", vec![]).await;
+        step.report("map_account Dave (a no-op with AutoMap on)");
+        run.ok(&step, "map_account with AutoMap on");
+        run.check(
+            !step.others.iter().any(|e| e == "Balances::Held"),
+            "map_account with AutoMap on holds no deposit",
         );
+    } else {
+        println!("== accounts (Eve stays unmapped)");
+        for (name, who) in [("Dave", &owner), ("Alice", &artist), ("Bob", &fan), ("Charlie", &arbiter)] {
+            let before = free(&api, who).await?;
+            let step = submit(&api, who, "Revive", "map_account", vec![]).await;
+            step.report(&format!("map_account {name}"));
+            run.ok(&step, &format!("map_account {name}"));
+            println!(
+                "  {name}'s free balance {} (fee and the mapping deposit held)",
+                signed(free(&api, who).await?, before)
+            );
+        }
     }
 
     println!("== upload and factory");
@@ -108,21 +129,15 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("no Revive::Instantiated for the registry"))?;
     println!("  registry at {registry_at:?} (an H160)");
 
-    call(&api, &owner, registry_at, registry.input("set_release_code", (ink::H256(code_hash),)), 0)
-        .await
-        .report("registry.set_release_code");
-    call(&api, &owner, registry_at, registry.input("add_arbiter", (addr(&arbiter),)), 0)
-        .await
-        .report("registry.add_arbiter");
-    call(
-        &api,
-        &artist,
-        registry_at,
-        registry.input("register_artist", ("Alice".to_string(), String::new())),
-        0,
-    )
-    .await
-    .report("registry.register_artist");
+    for (who, label, input, event) in [
+        (&owner, "registry.set_release_code", registry.input("set_release_code", (ink::H256(code_hash),)), "ReleaseCodeSet"),
+        (&owner, "registry.add_arbiter", registry.input("add_arbiter", (addr(&arbiter),)), "ArbiterAdded"),
+        (&artist, "registry.register_artist", registry.input("register_artist", ("Alice".to_string(), String::new())), "ArtistRegistered"),
+    ] {
+        let step = call(&api, who, registry_at, input, 0).await;
+        step.report(label);
+        run.emitted(&step, label, &[event]);
+    }
 
     let start = chain_now(&api).await?;
     println!("  the chain's clock: {start} ms");
@@ -160,71 +175,139 @@ async fn main() -> anyhow::Result<()> {
         3_000,
         start + 30 * DAY,
     );
-    call(&api, &artist, release_at, release.input("add_perk", (stems,)), 0)
-        .await
-        .report("add_perk automatic, 30 %");
+    let step = call(&api, &artist, release_at, release.input("add_perk", (stems,)), 0).await;
+    step.report("add_perk automatic, 30 %");
+    run.emitted(&step, "add_perk automatic", &["PerkAdded"]);
     // Due a minute of chain time from now: the driver then waits for the chain to pass it.
     let vinyl_due = chain_now(&api).await? + 60_000;
     let vinyl = perk("Vinyl", "B", DeliveryMethod::Physical, 2_000, vinyl_due);
-    call(&api, &artist, release_at, release.input("add_perk", (vinyl,)), 0)
-        .await
-        .report("add_perk physical, 20 %, due in a minute of chain time");
+    let step = call(&api, &artist, release_at, release.input("add_perk", (vinyl,)), 0).await;
+    step.report("add_perk physical, 20 %, due in a minute of chain time");
+    run.emitted(&step, "add_perk physical", &["PerkAdded"]);
 
     println!("== a purchase (payable) and its escrow");
     let fan_before = free(&api, &fan).await?;
     let step = call(&api, &fan, release_at, release.input("buy", (vec![0u32, 1u32],)), PRICE).await;
     step.report("buy, price paid in native units");
+    run.emitted(&step, "buy", &["Transfer", "EditionSold"]);
+    let held = evm_balance(&api, release_at).await?;
     println!(
-        "  fan's free balance {} (price + fee {} + deposit); the release holds {} (a U256 of 18-decimal units, ReviveApi_balance)",
+        "  fan's free balance {} (price + fee {} + deposit); the release holds {held} (a U256 of 18-decimal units, ReviveApi_balance)",
         signed(free(&api, &fan).await?, fan_before),
         units(step.fee),
-        evm_balance(&api, release_at).await?
     );
-    call(&api, &fan, release_at, release.input("buy", (vec![0u32],)), PRICE + 1)
-        .await
-        .report("buy, one planck too much");
+    run.check(
+        held == U256::from(PRICE) * U256::from(revive_probe::runtime::NATIVE_TO_ETH),
+        "the release holds the price, in 18-decimal units",
+    );
+    let step = call(&api, &fan, release_at, release.input("buy", (vec![0u32],)), PRICE + 1).await;
+    step.report("buy, one planck too much");
+    run.refused(&step, "Revive::ContractReverted", "buy with one planck too much");
 
     println!("== delivery, the report to the registry, refund, withdrawal");
-    call(&api, &fan, release_at, release.input("unlock", (0u32, 0u32)), 0)
-        .await
-        .report("unlock (automatic delivery)");
+    let step = call(&api, &fan, release_at, release.input("unlock", (0u32, 0u32)), 0).await;
+    step.report("unlock (automatic delivery)");
+    run.emitted(&step, "unlock", &["EntitlementChanged"]);
     let step = call(&api, &fan, release_at, release.input("confirm", (0u32, 0u32)), 0).await;
     step.report("confirm: escrow to the artist, outcome to the registry");
-    println!(
-        "  events emitted by the registry during that extrinsic: {}",
-        step.contract_events.iter().filter(|(c, _)| *c == registry_at).count()
-    );
+    run.emitted(&step, "confirm", &["EntitlementChanged", "EscrowReleased", "ReputationChanged"]);
+    let from_registry = step.contract_events.iter().filter(|(c, _)| *c == registry_at).count();
+    println!("  events emitted by the registry during that extrinsic: {from_registry}");
+    run.check(from_registry == 1, "the registry reported inside confirm");
 
     let waited = Instant::now();
+    let mut blocks = 0u32;
     while chain_now(&api).await? <= vinyl_due {
         if waited.elapsed() > CLOCK_DEADLINE {
             bail!("the chain's clock did not pass {vinyl_due} within {CLOCK_DEADLINE:?}");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+        blocks += 1;
     }
-    println!("  waited {:.1} s for the chain to pass the vinyl's deadline", waited.elapsed().as_secs_f64());
+    println!(
+        "  waited {:.1} s (and {blocks} polls) for the chain to pass the vinyl's deadline, set {} s of chain time earlier",
+        waited.elapsed().as_secs_f64(),
+        60
+    );
     let fan_before = free(&api, &fan).await?;
     let step = call(&api, &fan, release_at, release.input("claim_refund", (0u32, 1u32)), 0).await;
     step.report("claim_refund of the overdue vinyl");
+    run.emitted(&step, "claim_refund", &["EntitlementChanged", "ReputationChanged"]);
+    let fan_after = free(&api, &fan).await?;
     println!(
         "  fan's free balance {} (refund less the fee {})",
-        signed(free(&api, &fan).await?, fan_before),
+        signed(fan_after, fan_before),
         units(step.fee)
+    );
+    run.check(
+        fan_after + step.fee == fan_before + 2 * UNIT,
+        "the fan got 2 DOT back (the vinyl's 20 %), exactly, net of the fee",
     );
     let artist_before = free(&api, &artist).await?;
     let step = call(&api, &artist, release_at, release.input("withdraw", ()), 0).await;
     step.report("withdraw");
+    run.emitted(&step, "withdraw", &["ArtistWithdrew"]);
+    let artist_after = free(&api, &artist).await?;
     println!(
         "  artist's free balance {} (payout less the fee {})",
-        signed(free(&api, &artist).await?, artist_before),
+        signed(artist_after, artist_before),
         units(step.fee)
     );
+    run.check(
+        artist_after + step.fee == artist_before + 8 * UNIT,
+        "the artist got 8 DOT (half the price, and the 30 % released), exactly, net of the fee",
+    );
 
-    println!("== an account that never called map_account");
-    call(&api, &stranger, release_at, release.input("buy", (vec![0u32],)), PRICE)
-        .await
-        .report("Eve buys");
-    Ok(())
+    if auto_map {
+        println!("== Eve, mapped when her account was created");
+        let step = call(&api, &stranger, release_at, release.input("buy", (vec![0u32],)), PRICE).await;
+        step.report("Eve buys");
+        run.emitted(&step, "Eve buys", &["Transfer", "EditionSold"]);
+    } else {
+        println!("== an account that never called map_account");
+        let step = call(&api, &stranger, release_at, release.input("buy", (vec![0u32],)), PRICE).await;
+        step.report("Eve buys");
+        run.refused(&step, "Revive::AccountUnmapped", "Eve, unmapped, buys");
+    }
+    run.finish()
+}
+
+/// What the scenario expected and did not get: the driver exits non-zero if anything.
+#[derive(Default)]
+struct Run {
+    mismatches: Vec<String>,
+}
+
+impl Run {
+    fn check(&mut self, holds: bool, what: &str) {
+        if !holds {
+            println!("  MISMATCH: {what}");
+            self.mismatches.push(what.to_string());
+        }
+    }
+
+    fn ok(&mut self, step: &Step, what: &str) {
+        self.check(step.error.is_none(), &format!("{what} succeeds"));
+    }
+
+    /// Succeeded, and its contract events are exactly `names`, in order.
+    fn emitted(&mut self, step: &Step, what: &str, names: &[&str]) {
+        self.ok(step, what);
+        self.check(step.event_names() == names, &format!("{what} emits {names:?}"));
+    }
+
+    fn refused(&mut self, step: &Step, error: &str, what: &str) {
+        self.check(step.error.as_deref() == Some(error), &format!("{what} is refused with {error}"));
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        if self.mismatches.is_empty() {
+            println!("== every step as expected");
+            Ok(())
+        } else {
+            bail!("{} step(s) not as expected: {:?}", self.mismatches.len(), self.mismatches)
+        }
+    }
 }
 
 /// What one extrinsic did, as its block's events tell it.
@@ -247,14 +330,7 @@ impl Step {
             .error
             .as_ref()
             .map_or_else(|| "ok".to_string(), |e| format!("FAILED {e}"));
-        let names: Vec<String> = self
-            .contract_events
-            .iter()
-            .map(|(_, e)| match e {
-                Ok(event) => event.name().to_string(),
-                Err(why) => format!("undecodable ({why})"),
-            })
-            .collect();
+        let names = self.event_names();
         println!(
             "{what}: {status}; fee {}, weight ref_time {} ps proof {} B; contract events [{}]; other events [{}]",
             units(self.fee),
@@ -263,6 +339,16 @@ impl Step {
             names.join(", "),
             self.others.join(", ")
         );
+    }
+
+    fn event_names(&self) -> Vec<String> {
+        self.contract_events
+            .iter()
+            .map(|(_, e)| match e {
+                Ok(event) => event.name().to_string(),
+                Err(why) => format!("undecodable ({why})"),
+            })
+            .collect()
     }
 
     fn require(&self) -> anyhow::Result<&Self> {
@@ -303,12 +389,13 @@ async fn call(api: &Api, who: &Keypair, dest: H160, input: Vec<u8>, value: Balan
 async fn submit(api: &Api, who: &Keypair, pallet: &str, call: &str, fields: Vec<Value>) -> Step {
     let tx = subxt::dynamic::tx(pallet, call, fields);
     let in_block = match api.tx().sign_and_submit_then_watch_default(&tx, who).await {
-        Ok(progress) => progress.wait_for_finalized().await,
+        Ok(progress) => tokio::time::timeout(RPC_DEADLINE, progress.wait_for_finalized()).await,
         Err(e) => return failed(format!("not submitted: {e}")),
     };
     let events = match in_block {
-        Ok(in_block) => in_block.fetch_events().await,
-        Err(e) => return failed(format!("not finalized: {e}")),
+        Ok(Ok(in_block)) => in_block.fetch_events().await,
+        Ok(Err(e)) => return failed(format!("not finalized: {e}")),
+        Err(_) => return failed(format!("not finalized within {RPC_DEADLINE:?}")),
     };
     let events = match events {
         Ok(events) => events,
@@ -323,7 +410,7 @@ async fn submit(api: &Api, who: &Keypair, pallet: &str, call: &str, fields: Vec<
         let mut bytes = event.field_bytes();
         match (event.pallet_name(), event.variant_name()) {
             ("Revive", "ContractEmitted") => {
-                match <([u8; 20], Vec<u8>, Vec<[u8; 32]>)>::decode(&mut bytes) {
+                match <([u8; 20], Vec<u8>, Vec<[u8; 32]>)>::decode_all(&mut bytes) {
                     Ok((contract, data, topics)) => step.contract_events.push((
                         H160(contract),
                         DreamsterEvent::decode(&topics, &data).map_err(|e| format!("{e:?}")),
@@ -331,29 +418,35 @@ async fn submit(api: &Api, who: &Keypair, pallet: &str, call: &str, fields: Vec<
                     Err(e) => step.others.push(format!("Revive::ContractEmitted undecodable: {e}")),
                 }
             }
-            ("Revive", "Instantiated") => match <([u8; 20], [u8; 20])>::decode(&mut bytes) {
+            ("Revive", "Instantiated") => match <([u8; 20], [u8; 20])>::decode_all(&mut bytes) {
                 Ok((_deployer, contract)) => step.instantiated.push(H160(contract)),
                 Err(e) => step.others.push(format!("Revive::Instantiated undecodable: {e}")),
             },
             ("TransactionPayment", "TransactionFeePaid") => {
-                match <(AccountId32, Balance, Balance)>::decode(&mut bytes) {
+                match <(AccountId32, Balance, Balance)>::decode_all(&mut bytes) {
                     Ok((_who, fee, _tip)) => step.fee = fee,
                     Err(e) => step.others.push(format!("TransactionFeePaid undecodable: {e}")),
                 }
             }
-            // Its first field is the dispatch info, whose first field is the weight charged.
-            ("System", "ExtrinsicSuccess") => match Weight::decode(&mut bytes) {
-                Ok(weight) => {
+            // The dispatch info: the weight charged, the class, whether it paid.
+            ("System", "ExtrinsicSuccess") => match <(Weight, u8, u8)>::decode_all(&mut bytes) {
+                Ok((weight, _class, _pays)) => {
                     step.ref_time = weight.ref_time();
                     step.proof_size = weight.proof_size();
                 }
                 Err(e) => step.others.push(format!("ExtrinsicSuccess undecodable: {e}")),
             },
             ("System", "ExtrinsicFailed") => {
-                step.error = Some(match sp_runtime::DispatchError::decode(&mut bytes) {
-                    Ok(e) => dispatch_error(api, e),
-                    Err(e) => format!("ExtrinsicFailed undecodable: {e}"),
-                })
+                step.error = Some(
+                    match <(sp_runtime::DispatchError, Weight, u8, u8)>::decode_all(&mut bytes) {
+                        Ok((e, weight, _class, _pays)) => {
+                            step.ref_time = weight.ref_time();
+                            step.proof_size = weight.proof_size();
+                            dispatch_error(api, e)
+                        }
+                        Err(e) => format!("ExtrinsicFailed undecodable: {e}"),
+                    },
+                )
             }
             (p, v) => step.others.push(format!("{p}::{v}")),
         }
@@ -402,7 +495,7 @@ async fn free(api: &Api, who: &Keypair) -> anyhow::Result<Balance> {
     let info = api.storage().at_latest().await?.fetch(&query).await?;
     let Some(info) = info else { return Ok(0) };
     let (_nonce, _consumers, _providers, _sufficients, free, _reserved, _frozen, _flags) =
-        <(u32, u32, u32, u32, Balance, Balance, Balance, u128)>::decode(&mut info.encoded())
+        <(u32, u32, u32, u32, Balance, Balance, Balance, u128)>::decode_all(&mut info.encoded())
             .context("an AccountInfo")?;
     Ok(free)
 }
@@ -416,7 +509,7 @@ async fn chain_now(api: &Api) -> anyhow::Result<u64> {
         .fetch(&query)
         .await?
         .context("Timestamp::Now unset")?;
-    Ok(u64::decode(&mut now.encoded())?)
+    Ok(u64::decode_all(&mut now.encoded())?)
 }
 
 /// What a contract holds, as pallet-revive shows it to contracts and Ethereum tools.
