@@ -6,7 +6,7 @@
 # polkadot-omni-node from crates.io running probe/revive/runtime, driven through subxt 0.38.
 # Nothing here is part of the product or of scripts/test.sh: the first run installs and builds
 # for about two hours on two cores (the node alone about 80 minutes); a second run reuses all
-# of it and takes about two minutes.
+# of it and takes about four minutes (the runtime is rebuilt for each of its two variants).
 #
 # Environment: DREAMSTER_PROBE_DIR (default ~/.cache/dreamster/revive-probe) holds the tools,
 # the node, the ported sources and the target directories; DREAMSTER_PROBE_RPC_PORT (default
