@@ -192,10 +192,16 @@ struct ArtistRow {
     registered: Origin,
 }
 
-/// An artist's profile. The profile row is read first (an unknown artist costs one
-/// query and is a 404 whatever the pool's state); the other four reads are independent,
-/// so they run at once: one wait for the database instead of four in a row.
+/// An artist's profile now.
 pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
+    artist_at(db, address, crate::read::now_ms()).await
+}
+
+/// An artist's profile at `now` (the overdue count is the only figure the clock moves).
+/// The profile row is read first (an unknown artist costs one query and is a 404 whatever
+/// the pool's state); the other four reads are independent, so they run at once: one wait
+/// for the database instead of four in a row.
+pub async fn artist_at(db: &PgPool, address: Address, now: i64) -> Result<Artist, ApiError> {
     let filter = ReleaseFilter {
         limit: Some(100),
         ..ReleaseFilter::default()
@@ -209,7 +215,7 @@ pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no artist {address}")))?;
     let (overdue_now, reputation, releases, undeliverable) = tokio::try_join!(
-        async { Ok::<_, ApiError>(crate::audit::overdue_of(db, address).await?) },
+        async { Ok::<_, ApiError>(crate::audit::overdue_of(db, address, now).await?) },
         reputation(db, address),
         crate::releases::releases_of(db, Some(address), &filter),
         async { Ok::<_, ApiError>(undeliverable(db, address).await?) },

@@ -117,18 +117,39 @@ pub async fn overdue_by_artist(db: &PgPool) -> Result<Vec<(Address, i64)>, sqlx:
     .await
 }
 
-/// One artist's commitments overdue now.
-pub async fn overdue_of(db: &PgPool, artist: Address) -> Result<i64, sqlx::Error> {
+/// One artist's commitments overdue at `now`.
+pub async fn overdue_of(db: &PgPool, artist: Address, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(&format!(
         "SELECT count(*) FROM entitlements e
          JOIN perks p ON p.release = e.release AND p.perk = e.perk
          JOIN releases r ON r.address = e.release
          WHERE r.artist = $2 AND {OVERDUE}"
     ))
-    .bind(now_ms())
+    .bind(now)
     .bind(artist)
+    // Planned with `now`'s value, as every query of a kept answer's computation (`memo`).
+    .persistent(false)
     .fetch_one(db)
     .await
+}
+
+/// [`overdue_changes_at`] of one artist's commitments: until then, the artist's overdue
+/// count at `now` holds by the clock.
+pub async fn overdue_of_changes_at(
+    db: &PgPool,
+    artist: Address,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let next: Option<i64> = sqlx::query_scalar(
+        "SELECT min(e.deadline) FROM entitlements e JOIN releases r ON r.address = e.release
+         WHERE r.artist = $2 AND e.state = 'pending' AND e.deadline >= $1",
+    )
+    .bind(now)
+    .bind(artist)
+    .persistent(false)
+    .fetch_one(db)
+    .await?;
+    Ok(next.map(|deadline| deadline.saturating_add(1)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

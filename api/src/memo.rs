@@ -1,5 +1,5 @@
 //! The expensive answers (an artist's analytics, the audit lists, the league, the rendered
-//! `/audit` and home pages), kept between requests for exactly as long as they hold.
+//! `/audit`, home, release and artist pages), kept between requests for exactly as long as they hold.
 //!
 //! An answer holds while the read model is unchanged — every write moves its version (a
 //! trigger of the indexer's migration 0006, in the writing transaction) — and until the
@@ -19,7 +19,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use moka::future::Cache;
+use moka::future::{Cache, CacheBuilder};
 use moka::ops::compute::Op;
 use moka::Expiry;
 use sqlx::PgPool;
@@ -73,11 +73,15 @@ pub struct Version {
     pub server_started: i64,
 }
 
+/// The cache behind a [`Memo`]: answers by version and key.
+type Answers<K, V> = Cache<(Version, K), Arc<Kept<V>>>;
+type AnswersBuilder<K, V> = CacheBuilder<(Version, K), Arc<Kept<V>>, Answers<K, V>>;
+
 /// One kind of answer, by its key, at the read model's version.
 pub struct Memo<K, V> {
     /// The kind, as the metrics name it.
     kind: &'static str,
-    cache: Cache<(Version, K), Arc<Kept<V>>>,
+    cache: Answers<K, V>,
 }
 
 impl<K, V> Clone for Memo<K, V> {
@@ -125,10 +129,13 @@ where
 {
     /// At most `capacity` answers, each dropped after ten idle minutes.
     pub fn new(kind: &'static str, capacity: u64) -> Self {
+        Self::with(kind, Cache::builder().max_capacity(capacity))
+    }
+
+    fn with(kind: &'static str, builder: AnswersBuilder<K, V>) -> Self {
         Memo {
             kind,
-            cache: Cache::builder()
-                .max_capacity(capacity)
+            cache: builder
                 .time_to_idle(Duration::from_secs(600))
                 .expire_after(UntilExpiry)
                 .build(),
@@ -194,6 +201,25 @@ where
     }
 }
 
+impl<K> Memo<K, axum::body::Bytes>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    /// Rendered pages, at most `bytes` of them in all: a page's size has no fixed bound (a
+    /// release lists up to 200 deliveries to mark, an artist every perk), so a count of
+    /// pages would bound nothing. Each dropped after ten idle minutes.
+    pub fn pages(kind: &'static str, bytes: u64) -> Self {
+        Self::with(
+            kind,
+            Cache::builder().max_capacity(bytes).weigher(
+                |_, kept: &Arc<Kept<axum::body::Bytes>>| {
+                    u32::try_from(kept.answer.value.len()).unwrap_or(u32::MAX)
+                },
+            ),
+        )
+    }
+}
+
 /// A computation whose answer is not kept (shared with every request that waited for it).
 enum Miss<V> {
     Failed(ApiError),
@@ -213,6 +239,10 @@ pub struct Memos {
     pub audit_page: Memo<(), axum::body::Bytes>,
     /// The home page, rendered.
     pub home_page: Memo<(), axum::body::Bytes>,
+    /// Each release's page, rendered.
+    pub release_page: Memo<Address, axum::body::Bytes>,
+    /// Each artist's page, rendered.
+    pub artist_page: Memo<Address, axum::body::Bytes>,
 }
 
 impl Default for Memos {
@@ -224,6 +254,10 @@ impl Default for Memos {
             league: Memo::new("league", 256),
             audit_page: Memo::new("audit_page", 4),
             home_page: Memo::new("home_page", 4),
+            // A release's page is 10–120 KB (its deliveries to mark), an artist's grows with
+            // their perks: the most read of them, within a bound in bytes.
+            release_page: Memo::pages("release_page", 64 * 1024 * 1024),
+            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024),
         }
     }
 }

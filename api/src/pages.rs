@@ -7,7 +7,6 @@ use maud::{html, Markup, DOCTYPE};
 use crate::address::Address;
 use crate::error::{ApiError, ApiPath};
 use crate::forms::{action, entitlement, field};
-use crate::read;
 use crate::releases::{self, ReleaseFilter};
 use crate::AppState;
 
@@ -141,15 +140,52 @@ fn home_page(releases: &[releases::Release]) -> Html<String> {
 async fn release(
     State(s): State<AppState>,
     ApiPath(address): ApiPath<Address>,
-) -> Result<Html<String>, ApiError> {
-    let rp = releases::perks(&s.db, address).await?;
-    let due = releases::deliveries_due(&s.db, address).await?;
+) -> Result<Html<axum::body::Bytes>, ApiError> {
+    let db = &s.db;
+    let html = s
+        .memos
+        .release_page
+        .get(db, address, |now| release_answer(db, address, now))
+        .await?;
+    Ok(Html(html))
+}
+
+/// A release's page at `now`, kept as rendered until the read model changes or a perk's
+/// deadline passes — the only thing on it the clock moves ("deadline passed", and which
+/// perks a new edition still carries).
+pub async fn release_answer(
+    db: &sqlx::PgPool,
+    address: Address,
+    now: i64,
+) -> Result<crate::memo::Answer<axum::body::Bytes>, ApiError> {
+    // The release row's `on_sale` is computed with the wall clock, not `now`: the page does
+    // not show it (nor the sale's window), or `until` would have to cover it.
+    let rp = releases::perks(db, address).await?;
+    let due = releases::deliveries_due(db, address).await?;
+    // `deadline < now` turns at deadline + 1, `deadline <= now` at the deadline itself.
+    let until = rp
+        .perks
+        .iter()
+        .flat_map(|p| [p.deadline, p.deadline.saturating_add(1)])
+        .filter(|at| *at > now)
+        .min();
+    let Html(html) = release_page(&rp, &due, now);
+    Ok(crate::memo::Answer {
+        value: html.into(),
+        until,
+    })
+}
+
+fn release_page(
+    rp: &releases::ReleasePerks,
+    due: &[releases::DueDelivery],
+    now: i64,
+) -> Html<String> {
     let r = &rp.release;
     // Spelt in SS58 once: the page names the release in every delivery's form.
     let release = r.address.to_string();
-    let now = read::now_ms();
     let templates = serde_json::to_string(&releases::template_list()).unwrap_or_default();
-    Ok(page(
+    page(
         &r.title,
         html! {
             h1 { (r.title) }
@@ -274,7 +310,7 @@ async fn release(
                 div.card #deliveries {
                     h2 { "Deliveries to mark" }
                     @if due.is_empty() { p.muted { "No physical or event perk is waiting for delivery." } }
-                    @for d in &due {
+                    @for d in due {
                         (action("mark_delivered", &entitlement(&release, d.edition, d.perk), html! {
                             p { (d.icon) " " (d.title) " · edition " (d.edition) " · due " (date(d.deadline)) }
                             (field("How it was delivered (a tracking number, the event's date and place): its hash goes on chain", html! { input name="proof" required; }))
@@ -288,7 +324,7 @@ async fn release(
                 }
             }
         },
-    ))
+    )
 }
 
 fn state_badge(state: &str) -> Markup {
@@ -418,11 +454,37 @@ fn pct(v: Option<f64>) -> String {
 async fn artist(
     State(s): State<AppState>,
     ApiPath(address): ApiPath<Address>,
-) -> Result<Html<String>, ApiError> {
-    let a = crate::artists::artist(&s.db, address).await?;
-    let stats = crate::artists::kept_analytics(&s, address).await?;
+) -> Result<Html<axum::body::Bytes>, ApiError> {
+    let state = &s;
+    let html = s
+        .memos
+        .artist_page
+        .get(&s.db, address, |now| artist_answer(state, address, now))
+        .await?;
+    Ok(Html(html))
+}
+
+/// An artist's page at `now`, kept as rendered until the read model changes or one of the
+/// artist's commitments falls overdue (the overdue count and its flag are the only things
+/// on it the clock moves). The analytics it shows are kept answers of their own.
+pub async fn artist_answer(
+    s: &AppState,
+    address: Address,
+    now: i64,
+) -> Result<crate::memo::Answer<axum::body::Bytes>, ApiError> {
+    let a = crate::artists::artist_at(&s.db, address, now).await?;
+    let until = crate::audit::overdue_of_changes_at(&s.db, address, now).await?;
+    let stats = crate::artists::kept_analytics(s, address).await?;
+    let Html(html) = artist_page(&a, &stats);
+    Ok(crate::memo::Answer {
+        value: html.into(),
+        until,
+    })
+}
+
+fn artist_page(a: &crate::artists::Artist, stats: &crate::artists::Analytics) -> Html<String> {
     let r = &a.reputation;
-    Ok(page(
+    page(
         &a.name,
         html! {
             h1 { (a.name) }
@@ -497,7 +559,7 @@ async fn artist(
                 p { a href={ "/releases/" (rel.address) } { (rel.title) } " · " (rel.editions_sold) " sold" }
             }
         },
-    ))
+    )
 }
 
 async fn audit(State(s): State<AppState>) -> Result<Html<axum::body::Bytes>, ApiError> {

@@ -1,10 +1,10 @@
 //! Issue 17, finding 5: the expensive answers (an artist's analytics, the audit lists, the
-//! league, the `/audit` page) are kept between requests (`memo`). The attack: a burst of
+//! league, the `/audit`, home, release and artist pages) are kept between requests (`memo`). The attack: a burst of
 //! `/audit` requests, each running eight queries, held the pool until every route answered
 //! 503; now a burst costs one computation per answer, and sign-in answers meanwhile. The
 //! risk of keeping: a stale answer. So a kept answer must be the one a fresh query gives —
 //! after every kind of write to the read model, and when the clock alone makes a
-//! commitment overdue or a ruling lapse.
+//! commitment overdue, a ruling lapse or a perk's deadline pass.
 
 mod common;
 
@@ -87,7 +87,8 @@ async fn fresh(db: &PgPool, path: &str) -> Value {
 }
 
 /// Every kept route answers what its query gives now, and the pages kept as rendered (the
-/// `/audit` page and the home page) are what rendering them now gives.
+/// `/audit` page, the home page, every release's and every artist's page) are what
+/// rendering them now gives.
 async fn all_agree(state: &AppState, base: &str, after: &str) {
     let db = &state.db;
     for path in kept_paths() {
@@ -99,19 +100,44 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
     page_agrees(base, "/audit", &audit.expect("rendered").value, after).await;
     let home = pages::home_answer(db).await;
     page_agrees(base, "/", &home.expect("rendered").value, after).await;
+    for release in releases(db).await {
+        let fresh = pages::release_answer(db, release, now_ms()).await;
+        let path = format!("/releases/{release}");
+        page_agrees(base, &path, &fresh.expect("rendered").value, after).await;
+    }
+    for n in 0..SHAPE.artists {
+        let who = artist(u64::try_from(n).expect("a count"));
+        let fresh = pages::artist_answer(state, who, now_ms()).await;
+        let path = format!("/artists/{who}");
+        page_agrees(base, &path, &fresh.expect("rendered").value, after).await;
+    }
+}
+
+async fn releases(db: &PgPool) -> Vec<Address> {
+    sqlx::query_scalar("SELECT address FROM releases ORDER BY address")
+        .fetch_all(db)
+        .await
+        .expect("releases")
 }
 
 /// The page at `path` is `fresh`, byte for byte.
 async fn page_agrees(base: &str, path: &str, fresh: &[u8], after: &str) {
-    let page = client()
+    let page = page(base, path).await;
+    assert!(&page[..] == fresh, "the page {path} after {after}");
+}
+
+async fn page(base: &str, path: &str) -> Vec<u8> {
+    let response = client()
         .get(format!("{base}{path}"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(response.status(), 200, "{path}");
+    response
         .bytes()
         .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert!(&page[..] == fresh, "the page {path} after {after}");
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .to_vec()
 }
 
 async fn version(db: &PgPool) -> i64 {
@@ -137,18 +163,45 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
-/// One pending commitment still due later (of a perk not cancelled) becomes due at `at`.
-async fn due_at(pool: &PgPool, at: i64) {
-    write(
-        pool,
-        "UPDATE entitlements SET deadline = $1
-         WHERE (release, edition, perk) = (SELECT e.release, e.edition, e.perk FROM entitlements e
-         JOIN perks p ON p.release = e.release AND p.perk = e.perk
-         WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
-         ORDER BY e.release, e.edition LIMIT 1)",
-        at,
+/// One pending commitment still due later (of a perk not cancelled) becomes due at `at`:
+/// one of the artist with the most overdue now, so that the artist's page (which shows the
+/// count only once the artist is flagged) changes when it falls overdue. Its artist.
+async fn due_at(pool: &PgPool, at: i64) -> Address {
+    sqlx::query_scalar(
+        "WITH overdue AS (SELECT r.artist, count(*) AS n FROM entitlements e
+            JOIN perks p ON p.release = e.release AND p.perk = e.perk
+            JOIN releases r ON r.address = e.release
+            WHERE e.state = 'pending' AND e.deadline < $1 AND p.cancelled_at IS NULL
+            GROUP BY r.artist),
+         chosen AS (SELECT e.release, e.edition, e.perk FROM entitlements e
+            JOIN perks p ON p.release = e.release AND p.perk = e.perk
+            JOIN releases r ON r.address = e.release
+            LEFT JOIN overdue o ON o.artist = r.artist
+            WHERE e.state = 'pending' AND e.deadline > $1 AND p.cancelled_at IS NULL
+            ORDER BY coalesce(o.n, 0) DESC, e.release, e.edition LIMIT 1)
+         UPDATE entitlements e SET deadline = $1 FROM chosen, releases r
+         WHERE (e.release, e.edition, e.perk) = (chosen.release, chosen.edition, chosen.perk)
+           AND r.address = e.release
+         RETURNING r.artist",
     )
-    .await;
+    .bind(at)
+    .fetch_one(pool)
+    .await
+    .expect("a pending commitment due later")
+}
+
+/// One perk not cancelled, due later than `at`, becomes due at `at`. Its release.
+async fn perk_due_at(pool: &PgPool, at: i64) -> Address {
+    sqlx::query_scalar(
+        "UPDATE perks SET deadline = $1
+         WHERE (release, perk) = (SELECT release, perk FROM perks
+            WHERE deadline > $1 AND cancelled_at IS NULL ORDER BY release, perk LIMIT 1)
+         RETURNING release",
+    )
+    .bind(at)
+    .fetch_one(pool)
+    .await
+    .expect("a perk due later")
 }
 
 /// One open dispute (the latest raised) counts as raised at `at`.
@@ -278,9 +331,15 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
         all_agree(&state, &base, what).await;
     }
 
-    // Never stale by the clock: a commitment falls overdue, with no write at all.
-    let due = now_ms() + 4_000;
-    due_at(pool, due).await;
+    // Never stale by the clock: a commitment falls overdue, with no write at all; its
+    // artist's page shows one more.
+    let due = now_ms() + 6_000;
+    let flagged = format!("/artists/{}", due_at(pool, due).await);
+    let before = page(&base, &flagged).await;
+    assert!(
+        String::from_utf8_lossy(&before).contains("overdue-flag"),
+        "{flagged} is flagged, so its page shows the overdue count"
+    );
     by_the_clock(
         &state,
         &base,
@@ -290,10 +349,25 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
         "a commitment falling overdue",
     )
     .await;
+    assert!(
+        page(&base, &flagged).await != before,
+        "{flagged} changed when the commitment fell overdue"
+    );
+
+    // A perk's deadline passes, with no write: its release's page says so.
+    let passes = now_ms() + 6_000;
+    let release = format!("/releases/{}", perk_due_at(pool, passes).await);
+    let before = page(&base, &release).await;
+    clock_passes(&state, &base, passes, "a perk's deadline passing").await;
+    assert!(
+        page(&base, &release).await != before,
+        "{release} changed when its perk's deadline passed"
+    );
+    all_agree(&state, &base, "a perk's deadline passing").await;
 
     // A ruling's time lapses, with no write: the dispute leaves the list.
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
-    let lapse = now_ms() + 4_000;
+    let lapse = now_ms() + 6_000;
     raised_at(pool, lapse - timeout).await;
     by_the_clock(
         &state,
@@ -307,19 +381,24 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
     boundaries(pool).await;
 }
 
-/// Reads `path` before `at`, waits past it with no write, reads again: its total moved by
-/// `delta` by the clock alone, and every kept answer agrees with a fresh one on both sides.
-async fn by_the_clock(state: &AppState, base: &str, path: &str, at: i64, delta: i64, what: &str) {
-    let pool = &state.db;
-    let (_, before) = common::get(base, path).await;
+/// Every kept answer agrees with a fresh one before `at`; then the clock passes `at` with
+/// no write to the read model.
+async fn clock_passes(state: &AppState, base: &str, at: i64, what: &str) {
     all_agree(state, base, &format!("{what}, before")).await;
     assert!(
         now_ms() < at,
         "the reads before {what} took too long to mean anything"
     );
-    let still = version(pool).await;
+    let still = version(&state.db).await;
     until_past(at).await;
-    assert_eq!(version(pool).await, still, "no write since");
+    assert_eq!(version(&state.db).await, still, "no write since");
+}
+
+/// Reads `path` before `at`, waits past it with no write, reads again: its total moved by
+/// `delta` by the clock alone, and every kept answer agrees with a fresh one on both sides.
+async fn by_the_clock(state: &AppState, base: &str, path: &str, at: i64, delta: i64, what: &str) {
+    let (_, before) = common::get(base, path).await;
+    clock_passes(state, base, at, what).await;
     let (_, after) = common::get(base, path).await;
     assert_eq!(
         after["total"].as_i64(),
@@ -333,46 +412,84 @@ async fn by_the_clock(state: &AppState, base: &str, path: &str, at: i64, delta: 
 /// answer (the conditions read with `now` as a parameter, an hour ahead).
 async fn boundaries(pool: &PgPool) {
     let d = now_ms() + 3_600_000;
-    due_at(pool, d).await;
-    boundary(pool, AuditList::Overdue, d, 1, |now| {
-        audit::overdue_changes_at(pool, now)
-    })
+    let who = due_at(pool, d).await;
+    boundary(
+        "the overdue list",
+        d,
+        1,
+        |now| list_total(pool, AuditList::Overdue, now),
+        |now| audit::overdue_changes_at(pool, now),
+    )
     .await;
+    // The artist's own count, which their page shows, turns at the same ms.
+    boundary(
+        "the artist's overdue count",
+        d,
+        1,
+        |now| async move { audit::overdue_of(pool, who, now).await.expect("count") },
+        |now| audit::overdue_of_changes_at(pool, who, now),
+    )
+    .await;
+
+    // A release's page: at its perk's deadline a new edition no longer carries the perk
+    // (`deadline <= now`), a ms later the perk shows "deadline passed" (`deadline < now`).
+    let d = now_ms() + 3_600_000;
+    let release = perk_due_at(pool, d).await;
+    let render = |now| async move {
+        pages::release_answer(pool, release, now)
+            .await
+            .expect("the release page")
+    };
+    let (before, at, after) = (render(d - 1).await, render(d).await, render(d + 1).await);
+    assert_eq!(before.until, Some(d), "until at the ms before the deadline");
+    assert_eq!(at.until, Some(d + 1), "until at the deadline");
+    assert!(before.value != at.value, "the page turns at the deadline");
+    assert!(
+        at.value != after.value,
+        "the page turns a ms after the deadline"
+    );
 
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
     let raised = now_ms() + 3_600_000 - timeout;
     raised_at(pool, raised).await;
-    boundary(pool, AuditList::Disputes, raised + timeout, -1, |now| {
-        audit::ruling_lapses_at(pool, now)
-    })
+    boundary(
+        "the disputes list",
+        raised + timeout,
+        -1,
+        |now| list_total(pool, AuditList::Disputes, now),
+        |now| audit::ruling_lapses_at(pool, now),
+    )
     .await;
 }
 
-/// Up to `last` the list gives what it gave a ms before, and `until` there is `last + 1`;
-/// a ms later its total has moved by `delta`.
-async fn boundary<F, Fut>(pool: &PgPool, list: AuditList, last: i64, delta: i64, until: F)
+async fn list_total(pool: &PgPool, list: AuditList, now: i64) -> i64 {
+    audit::audit_items(pool, &AuditQuery::first(list, 1), now)
+        .await
+        .expect("the list")
+        .total
+}
+
+/// Up to `last` the count gives what it gave a ms before, and `until` there is `last + 1`;
+/// a ms later the count has moved by `delta`.
+async fn boundary<C, CFut, U, UFut>(what: &str, last: i64, delta: i64, count: C, until: U)
 where
-    F: Fn(i64) -> Fut,
-    Fut: std::future::Future<Output = Result<Option<i64>, sqlx::Error>>,
+    C: Fn(i64) -> CFut,
+    CFut: std::future::Future<Output = i64>,
+    U: Fn(i64) -> UFut,
+    UFut: std::future::Future<Output = Result<Option<i64>, sqlx::Error>>,
 {
-    let total = |now| async move {
-        audit::audit_items(pool, &AuditQuery::first(list, 1), now)
-            .await
-            .expect("the list")
-            .total
-    };
     for now in [last - 1, last] {
         let at = until(now).await.expect("until");
-        assert_eq!(at, Some(last + 1), "{list:?} at {now}");
+        assert_eq!(at, Some(last + 1), "{what}: until at {now}");
     }
     assert_eq!(
-        total(last).await,
-        total(last - 1).await,
-        "{list:?} to the last ms"
+        count(last).await,
+        count(last - 1).await,
+        "{what} to the last ms"
     );
     assert_eq!(
-        total(last + 1).await,
-        total(last).await + delta,
-        "{list:?} a ms after"
+        count(last + 1).await,
+        count(last).await + delta,
+        "{what} a ms after"
     );
 }
