@@ -1,5 +1,5 @@
 //! The expensive answers (an artist's analytics, the audit lists, the league, the rendered
-//! `/audit`, home, release and artist pages), kept between requests for exactly as long as they hold.
+//! `/audit`, home and artist pages), kept between requests for exactly as long as they hold.
 //!
 //! An answer holds while the read model is unchanged — every write moves its version (a
 //! trigger of the indexer's migration 0006, in the writing transaction) — and until the
@@ -205,9 +205,8 @@ impl<K> Memo<K, axum::body::Bytes>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
-    /// Rendered pages, at most `bytes` of them in all: a page's size has no fixed bound (a
-    /// release lists up to 200 deliveries to mark, an artist every perk), so a count of
-    /// pages would bound nothing. Each dropped after ten idle minutes.
+    /// Rendered pages, at most `bytes` of them in all: a page's size has no fixed bound (an
+    /// artist's lists every perk), so a count of pages would bound nothing. Each dropped after ten idle minutes.
     pub fn pages(kind: &'static str, bytes: u64) -> Self {
         Self::with(
             kind,
@@ -239,8 +238,6 @@ pub struct Memos {
     pub audit_page: Memo<(), axum::body::Bytes>,
     /// The home page, rendered.
     pub home_page: Memo<(), axum::body::Bytes>,
-    /// Each release's page, rendered.
-    pub release_page: Memo<Address, axum::body::Bytes>,
     /// Each artist's page, rendered.
     pub artist_page: Memo<Address, axum::body::Bytes>,
 }
@@ -254,9 +251,7 @@ impl Default for Memos {
             league: Memo::new("league", 256),
             audit_page: Memo::new("audit_page", 4),
             home_page: Memo::new("home_page", 4),
-            // A release's page is 10–120 KB (its deliveries to mark), an artist's grows with
-            // their perks: the most read of them, within a bound in bytes.
-            release_page: Memo::pages("release_page", 64 * 1024 * 1024),
+            // An artist's page grows with their perks: the most read, within a bound in bytes.
             artist_page: Memo::pages("artist_page", 32 * 1024 * 1024),
         }
     }

@@ -1,10 +1,10 @@
 //! Issue 17, finding 5: the expensive answers (an artist's analytics, the audit lists, the
-//! league, the `/audit`, home, release and artist pages) are kept between requests (`memo`). The attack: a burst of
+//! league, the `/audit`, home and artist pages) are kept between requests (`memo`). The attack: a burst of
 //! `/audit` requests, each running eight queries, held the pool until every route answered
 //! 503; now a burst costs one computation per answer, and sign-in answers meanwhile. The
 //! risk of keeping: a stale answer. So a kept answer must be the one a fresh query gives —
 //! after every kind of write to the read model, and when the clock alone makes a
-//! commitment overdue, a ruling lapse or a perk's deadline pass.
+//! commitment overdue or a ruling lapse.
 
 mod common;
 
@@ -87,8 +87,7 @@ async fn fresh(db: &PgPool, path: &str) -> Value {
 }
 
 /// Every kept route answers what its query gives now, and the pages kept as rendered (the
-/// `/audit` page, the home page, every release's and every artist's page) are what
-/// rendering them now gives.
+/// `/audit` page, the home page, every artist's page) are what rendering them now gives.
 async fn all_agree(state: &AppState, base: &str, after: &str) {
     let db = &state.db;
     for path in kept_paths() {
@@ -100,24 +99,12 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
     page_agrees(base, "/audit", &audit.expect("rendered").value, after).await;
     let home = pages::home_answer(db).await;
     page_agrees(base, "/", &home.expect("rendered").value, after).await;
-    for release in releases(db).await {
-        let fresh = pages::release_answer(db, release, now_ms()).await;
-        let path = format!("/releases/{release}");
-        page_agrees(base, &path, &fresh.expect("rendered").value, after).await;
-    }
     for n in 0..SHAPE.artists {
         let who = artist(u64::try_from(n).expect("a count"));
         let fresh = pages::artist_answer(state, who, now_ms()).await;
         let path = format!("/artists/{who}");
         page_agrees(base, &path, &fresh.expect("rendered").value, after).await;
     }
-}
-
-async fn releases(db: &PgPool) -> Vec<Address> {
-    sqlx::query_scalar("SELECT address FROM releases ORDER BY address")
-        .fetch_all(db)
-        .await
-        .expect("releases")
 }
 
 /// The page at `path` is `fresh`, byte for byte.
@@ -188,20 +175,6 @@ async fn due_at(pool: &PgPool, at: i64) -> Address {
     .fetch_one(pool)
     .await
     .expect("a pending commitment due later")
-}
-
-/// One perk not cancelled, due later than `at`, becomes due at `at`. Its release.
-async fn perk_due_at(pool: &PgPool, at: i64) -> Address {
-    sqlx::query_scalar(
-        "UPDATE perks SET deadline = $1
-         WHERE (release, perk) = (SELECT release, perk FROM perks
-            WHERE deadline > $1 AND cancelled_at IS NULL ORDER BY release, perk LIMIT 1)
-         RETURNING release",
-    )
-    .bind(at)
-    .fetch_one(pool)
-    .await
-    .expect("a perk due later")
 }
 
 /// One open dispute (the latest raised) counts as raised at `at`.
@@ -354,17 +327,6 @@ async fn kept_answers_are_shared_by_a_burst_and_never_stale() {
         "{flagged} changed when the commitment fell overdue"
     );
 
-    // A perk's deadline passes, with no write: its release's page says so.
-    let passes = now_ms() + 6_000;
-    let release = format!("/releases/{}", perk_due_at(pool, passes).await);
-    let before = page(&base, &release).await;
-    clock_passes(&state, &base, passes, "a perk's deadline passing").await;
-    assert!(
-        page(&base, &release).await != before,
-        "{release} changed when its perk's deadline passed"
-    );
-    all_agree(&state, &base, "a perk's deadline passing").await;
-
     // A ruling's time lapses, with no write: the dispute leaves the list.
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
     let lapse = now_ms() + 6_000;
@@ -430,24 +392,6 @@ async fn boundaries(pool: &PgPool) {
         |now| audit::overdue_of_changes_at(pool, who, now),
     )
     .await;
-
-    // A release's page: at its perk's deadline a new edition no longer carries the perk
-    // (`deadline <= now`), a ms later the perk shows "deadline passed" (`deadline < now`).
-    let d = now_ms() + 3_600_000;
-    let release = perk_due_at(pool, d).await;
-    let render = |now| async move {
-        pages::release_answer(pool, release, now)
-            .await
-            .expect("the release page")
-    };
-    let (before, at, after) = (render(d - 1).await, render(d).await, render(d + 1).await);
-    assert_eq!(before.until, Some(d), "until at the ms before the deadline");
-    assert_eq!(at.until, Some(d + 1), "until at the deadline");
-    assert!(before.value != at.value, "the page turns at the deadline");
-    assert!(
-        at.value != after.value,
-        "the page turns a ms after the deadline"
-    );
 
     let timeout = i64::try_from(dreamster_types::release::RULING_TIMEOUT).expect("ms");
     let raised = now_ms() + 3_600_000 - timeout;
