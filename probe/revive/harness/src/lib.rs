@@ -56,6 +56,24 @@ pub fn perk(
     }
 }
 
+/// The scenario's automatic perk: stems, 30 % of the price in escrow.
+pub fn stems(deadline: u64) -> PerkTerms {
+    perk(
+        "Stems",
+        "A",
+        DeliveryMethod::Automatic {
+            content_hash: [7; 32],
+        },
+        3_000,
+        deadline,
+    )
+}
+
+/// The scenario's physical perk: a vinyl, 20 % of the price in escrow.
+pub fn vinyl(deadline: u64) -> PerkTerms {
+    perk("Vinyl", "B", DeliveryMethod::Physical, 2_000, deadline)
+}
+
 pub fn units(planck: Balance) -> String {
     format!("{}.{:010} DOT", planck / UNIT, planck % UNIT)
 }

@@ -20,8 +20,10 @@ use dreamster_types::registry_api::RegistryError;
 use dreamster_types::{Address, Balance, EditionId, PerkId};
 use pallet_revive::H160;
 use revive_probe::artifact::Artifact;
-use revive_probe::{DAY, PRICE, UNIT, answer, envelope, perk, sale_terms, signed, units};
 use revive_probe::runtime::{self, AccountId};
+use revive_probe::{
+    DAY, PRICE, UNIT, answer, envelope, perk, sale_terms, signed, stems, units, vinyl,
+};
 use sp_keyring::Sr25519Keyring;
 
 const T0: u64 = 1_780_000_000_000; // milliseconds, 2026
@@ -130,7 +132,11 @@ fn scenario(
     );
     report_answer::<(), RegistryError>("registry.register_artist", &o);
 
-    let long = sale_terms("x".repeat(128), "ipfs://".to_string() + &"y".repeat(249), T0);
+    let long = sale_terms(
+        "x".repeat(128),
+        "ipfs://".to_string() + &"y".repeat(249),
+        T0,
+    );
     let o = call(
         artist,
         registry_at,
@@ -157,15 +163,7 @@ fn scenario(
     );
 
     println!("== perks");
-    let automatic = perk(
-        "Stems",
-        "A",
-        DeliveryMethod::Automatic {
-            content_hash: [7; 32],
-        },
-        3_000,
-        T0 + 30 * DAY,
-    );
+    let automatic = stems(T0 + 30 * DAY);
     let o = call(
         artist,
         release_at,
@@ -173,7 +171,7 @@ fn scenario(
         0,
     );
     report_answer::<PerkId, ReleaseError>("add_perk automatic, 30 %", &o);
-    let physical = perk("Vinyl", "B", DeliveryMethod::Physical, 2_000, T0 + DAY);
+    let physical = vinyl(T0 + DAY);
     let o = call(
         artist,
         release_at,

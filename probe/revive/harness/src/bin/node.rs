@@ -13,13 +13,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use codec::{DecodeAll, Encode};
 use dreamster_types::events::DreamsterEvent;
-use dreamster_types::perk::DeliveryMethod;
 use dreamster_types::{Address, Balance};
 use frame_support::weights::Weight;
 use pallet_revive::{AccountId32Mapper, AddressMapper, H160, U256};
 use revive_probe::artifact::Artifact;
 use revive_probe::runtime::Runtime;
-use revive_probe::{DAY, PRICE, UNIT, perk, sale_terms, signed, units};
+use revive_probe::{DAY, PRICE, UNIT, sale_terms, signed, stems, units, vinyl};
 use sp_core::crypto::AccountId32;
 use subxt::dynamic::Value;
 use subxt::{OnlineClient, PolkadotConfig};
@@ -50,21 +49,27 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("no connection to {url} within {RPC_DEADLINE:?}"))?
         .with_context(|| format!("subxt 0.38 connecting to {url}"))?;
-    let auto_map = api
-        .constants()
-        .at(&subxt::dynamic::constant("Revive", "AutoMap"))?
-        .to_value()?
+    let auto_map = revive_constant(&api, "AutoMap")?
         .as_bool()
         .context("Revive::AutoMap is not a bool")?;
+    // What the node multiplies native value by, read from it rather than assumed.
+    let native_to_eth = revive_constant(&api, "NativeToEthRatio")?
+        .as_u128()
+        .context("Revive::NativeToEthRatio is not a number")?;
     println!(
-        "== connected with subxt 0.38 (which reads metadata V15) to {url}: runtime spec version {}, {} pallets, Revive::AutoMap {auto_map}",
+        "== connected with subxt 0.38 (which reads metadata V15) to {url}: runtime spec version {}, {} pallets, Revive::AutoMap {auto_map}, Revive::NativeToEthRatio {native_to_eth}",
         api.runtime_version().spec_version,
         api.metadata().pallets().len()
     );
     let mut run = Run::default();
 
-    let (owner, artist, fan, arbiter, stranger) =
-        (dev::dave(), dev::alice(), dev::bob(), dev::charlie(), dev::eve());
+    let (owner, artist, fan, arbiter, stranger) = (
+        dev::dave(),
+        dev::alice(),
+        dev::bob(),
+        dev::charlie(),
+        dev::eve(),
+    );
 
     if auto_map {
         println!("== accounts: mapped when created (genesis)");
@@ -77,7 +82,12 @@ async fn main() -> anyhow::Result<()> {
         );
     } else {
         println!("== accounts (Eve stays unmapped)");
-        for (name, who) in [("Dave", &owner), ("Alice", &artist), ("Bob", &fan), ("Charlie", &arbiter)] {
+        for (name, who) in [
+            ("Dave", &owner),
+            ("Alice", &artist),
+            ("Bob", &fan),
+            ("Charlie", &arbiter),
+        ] {
             let before = free(&api, who).await?;
             let step = submit(&api, who, "Revive", "map_account", vec![]).await;
             step.report(&format!("map_account {name}"));
@@ -96,10 +106,7 @@ async fn main() -> anyhow::Result<()> {
         &owner,
         "Revive",
         "upload_code",
-        vec![
-            Value::from_bytes(&release.blob),
-            Value::u128(DEPOSIT_LIMIT),
-        ],
+        vec![Value::from_bytes(&release.blob), Value::u128(DEPOSIT_LIMIT)],
     )
     .await;
     step.report("upload_code release");
@@ -130,9 +137,24 @@ async fn main() -> anyhow::Result<()> {
     println!("  registry at {registry_at:?} (an H160)");
 
     for (who, label, input, event) in [
-        (&owner, "registry.set_release_code", registry.input("set_release_code", (ink::H256(code_hash),)), "ReleaseCodeSet"),
-        (&owner, "registry.add_arbiter", registry.input("add_arbiter", (addr(&arbiter),)), "ArbiterAdded"),
-        (&artist, "registry.register_artist", registry.input("register_artist", ("Alice".to_string(), String::new())), "ArtistRegistered"),
+        (
+            &owner,
+            "registry.set_release_code",
+            registry.input("set_release_code", (ink::H256(code_hash),)),
+            "ReleaseCodeSet",
+        ),
+        (
+            &owner,
+            "registry.add_arbiter",
+            registry.input("add_arbiter", (addr(&arbiter),)),
+            "ArbiterAdded",
+        ),
+        (
+            &artist,
+            "registry.register_artist",
+            registry.input("register_artist", ("Alice".to_string(), String::new())),
+            "ArtistRegistered",
+        ),
     ] {
         let step = call(&api, who, registry_at, input, 0).await;
         step.report(label);
@@ -162,32 +184,46 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("the factory emitted no ReleaseCreated"))?;
     println!(
         "  release at {release_at:?}; Revive::Instantiated events for it: {}",
-        step.instantiated.iter().filter(|a| **a == release_at).count()
+        step.instantiated
+            .iter()
+            .filter(|a| **a == release_at)
+            .count()
     );
 
     println!("== perks");
-    let stems = perk(
-        "Stems",
-        "A",
-        DeliveryMethod::Automatic {
-            content_hash: [7; 32],
-        },
-        3_000,
-        start + 30 * DAY,
-    );
-    let step = call(&api, &artist, release_at, release.input("add_perk", (stems,)), 0).await;
+    let step = call(
+        &api,
+        &artist,
+        release_at,
+        release.input("add_perk", (stems(start + 30 * DAY),)),
+        0,
+    )
+    .await;
     step.report("add_perk automatic, 30 %");
     run.emitted(&step, "add_perk automatic", &["PerkAdded"]);
     // Due a minute of chain time from now: the driver then waits for the chain to pass it.
     let vinyl_due = chain_now(&api).await? + 60_000;
-    let vinyl = perk("Vinyl", "B", DeliveryMethod::Physical, 2_000, vinyl_due);
-    let step = call(&api, &artist, release_at, release.input("add_perk", (vinyl,)), 0).await;
+    let step = call(
+        &api,
+        &artist,
+        release_at,
+        release.input("add_perk", (vinyl(vinyl_due),)),
+        0,
+    )
+    .await;
     step.report("add_perk physical, 20 %, due in a minute of chain time");
     run.emitted(&step, "add_perk physical", &["PerkAdded"]);
 
     println!("== a purchase (payable) and its escrow");
     let fan_before = free(&api, &fan).await?;
-    let step = call(&api, &fan, release_at, release.input("buy", (vec![0u32, 1u32],)), PRICE).await;
+    let step = call(
+        &api,
+        &fan,
+        release_at,
+        release.input("buy", (vec![0u32, 1u32],)),
+        PRICE,
+    )
+    .await;
     step.report("buy, price paid in native units");
     run.emitted(&step, "buy", &["Transfer", "EditionSold"]);
     let held = evm_balance(&api, release_at).await?;
@@ -197,21 +233,54 @@ async fn main() -> anyhow::Result<()> {
         units(step.fee),
     );
     run.check(
-        held == U256::from(PRICE) * U256::from(revive_probe::runtime::NATIVE_TO_ETH),
+        held == U256::from(PRICE) * U256::from(native_to_eth),
         "the release holds the price, in 18-decimal units",
     );
-    let step = call(&api, &fan, release_at, release.input("buy", (vec![0u32],)), PRICE + 1).await;
+    let step = call(
+        &api,
+        &fan,
+        release_at,
+        release.input("buy", (vec![0u32],)),
+        PRICE + 1,
+    )
+    .await;
     step.report("buy, one planck too much");
-    run.refused(&step, "Revive::ContractReverted", "buy with one planck too much");
+    run.refused(
+        &step,
+        "Revive::ContractReverted",
+        "buy with one planck too much",
+    );
 
     println!("== delivery, the report to the registry, refund, withdrawal");
-    let step = call(&api, &fan, release_at, release.input("unlock", (0u32, 0u32)), 0).await;
+    let step = call(
+        &api,
+        &fan,
+        release_at,
+        release.input("unlock", (0u32, 0u32)),
+        0,
+    )
+    .await;
     step.report("unlock (automatic delivery)");
     run.emitted(&step, "unlock", &["EntitlementChanged"]);
-    let step = call(&api, &fan, release_at, release.input("confirm", (0u32, 0u32)), 0).await;
+    let step = call(
+        &api,
+        &fan,
+        release_at,
+        release.input("confirm", (0u32, 0u32)),
+        0,
+    )
+    .await;
     step.report("confirm: escrow to the artist, outcome to the registry");
-    run.emitted(&step, "confirm", &["EntitlementChanged", "EscrowReleased", "ReputationChanged"]);
-    let from_registry = step.contract_events.iter().filter(|(c, _)| *c == registry_at).count();
+    run.emitted(
+        &step,
+        "confirm",
+        &["EntitlementChanged", "EscrowReleased", "ReputationChanged"],
+    );
+    let from_registry = step
+        .contract_events
+        .iter()
+        .filter(|(c, _)| *c == registry_at)
+        .count();
     println!("  events emitted by the registry during that extrinsic: {from_registry}");
     run.check(from_registry == 1, "the registry reported inside confirm");
 
@@ -230,9 +299,20 @@ async fn main() -> anyhow::Result<()> {
         60
     );
     let fan_before = free(&api, &fan).await?;
-    let step = call(&api, &fan, release_at, release.input("claim_refund", (0u32, 1u32)), 0).await;
+    let step = call(
+        &api,
+        &fan,
+        release_at,
+        release.input("claim_refund", (0u32, 1u32)),
+        0,
+    )
+    .await;
     step.report("claim_refund of the overdue vinyl");
-    run.emitted(&step, "claim_refund", &["EntitlementChanged", "ReputationChanged"]);
+    run.emitted(
+        &step,
+        "claim_refund",
+        &["EntitlementChanged", "ReputationChanged"],
+    );
     let fan_after = free(&api, &fan).await?;
     println!(
         "  fan's free balance {} (refund less the fee {})",
@@ -260,12 +340,26 @@ async fn main() -> anyhow::Result<()> {
 
     if auto_map {
         println!("== Eve, mapped when her account was created");
-        let step = call(&api, &stranger, release_at, release.input("buy", (vec![0u32],)), PRICE).await;
+        let step = call(
+            &api,
+            &stranger,
+            release_at,
+            release.input("buy", (vec![0u32],)),
+            PRICE,
+        )
+        .await;
         step.report("Eve buys");
         run.emitted(&step, "Eve buys", &["Transfer", "EditionSold"]);
     } else {
         println!("== an account that never called map_account");
-        let step = call(&api, &stranger, release_at, release.input("buy", (vec![0u32],)), PRICE).await;
+        let step = call(
+            &api,
+            &stranger,
+            release_at,
+            release.input("buy", (vec![0u32],)),
+            PRICE,
+        )
+        .await;
         step.report("Eve buys");
         run.refused(&step, "Revive::AccountUnmapped", "Eve, unmapped, buys");
     }
@@ -293,11 +387,17 @@ impl Run {
     /// Succeeded, and its contract events are exactly `names`, in order.
     fn emitted(&mut self, step: &Step, what: &str, names: &[&str]) {
         self.ok(step, what);
-        self.check(step.event_names() == names, &format!("{what} emits {names:?}"));
+        self.check(
+            step.event_names() == names,
+            &format!("{what} emits {names:?}"),
+        );
     }
 
     fn refused(&mut self, step: &Step, error: &str, what: &str) {
-        self.check(step.error.as_deref() == Some(error), &format!("{what} is refused with {error}"));
+        self.check(
+            step.error.as_deref() == Some(error),
+            &format!("{what} is refused with {error}"),
+        );
     }
 
     fn finish(self) -> anyhow::Result<()> {
@@ -305,7 +405,11 @@ impl Run {
             println!("== every step as expected");
             Ok(())
         } else {
-            bail!("{} step(s) not as expected: {:?}", self.mismatches.len(), self.mismatches)
+            bail!(
+                "{} step(s) not as expected: {:?}",
+                self.mismatches.len(),
+                self.mismatches
+            )
         }
     }
 }
@@ -415,17 +519,23 @@ async fn submit(api: &Api, who: &Keypair, pallet: &str, call: &str, fields: Vec<
                         H160(contract),
                         DreamsterEvent::decode(&topics, &data).map_err(|e| format!("{e:?}")),
                     )),
-                    Err(e) => step.others.push(format!("Revive::ContractEmitted undecodable: {e}")),
+                    Err(e) => step
+                        .others
+                        .push(format!("Revive::ContractEmitted undecodable: {e}")),
                 }
             }
             ("Revive", "Instantiated") => match <([u8; 20], [u8; 20])>::decode_all(&mut bytes) {
                 Ok((_deployer, contract)) => step.instantiated.push(H160(contract)),
-                Err(e) => step.others.push(format!("Revive::Instantiated undecodable: {e}")),
+                Err(e) => step
+                    .others
+                    .push(format!("Revive::Instantiated undecodable: {e}")),
             },
             ("TransactionPayment", "TransactionFeePaid") => {
                 match <(AccountId32, Balance, Balance)>::decode_all(&mut bytes) {
                     Ok((_who, fee, _tip)) => step.fee = fee,
-                    Err(e) => step.others.push(format!("TransactionFeePaid undecodable: {e}")),
+                    Err(e) => step
+                        .others
+                        .push(format!("TransactionFeePaid undecodable: {e}")),
                 }
             }
             // The dispatch info: the weight charged, the class, whether it paid.
@@ -434,7 +544,9 @@ async fn submit(api: &Api, who: &Keypair, pallet: &str, call: &str, fields: Vec<
                     step.ref_time = weight.ref_time();
                     step.proof_size = weight.proof_size();
                 }
-                Err(e) => step.others.push(format!("ExtrinsicSuccess undecodable: {e}")),
+                Err(e) => step
+                    .others
+                    .push(format!("ExtrinsicSuccess undecodable: {e}")),
             },
             ("System", "ExtrinsicFailed") => {
                 step.error = Some(
@@ -510,6 +622,14 @@ async fn chain_now(api: &Api) -> anyhow::Result<u64> {
         .await?
         .context("Timestamp::Now unset")?;
     Ok(u64::decode_all(&mut now.encoded())?)
+}
+
+/// A constant of pallet-revive, as the node's metadata gives it.
+fn revive_constant(api: &Api, name: &str) -> anyhow::Result<Value<u32>> {
+    Ok(api
+        .constants()
+        .at(&subxt::dynamic::constant("Revive", name))?
+        .to_value()?)
 }
 
 /// What a contract holds, as pallet-revive shows it to contracts and Ethereum tools.
