@@ -206,7 +206,8 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
     /// Rendered pages, at most `bytes` of them in all: a page's size has no fixed bound (an
-    /// artist's lists every perk), so a count of pages would bound nothing. Each dropped after ten idle minutes.
+    /// artist's lists every perk), so a count of pages would bound nothing. Each dropped
+    /// after ten idle minutes.
     pub fn pages(kind: &'static str, bytes: u64) -> Self {
         Self::with(
             kind,
