@@ -33,7 +33,7 @@ async fn artist_route(
 /// Sales and revenue by day; per perk: delivery rate, time to delivery, on-time rate,
 /// confirmations, ratings, disputes, refunds, and sales before / after it was added.
 #[utoipa::path(get, path = "/api/artists/{address}/analytics", operation_id = "analytics", params(("address" = String, Path, description = "SS58 or 0x hex")),
-    responses((status = 200, body = Analytics), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Analytics), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn analytics_route(
     State(s): State<AppState>,
     ApiPath(address): ApiPath<Address>,
@@ -278,7 +278,14 @@ pub struct Analytics {
     pub perks: Vec<PerkFigures>,
 }
 
+/// An artist's analytics; an unknown artist is a 404 (never kept, so addresses no one
+/// registered cannot fill the kept answers), at the cost of one query.
 pub async fn analytics(db: &PgPool, artist: Address) -> Result<Analytics, ApiError> {
+    sqlx::query_scalar::<_, i32>("SELECT 1 FROM artists WHERE address = $1")
+        .bind(artist)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no artist {artist}")))?;
     let by_day: Vec<DayFigures> = sqlx::query_as(
         "SELECT to_char(to_timestamp(ed.sold_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
             count(*) AS sales, sum(ed.price)::text AS revenue

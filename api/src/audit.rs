@@ -192,6 +192,13 @@ impl AuditQuery {
         })
     }
 
+    /// Whether many ask for this page, so it is kept: the first page of a list, every
+    /// artist's. At most 100 sizes × 3 lists of them, fewer than the 1 024 kept, so keys
+    /// asked once (an offset, an artist, real or not) never push them out.
+    pub fn shared(&self) -> bool {
+        self.offset == 0 && self.artist.is_none()
+    }
+
     /// The first `limit` items of a list, every artist's.
     pub fn first(list: AuditList, limit: i64) -> Self {
         AuditQuery {
@@ -312,12 +319,15 @@ pub async fn audit_items(
 /// [`audit_items`] now, kept while it holds (`memo`): refunds until the read model
 /// changes, the overdue list until a commitment falls overdue, the disputes until a
 /// ruling lapses.
+/// Pages few ask for ([`AuditQuery::shared`]) are computed at their turn, not kept.
 pub async fn kept_items(s: &AppState, q: AuditQuery) -> Result<Page<AuditItem>, ApiError> {
     let (db, query) = (&s.db, &q);
-    s.memos
-        .audit
-        .get(db, q.clone(), |now| items_answer(db, query, now))
-        .await
+    let compute = |now| items_answer(db, query, now);
+    if q.shared() {
+        s.memos.audit.get(db, q.clone(), compute).await
+    } else {
+        s.memos.audit.unkept(compute).await
+    }
 }
 
 /// [`audit_items`] at `now`, with until when it holds by the clock.
@@ -381,19 +391,21 @@ pub async fn league(
     })
 }
 
-/// [`league`] now, kept until the read model changes or a commitment falls overdue.
+/// [`league`] now, kept until the read model changes or a commitment falls overdue. Only
+/// its first page is kept (at each of 100 sizes, fewer than the 256 kept); a page further
+/// on is computed at its turn, not kept (see `memo`).
 pub async fn kept_league(
     s: &AppState,
     limit: i64,
     offset: i64,
 ) -> Result<Page<LeagueRow>, ApiError> {
     let db = &s.db;
-    s.memos
-        .league
-        .get(db, (limit, offset), |now| {
-            league_answer(db, limit, offset, now)
-        })
-        .await
+    let compute = |now| league_answer(db, limit, offset, now);
+    if offset == 0 {
+        s.memos.league.get(db, (limit, offset), compute).await
+    } else {
+        s.memos.league.unkept(compute).await
+    }
 }
 
 /// [`league`] at `now`, with until when it holds by the clock.

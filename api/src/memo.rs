@@ -14,15 +14,28 @@
 //! plans each with its parameters' values: a prepared statement turns generic after five
 //! runs, and planned without knowing `now` the overdue count took 560 ms instead of 10
 //! (EXPLAIN ANALYZE at 1 000 000 entitlements). A miss is rare; its planning is cheap.
+//!
+//! A miss is rare for the keys people ask for, but anyone can ask for a key no one else
+//! does (the audit list at offset 4 711, the league 3 rows at a time): each such request
+//! is a miss, so the misses of every kind share one [`Room`] — at most
+//! [`Room::COMPUTING`] computations at once, the rest waiting in line, and beyond
+//! [`Room::WAITING`] in line an immediate 503 — so a flood of them holds a quarter of the
+//! pool's connections, never all, and every other route keeps its own. A key asked once
+//! does not push out a key asked often either: only the keys many share are kept (the first
+//! page of a list, unfiltered, at each of the 100 page sizes — fewer than each cache
+//! holds), an artist's answers only for a registered artist, and the rest are computed at
+//! their turn and not kept ([`Memo::unkept`]).
 
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use moka::future::{Cache, CacheBuilder};
 use moka::ops::compute::Op;
 use moka::Expiry;
 use sqlx::PgPool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::address::Address;
 use crate::artists::Analytics;
@@ -82,6 +95,8 @@ pub struct Memo<K, V> {
     /// The kind, as the metrics name it.
     kind: &'static str,
     cache: Answers<K, V>,
+    /// Where its computations wait their turn, with every other kind's.
+    room: Room,
 }
 
 impl<K, V> Clone for Memo<K, V> {
@@ -89,7 +104,72 @@ impl<K, V> Clone for Memo<K, V> {
         Memo {
             kind: self.kind,
             cache: self.cache.clone(),
+            room: self.room.clone(),
         }
+    }
+}
+
+/// The computations of answers not kept, bounded: a few run, some more wait their turn,
+/// the rest are refused at once (see the module's comment). Shared by every [`Memo`] of
+/// one API (cheap to clone).
+#[derive(Clone)]
+pub struct Room {
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+}
+
+/// A place in the [`Room`]: held while a computation runs.
+struct Turn {
+    _admitted: OwnedSemaphorePermit,
+    _running: OwnedSemaphorePermit,
+}
+
+impl Room {
+    /// Computations at once: a quarter of the request pool's 16 connections (each
+    /// computation runs one query at a time), so the other routes keep twelve.
+    pub const COMPUTING: usize = 4;
+    /// Computations waiting their turn, beyond which a miss is refused: enough for the
+    /// 200 artists of the load bench's read model, all missed at once after a block.
+    pub const WAITING: usize = 1024;
+
+    pub fn new(computing: usize, waiting: usize) -> Self {
+        Room {
+            running: Arc::new(Semaphore::new(computing)),
+            admitted: Arc::new(Semaphore::new(computing.saturating_add(waiting))),
+        }
+    }
+
+    /// A turn to compute: at once if one is free, after the computations before it if the
+    /// line has room, else refused (503) without waiting.
+    async fn turn(&self) -> Result<Turn, ApiError> {
+        let busy = || {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many answers are being computed right now; try again in a moment",
+            )
+        };
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy())?;
+        let running = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| busy())?;
+        Ok(Turn {
+            _admitted: admitted,
+            _running: running,
+        })
+    }
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Room::new(Room::COMPUTING, Room::WAITING)
     }
 }
 
@@ -127,19 +207,33 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// At most `capacity` answers, each dropped after ten idle minutes.
-    pub fn new(kind: &'static str, capacity: u64) -> Self {
-        Self::with(kind, Cache::builder().max_capacity(capacity))
+    /// At most `capacity` answers, each dropped after ten idle minutes; computed in `room`.
+    pub fn new(kind: &'static str, capacity: u64, room: &Room) -> Self {
+        Self::with(kind, Cache::builder().max_capacity(capacity), room)
     }
 
-    fn with(kind: &'static str, builder: AnswersBuilder<K, V>) -> Self {
+    fn with(kind: &'static str, builder: AnswersBuilder<K, V>, room: &Room) -> Self {
         Memo {
             kind,
+            room: room.clone(),
             cache: builder
                 .time_to_idle(Duration::from_secs(600))
                 .expire_after(UntilExpiry)
                 .build(),
         }
+    }
+
+    /// An answer not kept, for a key that few ask for (a deep page, a filter): computed at
+    /// its turn in the room, like a miss, so a flood of such keys waits in line instead of
+    /// taking the pool, and never takes the place of answers many read.
+    pub async fn unkept<F, Fut>(&self, compute: F) -> Result<V, ApiError>
+    where
+        F: FnOnce(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Answer<V>, ApiError>>,
+    {
+        metrics::counter!("dreamster_api_memo_unkept_total", "kind" => self.kind).increment(1);
+        let _turn = self.room.turn().await?;
+        Ok(compute(now_ms()).await?.value)
     }
 
     /// The answer for `key`: kept, or computed by `compute` (given the time it is to be
@@ -159,8 +253,10 @@ where
         let miss = || async {
             metrics::counter!("dreamster_api_memo_computations_total", "kind" => self.kind)
                 .increment(1);
+            let turn = self.room.turn().await.map_err(Miss::Failed)?;
             let at = now_ms();
             let answer = compute(at).await.map_err(Miss::Failed)?;
+            drop(turn);
             let kept = Kept { at, answer };
             match self::version(db).await {
                 Ok(v) if v == version => Ok(Arc::new(kept)),
@@ -197,6 +293,7 @@ where
                 })
                 .await;
         }
+        let _turn = self.room.turn().await?;
         Ok(compute(now_ms()).await?.value)
     }
 }
@@ -208,7 +305,7 @@ where
     /// Rendered pages, at most `bytes` of them in all: a page's size has no fixed bound (an
     /// artist's lists every perk), so a count of pages would bound nothing. Each dropped
     /// after ten idle minutes.
-    pub fn pages(kind: &'static str, bytes: u64) -> Self {
+    pub fn pages(kind: &'static str, bytes: u64, room: &Room) -> Self {
         Self::with(
             kind,
             Cache::builder().max_capacity(bytes).weigher(
@@ -216,6 +313,7 @@ where
                     u32::try_from(kept.answer.value.len()).unwrap_or(u32::MAX)
                 },
             ),
+            room,
         )
     }
 }
@@ -233,7 +331,7 @@ enum Miss<V> {
 pub struct Memos {
     pub analytics: Memo<Address, Analytics>,
     pub audit: Memo<AuditQuery, Page<AuditItem>>,
-    /// By limit and offset.
+    /// By limit and offset (only first pages are kept: `audit::kept_league`).
     pub league: Memo<(i64, i64), Page<LeagueRow>>,
     /// The `/audit` page, rendered.
     pub audit_page: Memo<(), axum::body::Bytes>,
@@ -243,17 +341,64 @@ pub struct Memos {
     pub artist_page: Memo<Address, axum::body::Bytes>,
 }
 
-impl Default for Memos {
-    fn default() -> Self {
+impl Memos {
+    /// Every kind's computations in `room`.
+    pub fn in_room(room: &Room) -> Self {
         Memos {
             // An answer per artist asked about; beyond that, the least used leave.
-            analytics: Memo::new("analytics", 4096),
-            audit: Memo::new("audit", 1024),
-            league: Memo::new("league", 256),
-            audit_page: Memo::new("audit_page", 4),
-            home_page: Memo::new("home_page", 4),
+            analytics: Memo::new("analytics", 4096, room),
+            audit: Memo::new("audit", 1024, room),
+            league: Memo::new("league", 256, room),
+            audit_page: Memo::new("audit_page", 4, room),
+            home_page: Memo::new("home_page", 4, room),
             // An artist's page grows with their perks: the most read, within a bound in bytes.
-            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024),
+            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, room),
         }
+    }
+}
+
+impl Default for Memos {
+    fn default() -> Self {
+        Memos::in_room(&Room::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The room's three outcomes with one turn and one place in line: a turn at once, a
+    /// wait for the turn, a refusal (503 `busy`) without waiting; and the waiting one's
+    /// turn comes when the running one ends.
+    #[tokio::test]
+    async fn a_full_line_is_refused_at_once_and_a_waiting_turn_comes() {
+        let room = Room::new(1, 1);
+        let running = room.turn().await.expect("a free turn");
+        let line = room.clone();
+        let waiting = tokio::spawn(async move { line.turn().await.map(|_| ()) });
+        // The waiting one is in line once the room's admissions are all taken.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while room.admitted.available_permits() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the second turn never got in line"
+            );
+            tokio::task::yield_now().await;
+        }
+        let refused = room.turn().await.err().expect("a full line refuses");
+        assert_eq!(
+            (refused.status, refused.code),
+            (StatusCode::SERVICE_UNAVAILABLE, "busy")
+        );
+        assert!(
+            !waiting.is_finished(),
+            "the second turn waits for the first"
+        );
+        drop(running);
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("the waiting turn came within 10 s")
+            .expect("joined")
+            .expect("its turn");
     }
 }

@@ -439,7 +439,9 @@ async fn artist(
 
 /// An artist's page at `now`, kept as rendered until the read model changes or one of the
 /// artist's commitments falls overdue (the overdue count and its flag are the only things
-/// on it the clock moves). The analytics it shows are kept answers of their own.
+/// on it the clock moves). Its analytics are computed here, not taken from their own kept
+/// answers: a computation waiting on another kind's would hold its turn in the `memo::Room`
+/// while waiting for one, and a few such could hold every turn.
 pub async fn artist_answer(
     s: &AppState,
     address: Address,
@@ -447,7 +449,7 @@ pub async fn artist_answer(
 ) -> Result<crate::memo::Answer<axum::body::Bytes>, ApiError> {
     let a = crate::artists::artist_at(&s.db, address, now).await?;
     let until = crate::audit::overdue_of_changes_at(&s.db, address, now).await?;
-    let stats = crate::artists::kept_analytics(s, address).await?;
+    let stats = crate::artists::analytics(&s.db, address).await?;
     let Html(html) = artist_page(&a, &stats);
     Ok(crate::memo::Answer {
         value: html.into(),
