@@ -18,7 +18,7 @@
 //! A miss is rare for the keys people ask for, but anyone can ask for a key no one else
 //! does (the audit list at offset 4 711, the league 3 rows at a time): each such request
 //! is a miss, so the misses of every kind share one [`Room`] — at most
-//! [`Room::COMPUTING`] computations at once, the rest waiting in line, and beyond
+//! [`Room::STATEMENTS`] of their statements at once, the rest waiting in line, and beyond
 //! [`Room::WAITING`] in line an immediate 503 — so a flood of them holds a quarter of the
 //! pool's connections, never all, and every other route keeps its own. A key asked once
 //! does not push out a key asked often either: only the keys many share are kept (the first
@@ -97,6 +97,8 @@ pub struct Memo<K, V> {
     cache: Answers<K, V>,
     /// Where its computations wait their turn, with every other kind's.
     room: Room,
+    /// The statements one computation runs at once: the room's places it takes.
+    width: u32,
 }
 
 impl<K, V> Clone for Memo<K, V> {
@@ -105,6 +107,7 @@ impl<K, V> Clone for Memo<K, V> {
             kind: self.kind,
             cache: self.cache.clone(),
             room: self.room.clone(),
+            width: self.width,
         }
     }
 }
@@ -116,6 +119,8 @@ impl<K, V> Clone for Memo<K, V> {
 pub struct Room {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    /// The places in `running`: the most a computation can take.
+    statements: u32,
 }
 
 /// A place in the [`Room`]: held while a computation runs.
@@ -125,23 +130,29 @@ struct Turn {
 }
 
 impl Room {
-    /// Computations at once: a quarter of the request pool's 16 connections (each
-    /// computation runs one query at a time), so the other routes keep twelve.
-    pub const COMPUTING: usize = 4;
+    /// Statements at once: a quarter of the request pool's 16 connections, so the other
+    /// routes keep twelve. A computation takes as many places as it runs statements at
+    /// once (most one; an artist's page four).
+    pub const STATEMENTS: u32 = 4;
     /// Computations waiting their turn, beyond which a miss is refused: enough for the
     /// 200 artists of the load bench's read model, all missed at once after a block.
     pub const WAITING: usize = 1024;
 
-    pub fn new(computing: usize, waiting: usize) -> Self {
+    pub fn new(statements: u32, waiting: usize) -> Self {
+        let statements = statements.max(1);
         Room {
-            running: Arc::new(Semaphore::new(computing)),
-            admitted: Arc::new(Semaphore::new(computing.saturating_add(waiting))),
+            running: Arc::new(Semaphore::new(statements as usize)),
+            admitted: Arc::new(Semaphore::new(
+                (statements as usize).saturating_add(waiting),
+            )),
+            statements,
         }
     }
 
-    /// A turn to compute: at once if one is free, after the computations before it if the
-    /// line has room, else refused (503) without waiting.
-    async fn turn(&self) -> Result<Turn, ApiError> {
+    /// A turn to compute with `width` statements at once: at once if the places are free,
+    /// after the computations before it if the line has room, else refused (503) without
+    /// waiting.
+    async fn turn(&self, width: u32) -> Result<Turn, ApiError> {
         let busy = || {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -157,7 +168,7 @@ impl Room {
         let running = self
             .running
             .clone()
-            .acquire_owned()
+            .acquire_many_owned(width.clamp(1, self.statements))
             .await
             .map_err(|_| busy())?;
         Ok(Turn {
@@ -169,7 +180,7 @@ impl Room {
 
 impl Default for Room {
     fn default() -> Self {
-        Room::new(Room::COMPUTING, Room::WAITING)
+        Room::new(Room::STATEMENTS, Room::WAITING)
     }
 }
 
@@ -216,11 +227,18 @@ where
         Memo {
             kind,
             room: room.clone(),
+            width: 1,
             cache: builder
                 .time_to_idle(Duration::from_secs(600))
                 .expire_after(UntilExpiry)
                 .build(),
         }
+    }
+
+    /// The same, its computations running `n` statements at once (see [`Room`]).
+    pub fn statements_at_once(mut self, n: u32) -> Self {
+        self.width = n.max(1);
+        self
     }
 
     /// An answer not kept, for a key that few ask for (a deep page, a filter): computed at
@@ -232,7 +250,7 @@ where
         Fut: std::future::Future<Output = Result<Answer<V>, ApiError>>,
     {
         metrics::counter!("dreamster_api_memo_unkept_total", "kind" => self.kind).increment(1);
-        let _turn = self.room.turn().await?;
+        let _turn = self.room.turn(self.width).await?;
         Ok(compute(now_ms()).await?.value)
     }
 
@@ -253,7 +271,7 @@ where
         let miss = || async {
             metrics::counter!("dreamster_api_memo_computations_total", "kind" => self.kind)
                 .increment(1);
-            let turn = self.room.turn().await.map_err(Miss::Failed)?;
+            let turn = self.room.turn(self.width).await.map_err(Miss::Failed)?;
             let at = now_ms();
             let answer = compute(at).await.map_err(Miss::Failed)?;
             drop(turn);
@@ -293,7 +311,7 @@ where
                 })
                 .await;
         }
-        let _turn = self.room.turn().await?;
+        let _turn = self.room.turn(self.width).await?;
         Ok(compute(now_ms()).await?.value)
     }
 }
@@ -352,7 +370,9 @@ impl Memos {
             audit_page: Memo::new("audit_page", 4, room),
             home_page: Memo::new("home_page", 4, room),
             // An artist's page grows with their perks: the most read, within a bound in bytes.
-            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, room),
+            // Its computation reads the artist's profile with four statements at once
+            // (`artists::artist_at`): it takes four places in the room.
+            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, room).statements_at_once(4),
         }
     }
 }
@@ -373,9 +393,9 @@ mod tests {
     #[tokio::test]
     async fn a_full_line_is_refused_at_once_and_a_waiting_turn_comes() {
         let room = Room::new(1, 1);
-        let running = room.turn().await.expect("a free turn");
+        let running = room.turn(1).await.expect("a free turn");
         let line = room.clone();
-        let waiting = tokio::spawn(async move { line.turn().await.map(|_| ()) });
+        let waiting = tokio::spawn(async move { line.turn(1).await.map(|_| ()) });
         // The waiting one is in line once the room's admissions are all taken.
         let deadline = Instant::now() + Duration::from_secs(10);
         while room.admitted.available_permits() > 0 {
@@ -385,7 +405,7 @@ mod tests {
             );
             tokio::task::yield_now().await;
         }
-        let refused = room.turn().await.err().expect("a full line refuses");
+        let refused = room.turn(1).await.err().expect("a full line refuses");
         assert_eq!(
             (refused.status, refused.code),
             (StatusCode::SERVICE_UNAVAILABLE, "busy")
@@ -399,6 +419,33 @@ mod tests {
             .await
             .expect("the waiting turn came within 10 s")
             .expect("joined")
+            .expect("its turn");
+    }
+
+    /// A computation of several statements at once waits until that many places are free,
+    /// and one wider than the room takes the whole room (it does not wait forever).
+    #[tokio::test]
+    async fn a_wide_computation_takes_as_many_places() {
+        let room = Room::new(4, 8);
+        let one = room.turn(1).await.expect("a free place");
+        let line = room.clone();
+        let wide = tokio::spawn(async move { line.turn(4).await.map(|_| ()) });
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !wide.is_finished(),
+            "four places are not free while one is taken"
+        );
+        drop(one);
+        tokio::time::timeout(Duration::from_secs(10), wide)
+            .await
+            .expect("the wide turn came within 10 s")
+            .expect("joined")
+            .expect("its turn");
+        let widest = tokio::time::timeout(Duration::from_secs(10), room.turn(64)).await;
+        widest
+            .expect("wider than the room: the whole room, within 10 s")
             .expect("its turn");
     }
 }

@@ -4,7 +4,7 @@
 //! registered — and each such request is a computation. The attack: thousands of them,
 //! 200 at a time, from one client paying nothing. What everyone else must still get: every
 //! other route answers (sign-in included), the database runs at most
-//! `memo::Room::COMPUTING` of the flood's computations at once, and the answers everyone
+//! `memo::Room::STATEMENTS` of the flood's computations at once, and the answers everyone
 //! reads stay kept (not pushed out by keys asked once, nor replaced by unknown artists).
 
 mod common;
@@ -31,8 +31,8 @@ const SHAPE: Shape = Shape {
     fans: 2_000,
 };
 
-/// Requests in the flood: more distinct audit-list keys (1 500) than the 1 024 answers
-/// the audit lists keep, more league keys (500) than its 256.
+/// Requests in the flood: more distinct audit-list keys (about 1 290) than the 1 024
+/// answers the audit lists keep, more league keys (about 430) than its 256.
 const FLOOD: u64 = 3_000;
 
 /// A valid address no artist registered.
@@ -42,7 +42,11 @@ fn unknown(i: u64) -> Address {
 
 /// The flood's `i`-th request: a key no one else asks for.
 fn flood_path(i: u64) -> String {
-    match i % 6 {
+    match i % 7 {
+        // A registered artist's page: kept after its first request, which runs four
+        // statements at once and so takes four places in the room. (Those four last less
+        // than a sample: that the room counts them is `memo`'s unit test's to show.)
+        6 => format!("/artists/{}", SHAPE.artist(i)),
         0 => format!("/api/audit/overdue?offset={i}"),
         1 => format!("/api/audit/disputes?limit={}&offset={i}", 1 + i % 100),
         2 => format!("/api/audit/refunds?artist={}", unknown(i)),
@@ -191,7 +195,10 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
     // The flood got what it asked for, or a prompt "busy": never a timeout or an error.
     let mut answered = 0;
     for (path, status, body) in &flood {
-        let unknown_artist = path.starts_with("/artists/") || path.ends_with("/analytics");
+        let unknown_artist = (path.starts_with("/artists/")
+            && !(0..SHAPE.artists)
+                .any(|n| path.ends_with(&SHAPE.artist(n.unsigned_abs()).to_string())))
+            || path.ends_with("/analytics");
         let expected = if unknown_artist { 404 } else { 200 };
         let busy = *status == 503 && body["error"] == "busy";
         assert!(
@@ -217,7 +224,7 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
     // At most the room's computations ran at once, plus everyone else's one statement.
     assert!(samples >= 10, "the sampler looked only {samples} times");
     assert!(
-        most <= i64::try_from(Room::COMPUTING).expect("small") + 1,
+        most <= i64::from(Room::STATEMENTS) + 1,
         "{most} statements ran at once during the flood ({samples} samples)"
     );
     assert!(
