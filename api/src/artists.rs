@@ -194,14 +194,28 @@ struct ArtistRow {
 
 /// An artist's profile now.
 pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
-    artist_at(db, address, crate::read::now_ms()).await
+    artist_at(db, address, crate::read::now_ms(), Reads::AtOnce).await
+}
+
+/// How an artist's four independent reads run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// At once: one wait for the database instead of four in a row (a request's own).
+    AtOnce,
+    /// One after another: inside a `memo::Room`, whose places count a computation as one
+    /// statement at a time.
+    OneByOne,
 }
 
 /// An artist's profile at `now` (the overdue count is the only figure the clock moves).
 /// The profile row is read first (an unknown artist costs one query and is a 404 whatever
-/// the pool's state); the other four reads are independent, so they run at once: one wait
-/// for the database instead of four in a row.
-pub async fn artist_at(db: &PgPool, address: Address, now: i64) -> Result<Artist, ApiError> {
+/// the pool's state); the other four reads are independent and run as `reads` says.
+pub async fn artist_at(
+    db: &PgPool,
+    address: Address,
+    now: i64,
+    reads: Reads,
+) -> Result<Artist, ApiError> {
     let filter = ReleaseFilter {
         limit: Some(100),
         ..ReleaseFilter::default()
@@ -214,12 +228,19 @@ pub async fn artist_at(db: &PgPool, address: Address, now: i64) -> Result<Artist
     .fetch_optional(db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no artist {address}")))?;
-    let (overdue_now, reputation, releases, undeliverable) = tokio::try_join!(
-        async { Ok::<_, ApiError>(crate::audit::overdue_of(db, address, now).await?) },
-        reputation(db, address),
-        crate::releases::releases_of(db, Some(address), &filter),
-        async { Ok::<_, ApiError>(undeliverable(db, address).await?) },
-    )?;
+    let overdue = async { Ok::<_, ApiError>(crate::audit::overdue_of(db, address, now).await?) };
+    let reputation = reputation(db, address);
+    let releases = crate::releases::releases_of(db, Some(address), &filter);
+    let undeliverable = async { Ok::<_, ApiError>(undeliverable(db, address).await?) };
+    let (overdue_now, reputation, releases, undeliverable) = match reads {
+        Reads::AtOnce => tokio::try_join!(overdue, reputation, releases, undeliverable)?,
+        Reads::OneByOne => (
+            overdue.await?,
+            reputation.await?,
+            releases.await?,
+            undeliverable.await?,
+        ),
+    };
     Ok(Artist {
         address,
         name: row.name,

@@ -16,15 +16,18 @@
 //! (EXPLAIN ANALYZE at 1 000 000 entitlements). A miss is rare; its planning is cheap.
 //!
 //! A miss is rare for the keys people ask for, but anyone can ask for a key no one else
-//! does (the audit list at offset 4 711, the league 3 rows at a time): each such request
-//! is a miss, so the misses of every kind share one [`Room`] — at most
-//! [`Room::STATEMENTS`] of their statements at once, the rest waiting in line, and beyond
-//! [`Room::WAITING`] in line an immediate 503 — so a flood of them holds a quarter of the
-//! pool's connections, never all, and every other route keeps its own. A key asked once
-//! does not push out a key asked often either: only the keys many share are kept (the first
-//! page of a list, unfiltered, at each of the 100 page sizes — fewer than each cache
-//! holds), an artist's answers only for a registered artist, and the rest are computed at
-//! their turn and not kept ([`Memo::unkept`]).
+//! does (the audit list at offset 4 711, the league 3 rows at a time, an address no artist
+//! registered), and each such request is a computation. So every computation waits its
+//! turn in a [`Room`]: a few run at once (each one statement at a time), up to
+//! [`Room::LINE`] more wait, none longer than [`Room::LONGEST_WAIT`], and the rest are
+//! refused at once (503 `busy`). There are two rooms ([`Rooms`]): one for the misses of the
+//! answers many share — whose keys are few: the first page of a list, unfiltered, at each
+//! of the 100 page sizes (fewer than each cache holds), the pages, registered artists —
+//! and one for answers few ask for (a deeper page, a filter), which are computed at their
+//! turn and never kept ([`Memo::unkept`]). A flood of the second kind then holds two of the
+//! pool's 16 connections and cannot delay the first; a flood of unknown artists costs the
+//! first room one short statement each (their 404 is never kept); and a key asked once
+//! never pushes out one asked often. Outside the rooms: each request's version read.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -96,9 +99,7 @@ pub struct Memo<K, V> {
     kind: &'static str,
     cache: Answers<K, V>,
     /// Where its computations wait their turn, with every other kind's.
-    room: Room,
-    /// The statements one computation runs at once: the room's places it takes.
-    width: u32,
+    rooms: Rooms,
 }
 
 impl<K, V> Clone for Memo<K, V> {
@@ -106,54 +107,54 @@ impl<K, V> Clone for Memo<K, V> {
         Memo {
             kind: self.kind,
             cache: self.cache.clone(),
-            room: self.room.clone(),
-            width: self.width,
+            rooms: self.rooms.clone(),
         }
     }
 }
 
-/// The computations of answers not kept, bounded: a few run, some more wait their turn,
-/// the rest are refused at once (see the module's comment). Shared by every [`Memo`] of
-/// one API (cheap to clone).
+/// Where computations wait their turn (see the module's comment): `places` run at once,
+/// each one statement at a time; up to [`Room::LINE`] more wait, each at most
+/// [`Room::LONGEST_WAIT`]; the rest are refused without waiting. Cheap to clone: shared.
 #[derive(Clone)]
 pub struct Room {
+    /// The room, as the metrics name it.
+    name: &'static str,
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
-    /// The places in `running`: the most a computation can take.
-    statements: u32,
+    longest_wait: Duration,
 }
 
-/// A place in the [`Room`]: held while a computation runs.
+/// A place in a [`Room`]: held while a computation runs.
 struct Turn {
     _admitted: OwnedSemaphorePermit,
     _running: OwnedSemaphorePermit,
 }
 
 impl Room {
-    /// Statements at once: a quarter of the request pool's 16 connections, so the other
-    /// routes keep twelve. A computation takes as many places as it runs statements at
-    /// once (most one; an artist's page four).
-    pub const STATEMENTS: u32 = 4;
-    /// Computations waiting their turn, beyond which a miss is refused: enough for the
-    /// 200 artists of the load bench's read model, all missed at once after a block.
-    pub const WAITING: usize = 1024;
+    /// Computations waiting their turn, beyond which one is refused: enough for the 200
+    /// artists of the load bench's read model, all missed at once after a block.
+    pub const LINE: usize = 1024;
+    /// The longest a computation waits for its turn before it is refused: well inside a
+    /// request's 10 s, so one that starts has the rest of them, and one cut off by the
+    /// deadline mid-statement (the statement runs on, up to the statement timeout, outside
+    /// the room's count) is rare.
+    pub const LONGEST_WAIT: Duration = Duration::from_secs(2);
 
-    pub fn new(statements: u32, waiting: usize) -> Self {
-        let statements = statements.max(1);
+    pub fn new(name: &'static str, places: usize, line: usize, longest_wait: Duration) -> Self {
+        let places = places.max(1);
         Room {
-            running: Arc::new(Semaphore::new(statements as usize)),
-            admitted: Arc::new(Semaphore::new(
-                (statements as usize).saturating_add(waiting),
-            )),
-            statements,
+            name,
+            running: Arc::new(Semaphore::new(places)),
+            admitted: Arc::new(Semaphore::new(places.saturating_add(line))),
+            longest_wait,
         }
     }
 
-    /// A turn to compute with `width` statements at once: at once if the places are free,
-    /// after the computations before it if the line has room, else refused (503) without
-    /// waiting.
-    async fn turn(&self, width: u32) -> Result<Turn, ApiError> {
+    /// A turn to compute: at once if a place is free, after the computations before it if
+    /// the line has room and the wait is short enough, else refused (503 `busy`).
+    async fn turn(&self) -> Result<Turn, ApiError> {
         let busy = || {
+            metrics::counter!("dreamster_api_memo_busy_total", "room" => self.name).increment(1);
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -165,11 +166,9 @@ impl Room {
             .clone()
             .try_acquire_owned()
             .map_err(|_| busy())?;
-        let running = self
-            .running
-            .clone()
-            .acquire_many_owned(width.clamp(1, self.statements))
+        let running = tokio::time::timeout(self.longest_wait, self.running.clone().acquire_owned())
             .await
+            .map_err(|_| busy())?
             .map_err(|_| busy())?;
         Ok(Turn {
             _admitted: admitted,
@@ -178,9 +177,29 @@ impl Room {
     }
 }
 
-impl Default for Room {
+/// The API's two rooms (see the module's comment). Cheap to clone: shared.
+#[derive(Clone)]
+pub struct Rooms {
+    /// Misses of the answers many share.
+    pub shared: Room,
+    /// Answers few ask for, never kept.
+    pub few: Room,
+}
+
+impl Rooms {
+    /// Places for the answers many share: a quarter of the request pool's 16 connections.
+    pub const SHARED: usize = 4;
+    /// Places for the answers few ask for: an eighth. So the routes that keep nothing
+    /// have ten connections whatever the kept ones are asked.
+    pub const FEW: usize = 2;
+}
+
+impl Default for Rooms {
     fn default() -> Self {
-        Room::new(Room::STATEMENTS, Room::WAITING)
+        Rooms {
+            shared: Room::new("shared", Rooms::SHARED, Room::LINE, Room::LONGEST_WAIT),
+            few: Room::new("few", Rooms::FEW, Room::LINE, Room::LONGEST_WAIT),
+        }
     }
 }
 
@@ -218,16 +237,15 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// At most `capacity` answers, each dropped after ten idle minutes; computed in `room`.
-    pub fn new(kind: &'static str, capacity: u64, room: &Room) -> Self {
-        Self::with(kind, Cache::builder().max_capacity(capacity), room)
+    /// At most `capacity` answers, each dropped after ten idle minutes; computed in `rooms`.
+    pub fn new(kind: &'static str, capacity: u64, rooms: &Rooms) -> Self {
+        Self::with(kind, Cache::builder().max_capacity(capacity), rooms)
     }
 
-    fn with(kind: &'static str, builder: AnswersBuilder<K, V>, room: &Room) -> Self {
+    fn with(kind: &'static str, builder: AnswersBuilder<K, V>, rooms: &Rooms) -> Self {
         Memo {
             kind,
-            room: room.clone(),
-            width: 1,
+            rooms: rooms.clone(),
             cache: builder
                 .time_to_idle(Duration::from_secs(600))
                 .expire_after(UntilExpiry)
@@ -235,22 +253,16 @@ where
         }
     }
 
-    /// The same, its computations running `n` statements at once (see [`Room`]).
-    pub fn statements_at_once(mut self, n: u32) -> Self {
-        self.width = n.max(1);
-        self
-    }
-
     /// An answer not kept, for a key that few ask for (a deep page, a filter): computed at
-    /// its turn in the room, like a miss, so a flood of such keys waits in line instead of
-    /// taking the pool, and never takes the place of answers many read.
+    /// its turn in the room of such answers, so a flood of them waits in its own line
+    /// instead of taking the pool or delaying the answers many read.
     pub async fn unkept<F, Fut>(&self, compute: F) -> Result<V, ApiError>
     where
         F: FnOnce(i64) -> Fut,
         Fut: std::future::Future<Output = Result<Answer<V>, ApiError>>,
     {
+        let _turn = self.rooms.few.turn().await?;
         metrics::counter!("dreamster_api_memo_unkept_total", "kind" => self.kind).increment(1);
-        let _turn = self.room.turn(self.width).await?;
         Ok(compute(now_ms()).await?.value)
     }
 
@@ -269,9 +281,9 @@ where
         // Kept only if no write came between the version read before and the one after:
         // then every query of the computation saw the read model at exactly `version`.
         let miss = || async {
+            let turn = self.rooms.shared.turn().await.map_err(Miss::Failed)?;
             metrics::counter!("dreamster_api_memo_computations_total", "kind" => self.kind)
                 .increment(1);
-            let turn = self.room.turn(self.width).await.map_err(Miss::Failed)?;
             let at = now_ms();
             let answer = compute(at).await.map_err(Miss::Failed)?;
             drop(turn);
@@ -311,7 +323,7 @@ where
                 })
                 .await;
         }
-        let _turn = self.room.turn(self.width).await?;
+        let _turn = self.rooms.shared.turn().await?;
         Ok(compute(now_ms()).await?.value)
     }
 }
@@ -323,7 +335,7 @@ where
     /// Rendered pages, at most `bytes` of them in all: a page's size has no fixed bound (an
     /// artist's lists every perk), so a count of pages would bound nothing. Each dropped
     /// after ten idle minutes.
-    pub fn pages(kind: &'static str, bytes: u64, room: &Room) -> Self {
+    pub fn pages(kind: &'static str, bytes: u64, rooms: &Rooms) -> Self {
         Self::with(
             kind,
             Cache::builder().max_capacity(bytes).weigher(
@@ -331,7 +343,7 @@ where
                     u32::try_from(kept.answer.value.len()).unwrap_or(u32::MAX)
                 },
             ),
-            room,
+            rooms,
         )
     }
 }
@@ -360,8 +372,8 @@ pub struct Memos {
 }
 
 impl Memos {
-    /// Every kind's computations in `room`.
-    pub fn in_room(room: &Room) -> Self {
+    /// Every kind's computations in `rooms`.
+    pub fn in_rooms(room: &Rooms) -> Self {
         Memos {
             // An answer per artist asked about; beyond that, the least used leave.
             analytics: Memo::new("analytics", 4096, room),
@@ -370,16 +382,14 @@ impl Memos {
             audit_page: Memo::new("audit_page", 4, room),
             home_page: Memo::new("home_page", 4, room),
             // An artist's page grows with their perks: the most read, within a bound in bytes.
-            // Its computation reads the artist's profile with four statements at once
-            // (`artists::artist_at`): it takes four places in the room.
-            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, room).statements_at_once(4),
+            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, room),
         }
     }
 }
 
 impl Default for Memos {
     fn default() -> Self {
-        Memos::in_room(&Room::default())
+        Memos::in_rooms(&Rooms::default())
     }
 }
 
@@ -387,15 +397,16 @@ impl Default for Memos {
 mod tests {
     use super::*;
 
-    /// The room's three outcomes with one turn and one place in line: a turn at once, a
-    /// wait for the turn, a refusal (503 `busy`) without waiting; and the waiting one's
-    /// turn comes when the running one ends.
+    /// A room's outcomes with one place and one in line: a turn at once, a wait for the
+    /// turn, a refusal (503 `busy`) without waiting when the line is full; the waiting
+    /// one's turn comes when the running one ends; and a wait longer than the room allows
+    /// is refused too.
     #[tokio::test]
-    async fn a_full_line_is_refused_at_once_and_a_waiting_turn_comes() {
-        let room = Room::new(1, 1);
-        let running = room.turn(1).await.expect("a free turn");
+    async fn a_room_gives_turns_in_line_and_refuses_beyond_it() {
+        let room = Room::new("test", 1, 1, Duration::from_secs(10));
+        let running = room.turn().await.expect("a free turn");
         let line = room.clone();
-        let waiting = tokio::spawn(async move { line.turn(1).await.map(|_| ()) });
+        let waiting = tokio::spawn(async move { line.turn().await.map(|_| ()) });
         // The waiting one is in line once the room's admissions are all taken.
         let deadline = Instant::now() + Duration::from_secs(10);
         while room.admitted.available_permits() > 0 {
@@ -405,7 +416,7 @@ mod tests {
             );
             tokio::task::yield_now().await;
         }
-        let refused = room.turn(1).await.err().expect("a full line refuses");
+        let refused = room.turn().await.err().expect("a full line refuses");
         assert_eq!(
             (refused.status, refused.code),
             (StatusCode::SERVICE_UNAVAILABLE, "busy")
@@ -420,32 +431,16 @@ mod tests {
             .expect("the waiting turn came within 10 s")
             .expect("joined")
             .expect("its turn");
-    }
 
-    /// A computation of several statements at once waits until that many places are free,
-    /// and one wider than the room takes the whole room (it does not wait forever).
-    #[tokio::test]
-    async fn a_wide_computation_takes_as_many_places() {
-        let room = Room::new(4, 8);
-        let one = room.turn(1).await.expect("a free place");
-        let line = room.clone();
-        let wide = tokio::spawn(async move { line.turn(4).await.map(|_| ()) });
-        for _ in 0..100 {
-            tokio::task::yield_now().await;
-        }
-        assert!(
-            !wide.is_finished(),
-            "four places are not free while one is taken"
-        );
-        drop(one);
-        tokio::time::timeout(Duration::from_secs(10), wide)
+        let short = Room::new("test", 1, 8, Duration::from_millis(100));
+        let _running = short.turn().await.expect("a free turn");
+        let started = Instant::now();
+        let late = short
+            .turn()
             .await
-            .expect("the wide turn came within 10 s")
-            .expect("joined")
-            .expect("its turn");
-        let widest = tokio::time::timeout(Duration::from_secs(10), room.turn(64)).await;
-        widest
-            .expect("wider than the room: the whole room, within 10 s")
-            .expect("its turn");
+            .err()
+            .expect("a wait past 100 ms is refused");
+        assert_eq!(late.code, "busy");
+        assert!(started.elapsed() >= Duration::from_millis(100));
     }
 }

@@ -439,15 +439,16 @@ async fn artist(
 
 /// An artist's page at `now`, kept as rendered until the read model changes or one of the
 /// artist's commitments falls overdue (the overdue count and its flag are the only things
-/// on it the clock moves). Its analytics are computed here, not taken from their own kept
-/// answers: a computation waiting on another kind's would hold its turn in the `memo::Room`
-/// while waiting for one, and a few such could hold every turn.
+/// on it the clock moves). It runs in a `memo::Room`, one statement at a time: the
+/// profile's reads one by one, and its analytics computed here, not taken from their own
+/// kept answers (a computation waiting on another's turn while holding its own could, a
+/// few at once, hold every turn).
 pub async fn artist_answer(
     s: &AppState,
     address: Address,
     now: i64,
 ) -> Result<crate::memo::Answer<axum::body::Bytes>, ApiError> {
-    let a = crate::artists::artist_at(&s.db, address, now).await?;
+    let a = crate::artists::artist_at(&s.db, address, now, crate::artists::Reads::OneByOne).await?;
     let until = crate::audit::overdue_of_changes_at(&s.db, address, now).await?;
     let stats = crate::artists::analytics(&s.db, address).await?;
     let Html(html) = artist_page(&a, &stats);

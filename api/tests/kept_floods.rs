@@ -1,20 +1,21 @@
 //! Issue 17, finding 5, once answers are kept (`memo`): the keys people share are computed
 //! once, but anyone can ask for keys no one else asks for — the audit lists at every
-//! offset, the league three rows at a time, the analytics and page of addresses no artist
-//! registered — and each such request is a computation. The attack: thousands of them,
-//! 200 at a time, from one client paying nothing. What everyone else must still get: every
-//! other route answers (sign-in included), the database runs at most
-//! `memo::Room::STATEMENTS` of the flood's computations at once, and the answers everyone
-//! reads stay kept (not pushed out by keys asked once, nor replaced by unknown artists).
+//! offset or filtered by any address, the league three rows at a time, the analytics and
+//! page of addresses no artist registered — and each such request is a computation. The
+//! attack: thousands of them, 200 at a time, from one client paying nothing. What everyone
+//! else must still get: every other route answers (sign-in included), the kept pages too
+//! while blocks keep changing the read model; the database runs at most
+//! `memo::Rooms::FEW` of the flood's list computations at once; and the answers everyone
+//! reads stay kept (not pushed out by keys asked once, nor by unknown artists).
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dreamster_api::address::Address;
-use dreamster_api::memo::Room;
+use dreamster_api::memo::Rooms;
 use dreamster_api::read::now_ms;
 use dreamster_api::AppState;
 use dreamster_test_support::read_model::{self, account, Shape};
@@ -31,7 +32,7 @@ const SHAPE: Shape = Shape {
     fans: 2_000,
 };
 
-/// Requests in the flood: more distinct audit-list keys (about 1 290) than the 1 024
+/// Requests in one flood: more distinct audit-list keys (about 1 290) than the 1 024
 /// answers the audit lists keep, more league keys (about 430) than its 256.
 const FLOOD: u64 = 3_000;
 
@@ -40,23 +41,33 @@ fn unknown(i: u64) -> Address {
     Address::from(account(9_000_000 + i64::try_from(i).expect("small")).0)
 }
 
-/// The flood's `i`-th request: a key no one else asks for.
+/// The flood's `i`-th request: a key no one else asks for, or a registered artist's page.
 fn flood_path(i: u64) -> String {
     match i % 7 {
-        // A registered artist's page: kept after its first request, which runs four
-        // statements at once and so takes four places in the room. (Those four last less
-        // than a sample: that the room counts them is `memo`'s unit test's to show.)
-        6 => format!("/artists/{}", SHAPE.artist(i)),
         0 => format!("/api/audit/overdue?offset={i}"),
         1 => format!("/api/audit/disputes?limit={}&offset={i}", 1 + i % 100),
         2 => format!("/api/audit/refunds?artist={}", unknown(i)),
         3 => format!("/api/audit/league?limit=3&offset={i}"),
         4 => format!("/api/artists/{}/analytics", unknown(i)),
-        _ => format!("/artists/{}", unknown(i)),
+        5 => format!("/artists/{}", unknown(i)),
+        // Kept after its first request (a miss in the room of shared answers).
+        _ => format!("/artists/{}", SHAPE.artist(i)),
     }
 }
 
-/// The answers everyone reads: kept before the flood, still kept after it.
+/// What the flood's request at `path` should get (or a prompt `503 busy`).
+fn expected(path: &str) -> u16 {
+    let registered =
+        (0..SHAPE.artists).any(|n| path == format!("/artists/{}", SHAPE.artist(n.unsigned_abs())));
+    let unknown_artist = path.starts_with("/artists/") || path.ends_with("/analytics");
+    if unknown_artist && !registered {
+        404
+    } else {
+        200
+    }
+}
+
+/// The answers everyone reads: kept before a flood, still kept after it.
 fn hot_paths() -> Vec<String> {
     let artist = SHAPE.artist(0);
     vec![
@@ -86,32 +97,44 @@ fn computations(metrics: &str) -> u64 {
         .sum()
 }
 
-/// Samples, until `done`, how many of the API's statements run at once in this database
-/// (its connections', not their parallel workers' nor autovacuum's), other than the
-/// sampler's own and the (cheap) version reads: the most seen, and how many samples.
-fn sampler(db: PgPool, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<(i64, u64)> {
+/// The most statements seen running at once: all of the API's (its connections', not
+/// their parallel workers' nor autovacuum's; not the sampler's own nor the cheap version
+/// reads), and those of the audit lists' pages and the league's (the flood's expensive
+/// ones; an artist's overdue count is not one of them).
+#[derive(Debug, Default)]
+struct Seen {
+    all: i64,
+    lists: i64,
+    samples: u64,
+}
+
+/// Samples `pg_stat_activity` until `done`, a millisecond apart.
+fn sampler(db: PgPool, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<Seen> {
     tokio::spawn(async move {
-        let (mut most, mut samples) = (0, 0);
+        let mut seen = Seen::default();
         while !done.load(Ordering::SeqCst) {
-            let running: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-                 AND backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()
-                 AND query NOT LIKE '%read_model_version%'",
+            let (all, lists): (i64, i64) = sqlx::query_as(
+                "SELECT count(*), count(*) FILTER (WHERE query LIKE '%ORDER BY 8 DESC%'
+                    OR query LIKE 'SELECT count(*) FROM entitlement%$2::bytea IS NULL%'
+                    OR query LIKE '%FROM artists a LEFT JOIN reputation%')
+                 FROM pg_stat_activity WHERE datname = current_database()
+                 AND backend_type = 'client backend' AND state = 'active'
+                 AND pid <> pg_backend_pid() AND query NOT LIKE '%read_model_version%'",
             )
             .fetch_one(&db)
             .await
             .expect("pg_stat_activity");
-            most = most.max(running);
-            samples += 1;
-            // No pause: a statement of the flood lasts a few ms, a sample less than one.
-            tokio::task::yield_now().await;
+            seen.all = seen.all.max(all);
+            seen.lists = seen.lists.max(lists);
+            seen.samples += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        (most, samples)
+        seen
     })
 }
 
 /// Everyone else, one request at a time until `done`: a release, a fan's page, the
-/// releases, and now and then a sign-in. Each answer's status, by path.
+/// releases, the home page (kept), and now and then a sign-in. Each answer's status.
 fn everyone_else(
     base: String,
     done: Arc<AtomicBool>,
@@ -121,24 +144,147 @@ fn everyone_else(
         let mut seen = Vec::new();
         let mut round = 0u64;
         while !done.load(Ordering::SeqCst) {
-            let response = match round % 4 {
-                0 => c.get(format!("{base}/api/releases/{}", SHAPE.release(round))),
-                1 => c.get(format!("{base}/fans/{}", SHAPE.fan(round))),
-                2 => c.get(format!("{base}/api/releases")),
-                // Sign-in every 4th round, at most 10 times (its per-client limit is 20).
-                _ if round < 40 => c
-                    .post(format!("{base}/auth/challenge"))
-                    .json(&json!({ "address": SHAPE.artist(0).to_string() })),
-                _ => c.get(format!("{base}/health")),
-            }
-            .send()
-            .await;
-            let what = format!("round {round}");
-            seen.push((what, response.map_or(0, |r| r.status().as_u16())));
+            let (what, request) = match round % 5 {
+                0 => {
+                    let path = format!("/api/releases/{}", SHAPE.release(round));
+                    (path.clone(), c.get(format!("{base}{path}")))
+                }
+                1 => {
+                    let path = format!("/fans/{}", SHAPE.fan(round));
+                    (path.clone(), c.get(format!("{base}{path}")))
+                }
+                2 => (
+                    "/api/releases".into(),
+                    c.get(format!("{base}/api/releases")),
+                ),
+                3 => ("/".into(), c.get(format!("{base}/"))),
+                // A sign-in every 5th round, at most 8 times (its per-client limit is 20).
+                _ if round < 40 => (
+                    "/auth/challenge".into(),
+                    c.post(format!("{base}/auth/challenge"))
+                        .json(&json!({ "address": SHAPE.artist(0).to_string() })),
+                ),
+                _ => ("/health".into(), c.get(format!("{base}/health"))),
+            };
+            let status = request.send().await.map_or(0, |r| r.status().as_u16());
+            seen.push((format!("{what} (round {round})"), status));
             round += 1;
         }
         seen
     })
+}
+
+/// A block's worth of writes every 200 ms until `done`: each moves the read model's
+/// version, so every kept answer is computed again when next asked.
+fn blocks(db: PgPool, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut writes = 0;
+        while !done.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            sqlx::query("UPDATE entitlements SET block_number = block_number WHERE false")
+                .execute(&db)
+                .await
+                .expect("a block's write");
+            writes += 1;
+        }
+        writes
+    })
+}
+
+/// One flood of [`FLOOD`] requests, 200 at a time, while everyone else reads, the
+/// statements are sampled, and (if `writing`) blocks change the read model.
+async fn flood(
+    base: &str,
+    db: &PgPool,
+    writing: bool,
+) -> (Vec<(String, u16, Value)>, Vec<(String, u16)>, Seen) {
+    let done = Arc::new(AtomicBool::new(false));
+    let watch = sampler(db.clone(), done.clone());
+    let others = everyone_else(base.to_string(), done.clone());
+    let writer = writing.then(|| blocks(db.clone(), done.clone()));
+    let c = client();
+    let started = Instant::now();
+    let requests = futures_util::stream::iter(0..FLOOD)
+        .map(|i| {
+            let (c, path) = (c.clone(), flood_path(i));
+            let url = format!("{base}{path}");
+            async move {
+                let r = c.get(url).send().await.expect("a flood request");
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                (path, status, body)
+            }
+        })
+        .buffer_unordered(200)
+        .collect::<Vec<_>>();
+    let requests = tokio::time::timeout(Duration::from_secs(180), requests)
+        .await
+        .expect("the flood answered within 3 minutes");
+    let took = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    let seen = watch.await.expect("sampler");
+    let others = others.await.expect("everyone else");
+    let writes = match writer {
+        Some(w) => w.await.expect("blocks"),
+        None => 0,
+    };
+    let busy = requests.iter().filter(|(_, s, _)| *s == 503).count();
+    println!(
+        "flood ({}): {} requests in {:.1} s, {busy} busy; everyone else: {} requests; \
+         statements at once: at most {} in all, {} of the lists ({} samples)",
+        if writing {
+            format!("{writes} blocks")
+        } else {
+            "no write".into()
+        },
+        requests.len(),
+        took.as_secs_f64(),
+        others.len(),
+        seen.all,
+        seen.lists,
+        seen.samples
+    );
+    (requests, others, seen)
+}
+
+/// What a flood must leave: each of its requests answered as it asked or `busy`; every one
+/// of everyone else's 200; at most the room's list computations at once.
+fn holds(requests: &[(String, u16, Value)], others: &[(String, u16)], seen: &Seen) {
+    for (path, status, body) in requests {
+        let busy = *status == 503 && body["error"] == "busy";
+        assert!(
+            *status == expected(path) || busy,
+            "{path}: {status} {body} (expected {})",
+            expected(path)
+        );
+    }
+    assert!(
+        others.len() >= 10,
+        "everyone else asked only {} times",
+        others.len()
+    );
+    for (what, status) in others {
+        assert_eq!(*status, 200, "everyone else's {what} during the flood");
+    }
+    assert!(
+        seen.samples >= 10,
+        "the sampler looked only {} times",
+        seen.samples
+    );
+    // The room's places, plus one: `pg_stat_activity` copies the backends one by one,
+    // so a turn handed over during the copy can be seen twice.
+    let places = i64::try_from(Rooms::FEW).expect("small");
+    assert!(
+        seen.lists <= places + 1,
+        "{} of the flood's list statements ran at once ({} samples)",
+        seen.lists,
+        seen.samples
+    );
+    assert!(
+        seen.lists >= places,
+        "the flood's list computations never filled their room ({} samples): it tested nothing",
+        seen.samples
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +294,7 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
     read_model::generate(db.pool(), SHAPE, now_ms())
         .await
         .expect("generated");
-    // The API's own pool (16 connections), so the bound is the room's, not a small pool's.
+    // The API's own pool (16 connections), so the bound is the rooms', not a small pool's.
     let pool = dreamster_api::operations::request_pool(db.url().parse().expect("url"))
         .await
         .expect("pool");
@@ -164,75 +310,10 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
         }
     }
 
-    let done = Arc::new(AtomicBool::new(false));
-    let watch = sampler(db.pool().clone(), done.clone());
-    let others = everyone_else(base.clone(), done.clone());
-    let flood = futures_util::stream::iter(0..FLOOD)
-        .map(|i| {
-            let (c, path) = (c.clone(), flood_path(i));
-            let url = format!("{base}{path}");
-            async move {
-                let r = c.get(url).send().await.expect("a flood request");
-                let status = r.status().as_u16();
-                let body: Value = r.json().await.unwrap_or(Value::Null);
-                (path, status, body)
-            }
-        })
-        .buffer_unordered(200)
-        .collect::<Vec<_>>();
-    let flood = tokio::time::timeout(Duration::from_secs(180), flood)
-        .await
-        .expect("the flood answered within 3 minutes");
-    done.store(true, Ordering::SeqCst);
-    let (most, samples) = watch.await.expect("sampler");
-    let others = others.await.expect("everyone else");
-
-    println!(
-        "flood: {} requests; everyone else: {} requests; statements at once: at most {most} ({samples} samples)",
-        flood.len(),
-        others.len()
-    );
-    // The flood got what it asked for, or a prompt "busy": never a timeout or an error.
-    let mut answered = 0;
-    for (path, status, body) in &flood {
-        let unknown_artist = (path.starts_with("/artists/")
-            && !(0..SHAPE.artists)
-                .any(|n| path.ends_with(&SHAPE.artist(n.unsigned_abs()).to_string())))
-            || path.ends_with("/analytics");
-        let expected = if unknown_artist { 404 } else { 200 };
-        let busy = *status == 503 && body["error"] == "busy";
-        assert!(
-            *status == expected || busy,
-            "{path}: {status} {body} (expected {expected})"
-        );
-        answered += usize::from(*status == expected);
-    }
-    assert!(
-        answered * 10 >= flood.len() * 9,
-        "only {answered} of {} flood requests answered (the rest busy)",
-        flood.len()
-    );
-    // Everyone else was served throughout.
-    assert!(
-        others.len() >= 10,
-        "everyone else asked only {} times",
-        others.len()
-    );
-    for (what, status) in &others {
-        assert_eq!(*status, 200, "everyone else's {what} during the flood");
-    }
-    // At most the room's computations ran at once, plus everyone else's one statement.
-    assert!(samples >= 10, "the sampler looked only {samples} times");
-    assert!(
-        most <= i64::from(Room::STATEMENTS) + 1,
-        "{most} statements ran at once during the flood ({samples} samples)"
-    );
-    assert!(
-        most >= 2,
-        "no two statements ever ran at once ({samples} samples): the flood tested nothing"
-    );
-
-    // The answers everyone reads are still kept: asked again, nothing is computed.
+    // A flood with the read model still: the answers everyone reads are still kept after
+    // it — asked again, nothing is computed.
+    let (requests, others, seen) = flood(&base, db.pool(), false).await;
+    holds(&requests, &others, &seen);
     let mut again = Vec::new();
     for path in hot_paths() {
         let before = computations(&prometheus.render());
@@ -246,4 +327,9 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
         again.is_empty(),
         "pushed out by the flood, computed again: {again:?}"
     );
+
+    // A flood while blocks change the read model every 200 ms: every kept answer is then a
+    // miss again and again, in its own room, and everyone else's home page still answers.
+    let (requests, others, seen) = flood(&base, db.pool(), true).await;
+    holds(&requests, &others, &seen);
 }

@@ -38,8 +38,61 @@ impl std::fmt::Display for Figures {
     }
 }
 
+/// What a run measured, before its figures: runs of the same load can be merged.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    /// Latencies of the requests that succeeded.
+    latencies: Vec<Duration>,
+    requests: usize,
+    errors: usize,
+    first_errors: Vec<String>,
+    elapsed: Duration,
+}
+
+impl Samples {
+    /// Adds another run's samples, as if one run.
+    pub fn merge(&mut self, other: Samples) {
+        self.latencies.extend(other.latencies);
+        self.requests += other.requests;
+        self.errors += other.errors;
+        let room = KEPT_ERRORS.saturating_sub(self.first_errors.len());
+        self.first_errors
+            .extend(other.first_errors.into_iter().take(room));
+        self.elapsed += other.elapsed;
+    }
+
+    pub fn figures(&self) -> Figures {
+        let mut lat = self.latencies.clone();
+        lat.sort();
+        let pick = |q: f64| {
+            lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        Figures {
+            requests: self.requests,
+            p50: pick(0.50),
+            p99: pick(0.99),
+            max: lat.last().copied().unwrap_or_default(),
+            throughput: lat.len() as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+            errors: self.errors,
+            first_errors: self.first_errors.clone(),
+        }
+    }
+}
+
 /// Fires `job(i)` for i = 0, 1, … at `rps` for `duration`; a job says what went wrong.
 pub async fn open_loop<F, Fut>(rps: u64, duration: Duration, job: F) -> Figures
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    open_loop_from(rps, duration, 0, job).await.figures()
+}
+
+/// [`open_loop`] from request `first` on (`job(first)`, `job(first + 1)`, …): one slice
+/// of a longer run, its samples to merge with the others'.
+pub async fn open_loop_from<F, Fut>(rps: u64, duration: Duration, first: u64, job: F) -> Samples
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -51,9 +104,10 @@ where
     let start = Instant::now();
     let total = (rps as u128 * duration.as_millis() / 1_000) as u64;
     let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let due = start + Duration::from_nanos(i * 1_000_000_000 / rps);
+    for n in 0..total {
+        let due = start + Duration::from_nanos(n * 1_000_000_000 / rps);
         tokio::time::sleep_until(due.into()).await;
+        let i = first + n;
         let (job, latencies, errors, first_errors) = (
             job.clone(),
             latencies.clone(),
@@ -78,22 +132,14 @@ where
             errors.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut lat = latencies.lock().await.clone();
-    lat.sort();
-    let pick = |q: f64| {
-        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
+    let elapsed = start.elapsed();
+    let latencies = latencies.lock().await.clone();
     let first_errors = first_errors.lock().await.clone();
-    Figures {
+    Samples {
+        latencies,
         requests: total as usize,
-        p50: pick(0.50),
-        p99: pick(0.99),
-        max: lat.last().copied().unwrap_or_default(),
-        throughput: lat.len() as f64 / elapsed,
         errors: errors.load(Ordering::Relaxed),
         first_errors,
+        elapsed,
     }
 }
