@@ -360,12 +360,13 @@ pub async fn analytics(db: &PgPool, artist: Address) -> Result<Analytics, ApiErr
     })
 }
 
-/// [`analytics`], kept until the read model changes (nothing in it depends on the clock).
+/// [`analytics`], kept until the read model changes (nothing in it depends on the clock);
+/// an unknown artist's 404 comes before any computation (`Memo::get_for_artist`).
 pub async fn kept_analytics(s: &AppState, artist: Address) -> Result<Analytics, ApiError> {
     let db = &s.db;
     s.memos
         .analytics
-        .get(db, artist, |_| async move {
+        .get_for_artist(db, artist, |_| async move {
             Ok(crate::memo::Answer::unchanged(analytics(db, artist).await?))
         })
         .await

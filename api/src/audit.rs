@@ -192,14 +192,7 @@ impl AuditQuery {
         })
     }
 
-    /// Whether many ask for this page, so it is kept: the first page of a list, every
-    /// artist's. At most 100 sizes × 3 lists of them, fewer than the 1 024 kept, so keys
-    /// asked once (an offset, an artist, real or not) never push them out.
-    pub fn shared(&self) -> bool {
-        self.offset == 0 && self.artist.is_none()
-    }
-
-    /// The first `limit` items of a list, every artist's.
+    /// The first `limit` items of a list, unfiltered (every artist's).
     pub fn first(list: AuditList, limit: i64) -> Self {
         AuditQuery {
             list,
@@ -293,7 +286,7 @@ pub async fn audit_items(
     let items = sqlx::query_as(&format!(
         "SELECT r.address AS release, r.title AS release_title, e.edition, e.perk, p.title AS perk_title,
             coalesce({amount}, '') AS amount, p.deadline, {origin} AS block, e.extrinsic_index AS extrinsic
-         {scoped} ORDER BY 8 DESC, 3, 4 LIMIT $3 OFFSET $4"
+         {scoped} ORDER BY 8 DESC, 3, 4, 1 LIMIT $3 OFFSET $4"
     ))
     .bind(now)
     .bind(q.artist)
@@ -316,17 +309,26 @@ pub async fn audit_items(
     })
 }
 
-/// [`audit_items`] now, kept while it holds (`memo`): refunds until the read model
-/// changes, the overdue list until a commitment falls overdue, the disputes until a
-/// ruling lapses.
-/// Pages few ask for ([`AuditQuery::shared`]) are computed at their turn, not kept.
+/// The items kept of each list, unfiltered, and of the league: every page within them is
+/// cut from them (the most a page holds, so each page a person can ask for at offset 0).
+pub const KEPT_PAGE: i64 = 100;
+
+/// [`audit_items`] now. A page within the list's first [`KEPT_PAGE`] items, unfiltered, is
+/// cut from them, kept while they hold (`memo`): refunds until the read model changes, the
+/// overdue list until a commitment falls overdue, the disputes until a ruling lapses. Any
+/// other page (further on, or one artist's) is computed at its turn, not kept.
 pub async fn kept_items(s: &AppState, q: AuditQuery) -> Result<Page<AuditItem>, ApiError> {
-    let (db, query) = (&s.db, &q);
-    let compute = |now| items_answer(db, query, now);
-    if q.shared() {
-        s.memos.audit.get(db, q.clone(), compute).await
+    let db = &s.db;
+    if q.artist.is_none() && q.offset.saturating_add(q.limit) <= KEPT_PAGE {
+        let first = AuditQuery::first(q.list, KEPT_PAGE);
+        let kept = s
+            .memos
+            .audit
+            .get(db, q.list, |now| items_answer(db, &first, now))
+            .await?;
+        Ok(kept.within(q.limit, q.offset))
     } else {
-        s.memos.audit.unkept(compute).await
+        s.memos.audit.unkept(|now| items_answer(db, &q, now)).await
     }
 }
 
@@ -360,7 +362,7 @@ pub async fn league(
              JOIN releases r ON r.address = e.release WHERE r.artist = a.address AND {overdue}) AS overdue_now
          FROM artists a LEFT JOIN reputation p ON p.artist = a.address
          ORDER BY (p.delivered_on_time::float8 / NULLIF(p.delivered_on_time + p.delivered_late, 0)) DESC NULLS LAST,
-            (p.rating_sum::float8 / NULLIF(p.rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name
+            (p.rating_sum::float8 / NULLIF(p.rating_count, 0)) DESC NULLS LAST, p.refunded_overdue ASC NULLS LAST, a.name, a.address
          LIMIT $1 OFFSET $2",
         overdue = OVERDUE.replace("$1", "$3")
     ))
@@ -391,20 +393,27 @@ pub async fn league(
     })
 }
 
-/// [`league`] now, kept until the read model changes or a commitment falls overdue. Only
-/// its first page is kept (at each of 100 sizes, fewer than the 256 kept); a page further
-/// on is computed at its turn, not kept (see `memo`).
+/// [`league`] now: a page within its first [`KEPT_PAGE`] rows is cut from them, kept
+/// until the read model changes or a commitment falls overdue; a page further on is
+/// computed at its turn, not kept (see `memo`).
 pub async fn kept_league(
     s: &AppState,
     limit: i64,
     offset: i64,
 ) -> Result<Page<LeagueRow>, ApiError> {
     let db = &s.db;
-    let compute = |now| league_answer(db, limit, offset, now);
-    if offset == 0 {
-        s.memos.league.get(db, (limit, offset), compute).await
+    if offset.saturating_add(limit) <= KEPT_PAGE {
+        let kept = s
+            .memos
+            .league
+            .get(db, (), |now| league_answer(db, KEPT_PAGE, 0, now))
+            .await?;
+        Ok(kept.within(limit, offset))
     } else {
-        s.memos.league.unkept(compute).await
+        s.memos
+            .league
+            .unkept(|now| league_answer(db, limit, offset, now))
+            .await
     }
 }
 

@@ -17,17 +17,22 @@
 //!
 //! A miss is rare for the keys people ask for, but anyone can ask for a key no one else
 //! does (the audit list at offset 4 711, the league 3 rows at a time, an address no artist
-//! registered), and each such request is a computation. So every computation waits its
-//! turn in a [`Room`]: a few run at once (each one statement at a time), up to
-//! [`Room::LINE`] more wait, none longer than [`Room::LONGEST_WAIT`], and the rest are
-//! refused at once (503 `busy`). There are two rooms ([`Rooms`]): one for the misses of the
-//! answers many share — whose keys are few: the first page of a list, unfiltered, at each
-//! of the 100 page sizes (fewer than each cache holds), the pages, registered artists —
-//! and one for answers few ask for (a deeper page, a filter), which are computed at their
-//! turn and never kept ([`Memo::unkept`]). A flood of the second kind then holds two of the
-//! pool's 16 connections and cannot delay the first; a flood of unknown artists costs the
-//! first room one short statement each (their 404 is never kept); and a key asked once
-//! never pushes out one asked often. Outside the rooms: each request's version read.
+//! registered), and each such request would be a computation. So:
+//! - only keys many share are kept: each audit list's first 100 items, unfiltered, and the
+//!   league's first 100 rows, from which every page within them is cut; the pages; a
+//!   registered artist's answers. A key asked once never takes their place.
+//! - an address no artist registered is a 404 read with the version, in one statement,
+//!   before any computation ([`Memo::get_for_artist`]).
+//! - every computation waits its turn in a [`Room`]: a few run at once (each one statement
+//!   at a time), up to [`Room::LINE`] more wait, none longer than [`Room::LONGEST_WAIT`],
+//!   and the rest are refused at once (503 `busy`). There are two rooms ([`Rooms`]): one for
+//!   the misses of the kept answers, one for the answers few ask for (a deeper page, a
+//!   filter), computed at their turn and never kept ([`Memo::unkept`]). A flood of the
+//!   second kind waits in its own line, never ahead of the kept answers' misses (though its
+//!   statements still share the database's CPU), and the two rooms together hold at most
+//!   six of the request pool's 16 connections. Outside the rooms: each request's version
+//!   read, and a statement whose request reached its deadline (it runs on, up to the
+//!   statement timeout).
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -42,7 +47,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::address::Address;
 use crate::artists::Analytics;
-use crate::audit::{AuditItem, AuditQuery, LeagueRow};
+use crate::audit::{AuditItem, AuditList, LeagueRow};
 use crate::error::ApiError;
 use crate::read::{now_ms, Page};
 
@@ -134,11 +139,13 @@ impl Room {
     /// Computations waiting their turn, beyond which one is refused: enough for the 200
     /// artists of the load bench's read model, all missed at once after a block.
     pub const LINE: usize = 1024;
-    /// The longest a computation waits for its turn before it is refused: well inside a
-    /// request's 10 s, so one that starts has the rest of them, and one cut off by the
-    /// deadline mid-statement (the statement runs on, up to the statement timeout, outside
-    /// the room's count) is rare.
-    pub const LONGEST_WAIT: Duration = Duration::from_secs(2);
+    /// The longest a computation waits for its turn before it is refused: half a
+    /// request's 10 s, so one that starts has the other half (a statement may take 5 s),
+    /// and one cut off by the deadline mid-statement (the statement runs on, up to the
+    /// statement timeout, outside the room's count) is rare. Long enough for the load
+    /// bench's 200 artists' pages, all missed at once after a block (about 50 ms each, 4
+    /// at a time: 2.5 s).
+    pub const LONGEST_WAIT: Duration = Duration::from_secs(5);
 
     pub fn new(name: &'static str, places: usize, line: usize, longest_wait: Duration) -> Self {
         let places = places.max(1);
@@ -189,8 +196,8 @@ pub struct Rooms {
 impl Rooms {
     /// Places for the answers many share: a quarter of the request pool's 16 connections.
     pub const SHARED: usize = 4;
-    /// Places for the answers few ask for: an eighth. So the routes that keep nothing
-    /// have ten connections whatever the kept ones are asked.
+    /// Places for the answers few ask for: an eighth. The rooms hold at most six of the
+    /// pool's connections, whatever is asked.
     pub const FEW: usize = 2;
 }
 
@@ -220,16 +227,38 @@ impl<K, V> Expiry<K, Arc<Kept<V>>> for UntilExpiry {
     }
 }
 
+/// The columns of the read model's version (a row of `read_model_version`).
+const VERSION_COLUMNS: &str = "version AS writes,
+    (SELECT oid::bigint FROM pg_database WHERE datname = current_database()) AS database,
+    (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint AS server_started";
+
 /// The read model's version now.
 pub async fn version(db: &PgPool) -> Result<Version, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT version AS writes,
-            (SELECT oid::bigint FROM pg_database WHERE datname = current_database()) AS database,
-            (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint AS server_started
-         FROM read_model_version",
-    )
+    sqlx::query_as(&format!("SELECT {VERSION_COLUMNS} FROM read_model_version"))
+        .fetch_one(db)
+        .await
+}
+
+#[derive(sqlx::FromRow)]
+struct ArtistAtVersion {
+    #[sqlx(flatten)]
+    version: Version,
+    known: bool,
+}
+
+/// The read model's version now, and whether `artist` is registered in it: one statement.
+pub async fn version_of_artist(
+    db: &PgPool,
+    artist: Address,
+) -> Result<(Version, bool), sqlx::Error> {
+    let row: ArtistAtVersion = sqlx::query_as(&format!(
+        "SELECT {VERSION_COLUMNS}, EXISTS (SELECT 1 FROM artists WHERE address = $1) AS known
+         FROM read_model_version"
+    ))
+    .bind(artist)
     .fetch_one(db)
-    .await
+    .await?;
+    Ok((row.version, row.known))
 }
 
 impl<K, V> Memo<K, V>
@@ -275,8 +304,23 @@ where
         F: Fn(i64) -> Fut,
         Fut: std::future::Future<Output = Result<Answer<V>, ApiError>>,
     {
-        metrics::counter!("dreamster_api_memo_requests_total", "kind" => self.kind).increment(1);
         let version = version(db).await?;
+        self.get_at(db, version, key, compute).await
+    }
+
+    /// [`Memo::get`] with the version already read.
+    async fn get_at<F, Fut>(
+        &self,
+        db: &PgPool,
+        version: Version,
+        key: K,
+        compute: F,
+    ) -> Result<V, ApiError>
+    where
+        F: Fn(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Answer<V>, ApiError>>,
+    {
+        metrics::counter!("dreamster_api_memo_requests_total", "kind" => self.kind).increment(1);
         let key = (version, key);
         // Kept only if no write came between the version read before and the one after:
         // then every query of the computation saw the read model at exactly `version`.
@@ -328,6 +372,31 @@ where
     }
 }
 
+impl<V> Memo<Address, V>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    /// [`Memo::get`] for a registered artist, and a 404 for an address no artist
+    /// registered — read with the version, in the same statement, and answered before any
+    /// room: a flood of unknown addresses (free to make) takes no turn and keeps nothing.
+    pub async fn get_for_artist<F, Fut>(
+        &self,
+        db: &PgPool,
+        artist: Address,
+        compute: F,
+    ) -> Result<V, ApiError>
+    where
+        F: Fn(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Answer<V>, ApiError>>,
+    {
+        let (version, known) = version_of_artist(db, artist).await?;
+        if !known {
+            return Err(ApiError::not_found(format!("no artist {artist}")));
+        }
+        self.get_at(db, version, artist, compute).await
+    }
+}
+
 impl<K> Memo<K, axum::body::Bytes>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -360,9 +429,11 @@ enum Miss<V> {
 #[derive(Clone)]
 pub struct Memos {
     pub analytics: Memo<Address, Analytics>,
-    pub audit: Memo<AuditQuery, Page<AuditItem>>,
-    /// By limit and offset (only first pages are kept: `audit::kept_league`).
-    pub league: Memo<(i64, i64), Page<LeagueRow>>,
+    /// Each list's first page of `audit::KEPT_PAGE` items, unfiltered: every page within
+    /// it is cut from it (`audit::kept_items`).
+    pub audit: Memo<AuditList, Page<AuditItem>>,
+    /// The league's first page of `audit::KEPT_PAGE` rows (`audit::kept_league`).
+    pub league: Memo<(), Page<LeagueRow>>,
     /// The `/audit` page, rendered.
     pub audit_page: Memo<(), axum::body::Bytes>,
     /// The home page, rendered.
@@ -377,8 +448,8 @@ impl Memos {
         Memos {
             // An answer per artist asked about; beyond that, the least used leave.
             analytics: Memo::new("analytics", 4096, room),
-            audit: Memo::new("audit", 1024, room),
-            league: Memo::new("league", 256, room),
+            audit: Memo::new("audit", 16, room),
+            league: Memo::new("league", 4, room),
             audit_page: Memo::new("audit_page", 4, room),
             home_page: Memo::new("home_page", 4, room),
             // An artist's page grows with their perks: the most read, within a bound in bytes.

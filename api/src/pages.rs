@@ -432,7 +432,7 @@ async fn artist(
     let html = s
         .memos
         .artist_page
-        .get(&s.db, address, |now| artist_answer(state, address, now))
+        .get_for_artist(&s.db, address, |now| artist_answer(state, address, now))
         .await?;
     Ok(Html(html))
 }

@@ -21,6 +21,21 @@ pub struct Page<T> {
     pub offset: i64,
 }
 
+impl<T: Clone> Page<T> {
+    /// The page of `limit` items from `offset` of the same list, cut from this one, which
+    /// starts at offset 0 and reaches at least `offset + limit` (or the list's end).
+    pub fn within(&self, limit: i64, offset: i64) -> Page<T> {
+        let skip = usize::try_from(offset).unwrap_or(0);
+        let take = usize::try_from(limit).unwrap_or(0);
+        Page {
+            items: self.items.iter().skip(skip).take(take).cloned().collect(),
+            total: self.total,
+            limit,
+            offset,
+        }
+    }
+}
+
 /// `?limit=&offset=` of a paged route.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

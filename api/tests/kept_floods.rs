@@ -32,8 +32,8 @@ const SHAPE: Shape = Shape {
     fans: 2_000,
 };
 
-/// Requests in one flood: more distinct audit-list keys (about 1 290) than the 1 024
-/// answers the audit lists keep, more league keys (about 430) than its 256.
+/// Requests in one flood: over 1 000 distinct audit-list keys and 375 league keys, where
+/// the audit lists keep one answer each and the league one.
 const FLOOD: u64 = 3_000;
 
 /// A valid address no artist registered.
@@ -41,16 +41,21 @@ fn unknown(i: u64) -> Address {
     Address::from(account(9_000_000 + i64::try_from(i).expect("small")).0)
 }
 
+/// The kinds of request in a flood.
+const KINDS: u64 = 8;
+
 /// The flood's `i`-th request: a key no one else asks for, or a registered artist's page.
 fn flood_path(i: u64) -> String {
-    match i % 7 {
-        0 => format!("/api/audit/overdue?offset={i}"),
+    match i % KINDS {
+        0 => format!("/api/audit/overdue?offset={}", i + 1),
         1 => format!("/api/audit/disputes?limit={}&offset={i}", 1 + i % 100),
         2 => format!("/api/audit/refunds?artist={}", unknown(i)),
         3 => format!("/api/audit/league?limit=3&offset={i}"),
         4 => format!("/api/artists/{}/analytics", unknown(i)),
         5 => format!("/artists/{}", unknown(i)),
-        // Kept after its first request (a miss in the room of shared answers).
+        // Every page size at offset 0: cut from the list's kept first page.
+        6 => format!("/api/audit/disputes?limit={}", 1 + i % 100),
+        // Kept after its first request (a miss in the room of kept answers).
         _ => format!("/artists/{}", SHAPE.artist(i)),
     }
 }
@@ -72,6 +77,8 @@ fn hot_paths() -> Vec<String> {
     let artist = SHAPE.artist(0);
     vec![
         "/api/audit/overdue".into(),
+        "/api/audit/disputes".into(),
+        "/api/audit/refunds".into(),
         "/api/audit/league".into(),
         format!("/api/artists/{artist}/analytics"),
         format!("/artists/{artist}"),
@@ -90,11 +97,24 @@ fn client() -> reqwest::Client {
 
 /// Computations of kept answers so far, all kinds.
 fn computations(metrics: &str) -> u64 {
+    counted(metrics, "dreamster_api_memo_computations_total{")
+}
+
+/// The sum of the series whose line starts with `series`.
+fn counted(metrics: &str, series: &str) -> u64 {
     metrics
         .lines()
-        .filter(|l| l.starts_with("dreamster_api_memo_computations_total{"))
+        .filter(|l| l.starts_with(series))
         .filter_map(|l| l.rsplit(' ').next()?.trim().parse::<u64>().ok())
         .sum()
+}
+
+/// Computations of one kind of kept answer so far.
+fn computed(metrics: &str, kind: &str) -> u64 {
+    counted(
+        metrics,
+        &format!("dreamster_api_memo_computations_total{{kind=\"{kind}\"}}"),
+    )
 }
 
 /// The most statements seen running at once: all of the API's (its connections', not
@@ -193,11 +213,7 @@ fn blocks(db: PgPool, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
 
 /// One flood of [`FLOOD`] requests, 200 at a time, while everyone else reads, the
 /// statements are sampled, and (if `writing`) blocks change the read model.
-async fn flood(
-    base: &str,
-    db: &PgPool,
-    writing: bool,
-) -> (Vec<(String, u16, Value)>, Vec<(String, u16)>, Seen) {
+async fn flood(base: &str, db: &PgPool, writing: bool) -> Flood {
     let done = Arc::new(AtomicBool::new(false));
     let watch = sampler(db.clone(), done.clone());
     let others = everyone_else(base.to_string(), done.clone());
@@ -244,36 +260,59 @@ async fn flood(
         seen.lists,
         seen.samples
     );
-    (requests, others, seen)
+    Flood {
+        requests,
+        others,
+        seen,
+        writes,
+    }
 }
 
-/// What a flood must leave: each of its requests answered as it asked or `busy`; every one
-/// of everyone else's 200; at most the room's list computations at once.
-fn holds(requests: &[(String, u16, Value)], others: &[(String, u16)], seen: &Seen) {
-    for (path, status, body) in requests {
+/// What a flood saw.
+struct Flood {
+    requests: Vec<(String, u16, Value)>,
+    others: Vec<(String, u16)>,
+    seen: Seen,
+    writes: u64,
+}
+
+/// What a flood must leave: each of its requests answered as it asked or `busy`, and of
+/// each kind at least one answered; every one of everyone else's 200; at most `places`
+/// list statements at once, and the rare keys' room full at some point.
+fn holds(f: &Flood, places: usize) {
+    let mut answered = [0u64; KINDS as usize];
+    for (i, (path, status, body)) in f.requests.iter().enumerate() {
         let busy = *status == 503 && body["error"] == "busy";
         assert!(
             *status == expected(path) || busy,
             "{path}: {status} {body} (expected {})",
             expected(path)
         );
+        if !busy {
+            answered[i % KINDS as usize] += 1;
+        }
     }
     assert!(
-        others.len() >= 10,
-        "everyone else asked only {} times",
-        others.len()
+        answered.iter().all(|n| *n > 0),
+        "some kind of request was never answered, only busy: {answered:?}"
     );
-    for (what, status) in others {
+    assert!(
+        f.others.len() >= 10,
+        "everyone else asked only {} times",
+        f.others.len()
+    );
+    for (what, status) in &f.others {
         assert_eq!(*status, 200, "everyone else's {what} during the flood");
     }
+    let seen = &f.seen;
     assert!(
         seen.samples >= 10,
         "the sampler looked only {} times",
         seen.samples
     );
-    // The room's places, plus one: `pg_stat_activity` copies the backends one by one,
-    // so a turn handed over during the copy can be seen twice.
-    let places = i64::try_from(Rooms::FEW).expect("small");
+    // The places, plus one: `pg_stat_activity` copies the backends one by one, so a turn
+    // handed over during the copy can be seen twice.
+    let places = i64::try_from(places).expect("small");
     assert!(
         seen.lists <= places + 1,
         "{} of the flood's list statements ran at once ({} samples)",
@@ -281,7 +320,7 @@ fn holds(requests: &[(String, u16, Value)], others: &[(String, u16)], seen: &See
         seen.samples
     );
     assert!(
-        seen.lists >= places,
+        seen.lists >= i64::try_from(Rooms::FEW).expect("small"),
         "the flood's list computations never filled their room ({} samples): it tested nothing",
         seen.samples
     );
@@ -311,9 +350,31 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
     }
 
     // A flood with the read model still: the answers everyone reads are still kept after
-    // it — asked again, nothing is computed.
-    let (requests, others, seen) = flood(&base, db.pool(), false).await;
-    holds(&requests, &others, &seen);
+    // it — asked again, nothing is computed — and the flood itself computed none of the
+    // lists' or league's kept answers (every page it asked at offset 0 was cut from them,
+    // every other computed and not kept) nor any unknown artist's.
+    let before = prometheus.render();
+    let first = flood(&base, db.pool(), false).await;
+    // Only the rare keys' room computes lists: the kept ones are kept.
+    holds(&first, Rooms::FEW);
+    let after = prometheus.render();
+    for kind in ["audit", "league", "analytics"] {
+        assert_eq!(
+            computed(&after, kind),
+            computed(&before, kind),
+            "the flood computed kept answers of {kind}"
+        );
+    }
+    assert!(
+        computed(&after, "artist_page") - computed(&before, "artist_page")
+            < u64::try_from(SHAPE.artists).expect("small"),
+        "more artists' pages computed than registered artists not yet kept"
+    );
+    println!(
+        "busy after the first flood: {} (rare keys' room), {} (kept answers' room)",
+        counted(&after, "dreamster_api_memo_busy_total{room=\"few\"}"),
+        counted(&after, "dreamster_api_memo_busy_total{room=\"shared\"}")
+    );
     let mut again = Vec::new();
     for path in hot_paths() {
         let before = computations(&prometheus.render());
@@ -330,6 +391,19 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
 
     // A flood while blocks change the read model every 200 ms: every kept answer is then a
     // miss again and again, in its own room, and everyone else's home page still answers.
-    let (requests, others, seen) = flood(&base, db.pool(), true).await;
-    holds(&requests, &others, &seen);
+    let second = flood(&base, db.pool(), true).await;
+    // After each block, the lists' kept first pages (which the flood asks too) are
+    // computed again in the kept answers' room: the same statements, in both rooms.
+    holds(&second, Rooms::FEW + Rooms::SHARED);
+    assert!(
+        second.writes >= 10,
+        "only {} blocks during the flood",
+        second.writes
+    );
+    let after = prometheus.render();
+    println!(
+        "busy after both floods: {} (rare keys' room), {} (kept answers' room)",
+        counted(&after, "dreamster_api_memo_busy_total{room=\"few\"}"),
+        counted(&after, "dreamster_api_memo_busy_total{room=\"shared\"}")
+    );
 }
