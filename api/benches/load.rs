@@ -144,25 +144,31 @@ fn routes() -> Vec<Route> {
         Route {
             name: "GET /api/audit/overdue",
             path: |_| "/api/audit/overdue".into(),
-            sql: sql(|pool, _| async move { list(&pool, AuditList::Overdue, 20).await }),
+            sql: sql(
+                |pool, _| async move { list(&pool, AuditList::Overdue, audit::KEPT_PAGE).await },
+            ),
             kept: true,
         },
         Route {
             name: "GET /api/audit/disputes",
             path: |_| "/api/audit/disputes".into(),
-            sql: sql(|pool, _| async move { list(&pool, AuditList::Disputes, 20).await }),
+            sql: sql(
+                |pool, _| async move { list(&pool, AuditList::Disputes, audit::KEPT_PAGE).await },
+            ),
             kept: true,
         },
         Route {
             name: "GET /api/audit/refunds",
             path: |_| "/api/audit/refunds".into(),
-            sql: sql(|pool, _| async move { list(&pool, AuditList::Refunds, 20).await }),
+            sql: sql(
+                |pool, _| async move { list(&pool, AuditList::Refunds, audit::KEPT_PAGE).await },
+            ),
             kept: true,
         },
         Route {
             name: "GET /api/audit/league",
             path: |_| "/api/audit/league".into(),
-            sql: sql(|pool, _| async move { league(&pool, 20).await }),
+            sql: sql(|pool, _| async move { league(&pool, audit::KEPT_PAGE).await }),
             kept: true,
         },
         Route {

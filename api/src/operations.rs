@@ -43,22 +43,27 @@ pub async fn request_pool(
         .await
 }
 
-/// `/ready`: 200 once the database answers, 503 (with why) when it does not. `/health`
-/// stays a liveness check of the process alone.
+/// `/ready`: 200 once the database answers with a read model the API can serve (the
+/// indexer's migrations make it; before them, every kept answer would fail), 503 (with
+/// why) otherwise. `/health` stays a liveness check of the process alone.
 pub async fn ready(State(s): State<AppState>) -> Result<&'static str, ApiError> {
-    sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&s.db)
-        .await
-        .map_err(|e| {
+    let not_ready =
+        |why: &'static str| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", why);
+    match crate::memo::version(&s.db).await {
+        Ok(_) => Ok("ready"),
+        // 42P01, undefined_table: the indexer has not made the read model yet.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
+            tracing::warn!(error = %e, "not ready: no read model yet");
+            Err(not_ready(
+                "the read model is not there yet: the indexer makes it when it starts",
+            ))
+        }
+        Err(e) => {
             // The detail (host names, roles) is for our log, not for whoever asks.
             tracing::warn!(error = %e, "not ready: the database does not answer");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                "the database does not answer",
-            )
-        })?;
-    Ok("ready")
+            Err(not_ready("the database does not answer"))
+        }
+    }
 }
 
 /// Answers 503 for a request that took longer than the state's `request_timeout`

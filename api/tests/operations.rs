@@ -14,7 +14,18 @@ use dreamster_test_support::TestDatabase;
 use serde_json::json;
 use subxt_signer::sr25519::dev;
 
+/// A database with the API's tables and the read model (empty).
 async fn api_db() -> TestDatabase {
+    let db = api_tables_only().await;
+    dreamster_indexer::store::migrator()
+        .run(db.pool())
+        .await
+        .expect("indexer migrations");
+    db
+}
+
+/// A database with the API's tables alone: the indexer has not run yet.
+async fn api_tables_only() -> TestDatabase {
     let db = TestDatabase::create().await.expect("db");
     dreamster_api::migrator()
         .run(db.pool())
@@ -29,8 +40,25 @@ async fn status(url: String) -> u16 {
 
 #[tokio::test]
 async fn readiness_asks_the_database_and_health_does_not() {
-    let db = api_db().await;
+    // Started before the indexer made the read model: alive, not ready, and says why.
+    let db = api_tables_only().await;
     let up = serve(AppState::for_node(db.pool().clone(), "ws://127.0.0.1:9")).await;
+    let resp = reqwest::get(format!("{up}/ready")).await.expect("request");
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["error"], "not_ready", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("indexer")),
+        "{body}"
+    );
+    assert_eq!(status(format!("{up}/health")).await, 200);
+    // Once the indexer's migrations ran: ready, with no restart.
+    dreamster_indexer::store::migrator()
+        .run(db.pool())
+        .await
+        .expect("indexer migrations");
     assert_eq!(status(format!("{up}/ready")).await, 200);
     // A pool whose database is gone (nothing listens on port 9).
     let gone = sqlx::postgres::PgPoolOptions::new()

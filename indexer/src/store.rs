@@ -23,7 +23,9 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
-/// Every table of the read model, in foreign-key order.
+/// Every table of the read model, in foreign-key order (all the migrations make but their
+/// version, `read_model_version`, a count of writes that two equal read models written in
+/// different batches do not share; `writers.rs` checks none is missing).
 pub const TABLES: &[&str] = &[
     "indexer_cursor",
     "raw_events",
@@ -32,6 +34,7 @@ pub const TABLES: &[&str] = &[
     "artists",
     "arbiters",
     "releases",
+    "release_arbiters",
     "perks",
     "editions",
     "transfers",
