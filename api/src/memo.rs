@@ -211,7 +211,7 @@ impl Default for Rooms {
 }
 
 /// Drops an answer when its `until` comes (answers of older versions are never asked
-/// for again and leave by capacity or idleness).
+/// for again and leave as the least recently used, or by idleness).
 struct UntilExpiry;
 
 impl<K, V> Expiry<K, Arc<Kept<V>>> for UntilExpiry {
@@ -276,6 +276,13 @@ where
             kind,
             rooms: rooms.clone(),
             cache: builder
+                // Least recently used leaves, and every new answer is admitted. Under moka's
+                // default (TinyLFU) a new answer enters a full cache only if asked for more
+                // often than the one it would replace — and the answers of past versions,
+                // read many times before a write, would keep the current ones out (their
+                // count saturates at 15 until aging halves it). Only keys many share are
+                // kept (see above), so no flood of one-off keys can push these out instead.
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .time_to_idle(Duration::from_secs(600))
                 .expire_after(UntilExpiry)
                 .build(),
@@ -513,5 +520,38 @@ mod tests {
             .expect("a wait past 100 ms is refused");
         assert_eq!(late.code, "busy");
         assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    /// Each write leaves the answers of the version before it in the cache: the current
+    /// version's answers must still be kept once past versions fill it, however often those
+    /// were read.
+    #[tokio::test]
+    async fn answers_of_past_versions_never_keep_the_current_ones_out() {
+        let memo: Memo<(), u64> = Memo::new("test", 4, &Rooms::default());
+        let at = |writes| Version {
+            writes,
+            database: 1,
+            server_started: 1,
+        };
+        let kept = |n| {
+            Arc::new(Kept {
+                at: 0,
+                answer: Answer::unchanged(n),
+            })
+        };
+        for writes in 0..40 {
+            let key = (at(writes), ());
+            memo.cache.insert(key, kept(writes as u64)).await;
+            // Read as a kept answer is, between two writes.
+            for _ in 0..50 {
+                assert!(memo.cache.get(&key).await.is_some());
+            }
+            memo.cache.run_pending_tasks().await;
+            assert!(
+                memo.cache.get(&key).await.is_some(),
+                "the answer of version {writes} was not kept"
+            );
+        }
+        assert!(memo.cache.entry_count() <= 4);
     }
 }

@@ -58,6 +58,14 @@ pub async fn ready(State(s): State<AppState>) -> Result<&'static str, ApiError> 
                 "the read model is not there yet: the indexer makes it when it starts",
             ))
         }
+        // 42501, insufficient_privilege: the database answered, but the API's role was not
+        // granted the read model (scripts/db-roles.sql grants it).
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            tracing::warn!(error = %e, "not ready: the API's role may not read the read model");
+            Err(not_ready(
+                "the API's database role may not read the read model",
+            ))
+        }
         Err(e) => {
             // The detail (host names, roles) is for our log, not for whoever asks.
             tracing::warn!(error = %e, "not ready: the database does not answer");

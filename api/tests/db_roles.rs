@@ -68,6 +68,13 @@ async fn the_api_and_the_indexer_cannot_touch_each_others_tables() {
         .await
         .expect("league");
     assert_eq!(league.status(), 200);
+    // Ready as its own role: it reads the version too.
+    let ready = c
+        .get(format!("{}/ready", api.base))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), 200);
     // Signing in writes a nonce and a session: the API's own tables.
     sign_in(&c, &api.base, &dev::charlie()).await;
 

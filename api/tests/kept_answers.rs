@@ -82,8 +82,7 @@ async fn fresh(db: &PgPool, path: &str) -> Value {
                 .expect("analytics"))
         }
     };
-    // Through text, as the route's answer came: floats compare as they were written.
-    serde_json::from_str(&value.to_string()).expect("json")
+    through_text(value)
 }
 
 /// Every kept route answers what its query gives now, and the pages kept as rendered (the
@@ -95,6 +94,7 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
         assert_eq!(status, 200, "{path} after {after}: {kept}");
         assert_eq!(kept, fresh(db, &path).await, "{path} after {after}");
     }
+    cuts_agree(db, base, after).await;
     let audit = pages::audit_answer(db, &state.explorer, now_ms()).await;
     page_agrees(base, "/audit", &audit.expect("rendered").value, after).await;
     let home = pages::home_answer(db).await;
@@ -105,6 +105,43 @@ async fn all_agree(state: &AppState, base: &str, after: &str) {
         let path = format!("/artists/{who}");
         page_agrees(base, &path, &fresh.expect("rendered").value, after).await;
     }
+}
+
+/// Pages within a list's (or the league's) kept first 100 are cut from it: each equals a
+/// fresh query of that very page — at offset 0 and past it, past the list's end too.
+async fn cuts_agree(db: &PgPool, base: &str, after: &str) {
+    let lists = [
+        ("overdue", AuditList::Overdue),
+        ("disputes", AuditList::Disputes),
+        ("refunds", AuditList::Refunds),
+    ];
+    for (limit, offset) in [(1, 0), (13, 37), (20, 80), (7, 93), (100, 0)] {
+        for (name, list) in lists {
+            let path = format!("/api/audit/{name}?limit={limit}&offset={offset}");
+            let (status, cut) = common::get(base, &path).await;
+            assert_eq!(status, 200, "{path} after {after}: {cut}");
+            let q = AuditQuery {
+                list,
+                artist: None,
+                limit,
+                offset,
+            };
+            let page = audit::audit_items(db, &q, now_ms()).await.expect("a page");
+            assert_eq!(cut, through_text(json!(page)), "{path} after {after}");
+        }
+        let path = format!("/api/audit/league?limit={limit}&offset={offset}");
+        let (status, cut) = common::get(base, &path).await;
+        assert_eq!(status, 200, "{path} after {after}: {cut}");
+        let page = audit::league(db, limit, offset, now_ms())
+            .await
+            .expect("a page");
+        assert_eq!(cut, through_text(json!(page)), "{path} after {after}");
+    }
+}
+
+/// A value as an answer's text gives it back: floats compare as they were written.
+fn through_text(value: Value) -> Value {
+    serde_json::from_str(&value.to_string()).expect("json")
 }
 
 /// The page at `path` is `fresh`, byte for byte.
