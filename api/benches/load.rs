@@ -33,6 +33,7 @@ use dreamster_api::address::Address;
 use dreamster_api::audit::{self, AuditList, AuditQuery};
 use dreamster_api::error::ApiError;
 use dreamster_api::fans::BenefitFilter;
+use dreamster_api::memo::KEPT_PAGE;
 use dreamster_api::read::now_ms;
 use dreamster_api::releases::ReleaseFilter;
 use dreamster_api::{artists, disputes, fans, releases, router, AppState};
@@ -144,31 +145,25 @@ fn routes() -> Vec<Route> {
         Route {
             name: "GET /api/audit/overdue",
             path: |_| "/api/audit/overdue".into(),
-            sql: sql(
-                |pool, _| async move { list(&pool, AuditList::Overdue, audit::KEPT_PAGE).await },
-            ),
+            sql: sql(|pool, _| async move { list(&pool, AuditList::Overdue, KEPT_PAGE).await }),
             kept: true,
         },
         Route {
             name: "GET /api/audit/disputes",
             path: |_| "/api/audit/disputes".into(),
-            sql: sql(
-                |pool, _| async move { list(&pool, AuditList::Disputes, audit::KEPT_PAGE).await },
-            ),
+            sql: sql(|pool, _| async move { list(&pool, AuditList::Disputes, KEPT_PAGE).await }),
             kept: true,
         },
         Route {
             name: "GET /api/audit/refunds",
             path: |_| "/api/audit/refunds".into(),
-            sql: sql(
-                |pool, _| async move { list(&pool, AuditList::Refunds, audit::KEPT_PAGE).await },
-            ),
+            sql: sql(|pool, _| async move { list(&pool, AuditList::Refunds, KEPT_PAGE).await }),
             kept: true,
         },
         Route {
             name: "GET /api/audit/league",
             path: |_| "/api/audit/league".into(),
-            sql: sql(|pool, _| async move { league(&pool, audit::KEPT_PAGE).await }),
+            sql: sql(|pool, _| async move { league(&pool, KEPT_PAGE).await }),
             kept: true,
         },
         Route {

@@ -309,27 +309,25 @@ pub async fn audit_items(
     })
 }
 
-/// The items kept of each list, unfiltered, and of the league: every page within them is
-/// cut from them (the most a page holds, so each page a person can ask for at offset 0).
-pub const KEPT_PAGE: i64 = 100;
-
-/// [`audit_items`] now. A page within the list's first [`KEPT_PAGE`] items, unfiltered, is
-/// cut from them, kept while they hold (`memo`): refunds until the read model changes, the
-/// overdue list until a commitment falls overdue, the disputes until a ruling lapses. Any
-/// other page (further on, or one artist's) is computed at its turn, not kept.
+/// [`audit_items`] now. A page within the list's first `memo::KEPT_PAGE` items,
+/// unfiltered, is cut from them, kept while they hold (`memo`): refunds until the read
+/// model changes, the overdue list until a commitment falls overdue, the disputes until a
+/// ruling lapses. Any other page (further on, or one artist's) is computed at its turn,
+/// not kept.
 pub async fn kept_items(s: &AppState, q: AuditQuery) -> Result<Page<AuditItem>, ApiError> {
     let db = &s.db;
-    if q.artist.is_none() && q.offset.saturating_add(q.limit) <= KEPT_PAGE {
-        let first = AuditQuery::first(q.list, KEPT_PAGE);
-        let kept = s
-            .memos
-            .audit
-            .get(db, q.list, |now| items_answer(db, &first, now))
-            .await?;
-        Ok(kept.within(q.limit, q.offset))
-    } else {
-        s.memos.audit.unkept(|now| items_answer(db, &q, now)).await
-    }
+    let shared = q.artist.is_none().then_some(q.list);
+    s.memos
+        .audit
+        .page(db, shared, q.limit, q.offset, |limit, offset, now| {
+            let page = AuditQuery {
+                limit,
+                offset,
+                ..q.clone()
+            };
+            async move { items_answer(db, &page, now).await }
+        })
+        .await
 }
 
 /// [`audit_items`] at `now`, with until when it holds by the clock.
@@ -393,7 +391,7 @@ pub async fn league(
     })
 }
 
-/// [`league`] now: a page within its first [`KEPT_PAGE`] rows is cut from them, kept
+/// [`league`] now: a page within its first `memo::KEPT_PAGE` rows is cut from them, kept
 /// until the read model changes or a commitment falls overdue; a page further on is
 /// computed at its turn, not kept (see `memo`).
 pub async fn kept_league(
@@ -402,19 +400,12 @@ pub async fn kept_league(
     offset: i64,
 ) -> Result<Page<LeagueRow>, ApiError> {
     let db = &s.db;
-    if offset.saturating_add(limit) <= KEPT_PAGE {
-        let kept = s
-            .memos
-            .league
-            .get(db, (), |now| league_answer(db, KEPT_PAGE, 0, now))
-            .await?;
-        Ok(kept.within(limit, offset))
-    } else {
-        s.memos
-            .league
-            .unkept(|now| league_answer(db, limit, offset, now))
-            .await
-    }
+    s.memos
+        .league
+        .page(db, Some(()), limit, offset, |limit, offset, now| {
+            league_answer(db, limit, offset, now)
+        })
+        .await
 }
 
 /// [`league`] at `now`, with until when it holds by the clock.

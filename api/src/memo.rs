@@ -404,6 +404,41 @@ where
     }
 }
 
+/// The items a kept first page holds (the most a page may ask for): every page within
+/// them is cut from them, so one answer serves every size at offset 0.
+pub const KEPT_PAGE: i64 = 100;
+
+impl<K, T> Memo<K, Page<T>>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    /// The page of `limit` items from `offset`, computed by `compute(limit, offset, now)`.
+    /// With a `key` (a page many share) and within the first [`KEPT_PAGE`] items, it is cut
+    /// from those, kept under `key`; otherwise it is computed at its turn and not kept
+    /// ([`Memo::unkept`]).
+    pub async fn page<F, Fut>(
+        &self,
+        db: &PgPool,
+        key: Option<K>,
+        limit: i64,
+        offset: i64,
+        compute: F,
+    ) -> Result<Page<T>, ApiError>
+    where
+        F: Fn(i64, i64, i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Answer<Page<T>>, ApiError>>,
+    {
+        match key {
+            Some(key) if offset.saturating_add(limit) <= KEPT_PAGE => {
+                let first = self.get(db, key, |now| compute(KEPT_PAGE, 0, now)).await?;
+                Ok(first.within(limit, offset))
+            }
+            _ => self.unkept(|now| compute(limit, offset, now)).await,
+        }
+    }
+}
+
 impl<K> Memo<K, axum::body::Bytes>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -436,10 +471,10 @@ enum Miss<V> {
 #[derive(Clone)]
 pub struct Memos {
     pub analytics: Memo<Address, Analytics>,
-    /// Each list's first page of `audit::KEPT_PAGE` items, unfiltered: every page within
-    /// it is cut from it (`audit::kept_items`).
+    /// Each list's first [`KEPT_PAGE`] items, unfiltered: every page within them is cut
+    /// from them (`audit::kept_items`).
     pub audit: Memo<AuditList, Page<AuditItem>>,
-    /// The league's first page of `audit::KEPT_PAGE` rows (`audit::kept_league`).
+    /// The league's first [`KEPT_PAGE`] rows (`audit::kept_league`).
     pub league: Memo<(), Page<LeagueRow>>,
     /// The `/audit` page, rendered.
     pub audit_page: Memo<(), axum::body::Bytes>,
@@ -451,16 +486,16 @@ pub struct Memos {
 
 impl Memos {
     /// Every kind's computations in `rooms`.
-    pub fn in_rooms(room: &Rooms) -> Self {
+    pub fn in_rooms(rooms: &Rooms) -> Self {
         Memos {
             // An answer per artist asked about; beyond that, the least used leave.
-            analytics: Memo::new("analytics", 4096, room),
-            audit: Memo::new("audit", 16, room),
-            league: Memo::new("league", 4, room),
-            audit_page: Memo::new("audit_page", 4, room),
-            home_page: Memo::new("home_page", 4, room),
+            analytics: Memo::new("analytics", 4096, rooms),
+            audit: Memo::new("audit", 16, rooms),
+            league: Memo::new("league", 4, rooms),
+            audit_page: Memo::new("audit_page", 4, rooms),
+            home_page: Memo::new("home_page", 4, rooms),
             // An artist's page grows with their perks: the most read, within a bound in bytes.
-            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, room),
+            artist_page: Memo::pages("artist_page", 32 * 1024 * 1024, rooms),
         }
     }
 }
