@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::address::Address;
 use crate::error::{ApiError, ApiPath, ErrorBody};
 use crate::read::{icon, Origin};
-use crate::releases::{Release, ReleaseFilter};
+use crate::releases::Release;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -145,7 +145,7 @@ pub struct Artist {
     pub releases: Vec<Release>,
     pub registered: Origin,
     /// Commitments overdue now: an edition's perk past its deadline, neither delivered
-    /// nor refunded, not cancelled (`audit::OVERDUE`).
+    /// nor refunded, not cancelled (`audit::overdue`).
     pub overdue_now: i64,
     /// Whether that many flag the artist (`FLAG_OVERDUE_COMMITMENTS` in the types crate).
     pub flagged: bool,
@@ -192,6 +192,9 @@ struct ArtistRow {
     registered: Origin,
 }
 
+/// How many of an artist's releases their profile lists, newest first.
+pub const ARTIST_RELEASES: i64 = 100;
+
 /// An artist's profile now.
 pub async fn artist(db: &PgPool, address: Address) -> Result<Artist, ApiError> {
     artist_at(db, address, crate::read::now_ms(), Reads::AtOnce).await
@@ -216,10 +219,6 @@ pub async fn artist_at(
     now: i64,
     reads: Reads,
 ) -> Result<Artist, ApiError> {
-    let filter = ReleaseFilter {
-        limit: Some(100),
-        ..ReleaseFilter::default()
-    };
     let row: ArtistRow = sqlx::query_as(
         "SELECT name, metadata_uri, registered_at, block_number AS block, extrinsic_index AS extrinsic
          FROM artists WHERE address = $1",
@@ -230,7 +229,9 @@ pub async fn artist_at(
     .ok_or_else(|| ApiError::not_found(format!("no artist {address}")))?;
     let overdue = async { Ok::<_, ApiError>(crate::audit::overdue_of(db, address, now).await?) };
     let reputation = reputation(db, address);
-    let releases = crate::releases::releases_of(db, Some(address), &filter);
+    let releases = async {
+        Ok::<_, ApiError>(crate::releases::newest_of(db, address, ARTIST_RELEASES, now).await?)
+    };
     let undeliverable = async { Ok::<_, ApiError>(undeliverable(db, address).await?) };
     let (overdue_now, reputation, releases, undeliverable) = match reads {
         Reads::AtOnce => tokio::try_join!(overdue, reputation, releases, undeliverable)?,
@@ -248,7 +249,7 @@ pub async fn artist_at(
         registered_at: row.registered_at,
         registered: row.registered,
         reputation,
-        releases: releases.items,
+        releases,
         undeliverable,
         overdue_now,
         flagged: dreamster_types::release::flagged_for_overdue(overdue_now.unsigned_abs()),

@@ -1,9 +1,12 @@
 //! Per-client rate limits on what costs the service more than a read: signing in (each
 //! challenge is a row, each verification a signature check) and writes. Without them one
 //! client could fill the nonce table or flood threads and uploads. Reads are bounded by
-//! timeouts instead. A client is its IP address — an IPv6 client its /64, which is what one
-//! subscriber gets — as the connection shows it, or as the header a reverse proxy in
-//! front of the API sets (`--client-ip-header`), never both.
+//! timeouts instead, and the expensive ones by the rooms they are computed in
+//! (`memo::Room`), where one client may hold at most [`COMPUTATIONS`] places in line: so no
+//! one client fills a line and leaves everyone else's rare pages `busy`. A client is its IP
+//! address — an IPv6 client its /64, which is what one subscriber gets — as the connection
+//! shows it, or as the header a reverse proxy in front of the API sets
+//! (`--client-ip-header`), never both.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -75,11 +78,39 @@ impl std::str::FromStr for Rate {
     }
 }
 
+/// Computations one client may have in a room's line at once (running or waiting): a
+/// sixteenth of the line (`memo::Room::LINE`), far more than a person's pages ask at once.
+pub const COMPUTATIONS: usize = 64;
+
+/// The client a request is answered for, and how many computations it may have in a
+/// room's line at once: known to the rooms through [`for_client`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client {
+    pub ip: IpAddr,
+    pub computations: usize,
+}
+
+tokio::task_local! {
+    static CLIENT: Client;
+}
+
+/// Runs `request` as `client`'s: the rooms it computes in count it as that client's.
+pub async fn for_client<F: std::future::Future>(client: Client, request: F) -> F::Output {
+    CLIENT.scope(client, request).await
+}
+
+/// The client the running request is answered for, when its computations are limited.
+pub fn current_client() -> Option<Client> {
+    CLIENT.try_with(|c| *c).ok()
+}
+
 /// The limits a router enforces.
 #[derive(Clone, Default)]
 pub struct Limits {
     sign_in: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     writes: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    /// A client's computations in a room's line at once (`None`: not limited).
+    computations: Option<usize>,
     /// Where the client's address is when a reverse proxy connects for it.
     client_ip_header: Option<HeaderName>,
 }
@@ -89,12 +120,19 @@ impl Limits {
         Limits {
             sign_in: sign_in.limiter(),
             writes: writes.limiter(),
+            computations: None,
             client_ip_header: None,
         }
     }
 
     pub fn production() -> Self {
-        Self::new(SIGN_IN, WRITES)
+        Self::new(SIGN_IN, WRITES).with_computations(COMPUTATIONS)
+    }
+
+    /// At most `n` computations of one client in a room's line at once.
+    pub fn with_computations(mut self, n: usize) -> Self {
+        self.computations = Some(n.max(1));
+        self
     }
 
     /// No limit: load tests and benches that play thousands of clients from one address.
@@ -160,6 +198,7 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 
 /// The middleware: a request over its client's limit gets 429 with `Retry-After`.
 pub async fn enforce(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let client = limits.client(&req);
     let (bucket, what) = if req.uri().path().starts_with("/auth/") {
         (&limits.sign_in, "sign-in requests")
     } else if matches!(
@@ -171,7 +210,7 @@ pub async fn enforce(State(limits): State<Limits>, req: Request, next: Next) -> 
         (&None, "")
     };
     if let Some(limiter) = bucket {
-        if let Err(not_until) = limiter.check_key(&limits.client(&req)) {
+        if let Err(not_until) = limiter.check_key(&client) {
             let wait = not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
@@ -188,7 +227,27 @@ pub async fn enforce(State(limits): State<Limits>, req: Request, next: Next) -> 
             return resp;
         }
     }
-    next.run(req).await
+    let mut resp = match limits.computations {
+        Some(computations) => {
+            for_client(
+                Client {
+                    ip: client,
+                    computations,
+                },
+                next.run(req),
+            )
+            .await
+        }
+        None => next.run(req).await,
+    };
+    // A client past its share of a room (`memo::Room::seat`) may ask again once one of its
+    // computations ends: in a moment.
+    if resp.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 #[cfg(test)]

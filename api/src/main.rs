@@ -45,6 +45,11 @@ struct Args {
     /// Per-client limit on writes (POST, PUT, PATCH, DELETE), as --sign-in-limit.
     #[arg(long, env = "DREAMSTER_WRITE_LIMIT", default_value = "60/1")]
     write_limit: dreamster_api::limits::Rate,
+    /// Expensive answers one client may have waiting at once in each of the API's rooms
+    /// (`memo::Rooms`); past that it is answered 429. 0: no limit. Behind a reverse proxy,
+    /// set --client-ip-header too, or every user shares one client's share.
+    #[arg(long, env = "DREAMSTER_COMPUTATIONS_PER_CLIENT", default_value_t = dreamster_api::limits::COMPUTATIONS)]
+    computations_per_client: usize,
     /// The header a reverse proxy in front of the API puts the client's address in (e.g.
     /// x-real-ip); without it, the connection's address is the client's.
     #[arg(long, env = "DREAMSTER_CLIENT_IP_HEADER")]
@@ -96,6 +101,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, "serving");
     let mut limits = dreamster_api::limits::Limits::new(args.sign_in_limit, args.write_limit);
+    if args.computations_per_client > 0 {
+        limits = limits.with_computations(args.computations_per_client);
+    }
     if let Some(header) = args.client_ip_header {
         limits = limits.behind_proxy(header);
     }

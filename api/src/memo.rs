@@ -14,6 +14,10 @@
 //! plans each with its parameters' values: a prepared statement turns generic after five
 //! runs, and planned without knowing `now` the overdue count took 560 ms instead of 10
 //! (EXPLAIN ANALYZE at 1 000 000 entitlements). A miss is rare; its planning is cheap.
+//! One exception: one artist's overdue count (`audit::overdue_of`, also on every request
+//! for an artist's profile) reads one index range per release of pending commitments by
+//! deadline (indexer migration 0008), whatever `now` is, so its generic plan is the right
+//! one and it is prepared.
 //!
 //! A miss is rare for the keys people ask for, but anyone can ask for a key no one else
 //! does (the audit list at offset 4 711, the league 3 rows at a time, an address no artist
@@ -25,7 +29,9 @@
 //!   before any computation ([`Memo::get_for_artist`]).
 //! - every computation waits its turn in a [`Room`]: a few run at once (each one statement
 //!   at a time), up to [`Room::LINE`] more wait, none longer than [`Room::LONGEST_WAIT`],
-//!   and the rest are refused at once (503 `busy`). There are two rooms ([`Rooms`]): one for
+//!   and the rest are refused at once (503 `busy`). One client (its address, as `limits`
+//!   tells it) has at most `limits::COMPUTATIONS` of a line's places at once, the next
+//!   refused (429 `rate_limited`): no one client fills a line. There are two rooms ([`Rooms`]): one for
 //!   the misses of the kept answers, one for the answers few ask for (a deeper page, a
 //!   filter), computed at their turn and never kept ([`Memo::unkept`]). A flood of the
 //!   second kind waits in its own line, never ahead of the kept answers' misses (though its
@@ -34,8 +40,10 @@
 //!   read, and a statement whose request reached its deadline (it runs on, up to the
 //!   statement timeout).
 
+use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -49,6 +57,7 @@ use crate::address::Address;
 use crate::artists::Analytics;
 use crate::audit::{AuditItem, AuditList, LeagueRow};
 use crate::error::ApiError;
+use crate::limits;
 use crate::read::{now_ms, Page};
 
 /// An answer, and the first time (ms since the epoch) it may no longer hold by the clock
@@ -127,12 +136,39 @@ pub struct Room {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
     longest_wait: Duration,
+    /// Each client's computations admitted (running or waiting), when the request's client
+    /// is known (`limits::current_client`); a client with none is not in the map.
+    clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
-/// A place in a [`Room`]: held while a computation runs.
-struct Turn {
+/// A place in a [`Room`]'s line, then in the room: held while a computation runs.
+struct Place {
     _admitted: OwnedSemaphorePermit,
     _running: OwnedSemaphorePermit,
+}
+
+/// A client's turn in a [`Room`]: its seat (one of its share) and a place.
+pub struct Turn {
+    _seat: Option<Seat>,
+    _place: Place,
+}
+
+/// One of a client's computations counted in a room: uncounted when dropped.
+struct Seat {
+    clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = clients.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                clients.remove(&self.ip);
+            }
+        }
+    }
 }
 
 impl Room {
@@ -154,12 +190,51 @@ impl Room {
             running: Arc::new(Semaphore::new(places)),
             admitted: Arc::new(Semaphore::new(places.saturating_add(line))),
             longest_wait,
+            clients: Arc::default(),
         }
     }
 
-    /// A turn to compute: at once if a place is free, after the computations before it if
+    /// A seat for the running request's client, if its computations are limited and it
+    /// has fewer than its limit in this room; else refused (429 `rate_limited`), before it
+    /// takes a place in line.
+    fn seat(&self) -> Result<Option<Seat>, ApiError> {
+        let Some(client) = limits::current_client() else {
+            return Ok(None);
+        };
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = clients.entry(client.ip).or_insert(0);
+        if *n >= client.computations {
+            metrics::counter!("dreamster_api_memo_client_refused_total", "room" => self.name)
+                .increment(1);
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "{} answers are being computed for your address already; wait for them",
+                    client.computations
+                ),
+            ));
+        }
+        *n += 1;
+        Ok(Some(Seat {
+            clients: self.clients.clone(),
+            ip: client.ip,
+        }))
+    }
+
+    /// A turn to compute for the running request's client: its seat ([`Room::seat`]),
+    /// then a place ([`Room::place`]).
+    pub async fn turn(&self) -> Result<Turn, ApiError> {
+        let seat = self.seat()?;
+        Ok(Turn {
+            _seat: seat,
+            _place: self.place().await?,
+        })
+    }
+
+    /// A place to compute: at once if one is free, after the computations before it if
     /// the line has room and the wait is short enough, else refused (503 `busy`).
-    async fn turn(&self) -> Result<Turn, ApiError> {
+    async fn place(&self) -> Result<Place, ApiError> {
         let busy = || {
             metrics::counter!("dreamster_api_memo_busy_total", "room" => self.name).increment(1);
             ApiError::new(
@@ -177,7 +252,7 @@ impl Room {
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
-        Ok(Turn {
+        Ok(Place {
             _admitted: admitted,
             _running: running,
         })
@@ -329,15 +404,23 @@ where
     {
         metrics::counter!("dreamster_api_memo_requests_total", "kind" => self.kind).increment(1);
         let key = (version, key);
+        if let Some(kept) = self.cache.get(&key).await {
+            if kept.holds_at(now_ms()) {
+                return Ok(kept.answer.value.clone());
+            }
+        }
         // Kept only if no write came between the version read before and the one after:
         // then every query of the computation saw the read model at exactly `version`.
+        // Only the computing request takes a seat of its client's share (the requests
+        // waiting on it do not: a burst of one page from one address is one computation).
         let miss = || async {
-            let turn = self.rooms.shared.turn().await.map_err(Miss::Failed)?;
+            let seat = self.rooms.shared.seat().map_err(|_| Miss::Refused)?;
+            let place = self.rooms.shared.place().await.map_err(Miss::Failed)?;
             metrics::counter!("dreamster_api_memo_computations_total", "kind" => self.kind)
                 .increment(1);
             let at = now_ms();
             let answer = compute(at).await.map_err(Miss::Failed)?;
-            drop(turn);
+            drop((place, seat));
             let kept = Kept { at, answer };
             match self::version(db).await {
                 Ok(v) if v == version => Ok(Arc::new(kept)),
@@ -350,6 +433,13 @@ where
                 Ok(kept) => kept,
                 Err(failed) => match failed.as_ref() {
                     Miss::Failed(e) => return Err(e.clone()),
+                    // Moka hands the computing request's error to every request waiting on
+                    // it: a refusal of its client is this request's only if this request's
+                    // client has its share too. Else it asks again, and computes itself.
+                    Miss::Refused => {
+                        drop(self.rooms.shared.seat()?);
+                        continue;
+                    }
                     Miss::Moved(kept) if kept.holds_at(now_ms()) => {
                         return Ok(kept.answer.value.clone())
                     }
@@ -462,6 +552,9 @@ where
 /// A computation whose answer is not kept (shared with every request that waited for it).
 enum Miss<V> {
     Failed(ApiError),
+    /// The computing request's client had its share of the room (`Room::seat`): refused
+    /// to that client, not to the others waiting on it (each asks its own client's seat).
+    Refused,
     /// The read model moved during the computation: its queries may have seen different
     /// versions (as any uncached read may), so it is answered but not kept.
     Moved(Kept<V>),
@@ -470,6 +563,8 @@ enum Miss<V> {
 /// The kept answers of the API, one cache per kind (cheap to clone: shared).
 #[derive(Clone)]
 pub struct Memos {
+    /// Where their computations wait their turn, and every other expensive read's.
+    pub rooms: Rooms,
     pub analytics: Memo<Address, Analytics>,
     /// Each list's first [`KEPT_PAGE`] items, unfiltered: every page within them is cut
     /// from them (`audit::kept_items`).
@@ -488,6 +583,7 @@ impl Memos {
     /// Every kind's computations in `rooms`.
     pub fn in_rooms(rooms: &Rooms) -> Self {
         Memos {
+            rooms: rooms.clone(),
             // An answer per artist asked about; beyond that, the least used leave.
             analytics: Memo::new("analytics", 4096, rooms),
             audit: Memo::new("audit", 16, rooms),
@@ -555,6 +651,70 @@ mod tests {
             .expect("a wait past 100 ms is refused");
         assert_eq!(late.code, "busy");
         assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    /// One client cannot take more than its share of a line: its next computation is
+    /// refused while another client's gets in line, and its seat comes back when one ends.
+    #[tokio::test]
+    async fn a_client_holds_at_most_its_share_of_a_line() {
+        let room = Room::new("test", 1, 8, Duration::from_secs(10));
+        let client = |last: u8| limits::Client {
+            ip: IpAddr::from([10, 0, 0, last]),
+            computations: 2,
+        };
+        let (greedy, other) = (client(1), client(2));
+        let first = limits::for_client(greedy, room.turn())
+            .await
+            .expect("a free turn");
+        let (room2, room3) = (room.clone(), room.clone());
+        // The second waits in line (the room's one place is taken), still its client's.
+        let second = tokio::spawn(limits::for_client(greedy, async move {
+            room2.turn().await.map(drop)
+        }));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while room.admitted.available_permits() > 7 {
+            assert!(
+                Instant::now() < deadline,
+                "the second turn never got in line"
+            );
+            tokio::task::yield_now().await;
+        }
+        let third = limits::for_client(greedy, room.turn())
+            .await
+            .err()
+            .expect("a third at once is refused");
+        assert_eq!(
+            (third.status, third.code),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        );
+        assert_eq!(
+            room.admitted.available_permits(),
+            7,
+            "a refused computation takes no place in line"
+        );
+        // Another client still gets in line.
+        let others = tokio::spawn(limits::for_client(other, async move {
+            room3.turn().await.map(drop)
+        }));
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("the second turn came within 10 s")
+            .expect("joined")
+            .expect("its turn");
+        tokio::time::timeout(Duration::from_secs(10), others)
+            .await
+            .expect("the other client's turn came within 10 s")
+            .expect("joined")
+            .expect("its turn");
+        let again = limits::for_client(greedy, room.turn()).await;
+        assert!(again.is_ok(), "its seats came back when its turns ended");
+        assert!(
+            room.clients.lock().expect("unpoisoned").get(&greedy.ip) == Some(&1),
+            "only the turn held now is counted"
+        );
+        drop(again);
+        assert!(room.clients.lock().expect("unpoisoned").is_empty());
     }
 
     /// Each write leaves the answers of the version before it in the cache: the current

@@ -5,7 +5,7 @@ use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::address::Address;
-use crate::error::{ApiError, ApiPath};
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::forms::{action, entitlement, field};
 use crate::releases::{self, ReleaseFilter};
 use crate::AppState;
@@ -16,6 +16,7 @@ pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/", get(home))
         .route("/releases/{address}", get(release))
+        .route("/releases/{address}/deliveries", get(deliveries))
         .route("/releases/{address}/messages", get(messages))
         .route("/fans/{address}", get(fan))
         .route("/artists/{address}", get(artist))
@@ -145,15 +146,71 @@ async fn release(
     // after every write is a miss that costs more than the page uncached (load bench: p99
     // 37 ms kept, 4.7 ms for its bare SQL).
     let rp = releases::perks(&s.db, address).await?;
-    let due = releases::deliveries_due(&s.db, address).await?;
-    Ok(release_page(&rp, &due, crate::read::now_ms()))
+    Ok(release_page(&rp, crate::read::now_ms()))
 }
 
-fn release_page(
-    rp: &releases::ReleasePerks,
+/// `?offset=` of the deliveries to mark.
+#[derive(Debug, Default, serde::Deserialize)]
+struct DueQuery {
+    offset: Option<i64>,
+}
+
+/// The artist tools' "Deliveries to mark", a page at a time: loaded when the tools open, so
+/// a fan's release page carries none of the artist's forms (up to 200 of them were a
+/// quarter of its time: load bench, session 15).
+async fn deliveries(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<Address>,
+    ApiQuery(q): ApiQuery<DueQuery>,
+) -> Result<Html<String>, ApiError> {
+    let offset = q.offset.unwrap_or(0);
+    let (due, more) = if offset == 0 {
+        releases::deliveries_due(&s.db, address, 0).await?
+    } else {
+        // A later page reads the release's pending rows up to it, as far as anyone asks:
+        // computed at its turn, with every other rare page (`memo::Rooms`).
+        let _turn = s.memos.rooms.few.turn().await?;
+        releases::deliveries_due(&s.db, address, offset).await?
+    };
+    Ok(Html(
+        deliveries_card(&address.to_string(), &due, offset, more).into_string(),
+    ))
+}
+
+/// The card of deliveries `offset..` (its forms name the release, spelt once by the caller).
+fn deliveries_card(
+    release: &str,
     due: &[releases::DueDelivery],
-    now: i64,
-) -> Html<String> {
+    offset: i64,
+    more: bool,
+) -> Markup {
+    let shown = i64::try_from(due.len()).unwrap_or(0);
+    html! {
+        div.card #deliveries data-release=(release) {
+            h2 { "Deliveries to mark" }
+            @if due.is_empty() {
+                p.muted { @if offset == 0 { "No physical or event perk is waiting for delivery." }
+                    @else { "No more deliveries waiting." } }
+            } @else {
+                p.muted { "Waiting, soonest due first: " (offset + 1) "–" (offset + shown) @if more { ", more after them" } "." }
+            }
+            @for d in due {
+                (action("mark_delivered", &entitlement(release, d.edition, d.perk), html! {
+                    p { (d.icon) " " (d.title) " · edition " (d.edition) " · due " (date(d.deadline)) }
+                    (field("How it was delivered (a tracking number, the event's date and place): its hash goes on chain", html! { input name="proof" required; }))
+                }, "Mark delivered"))
+            }
+            @if offset > 0 || more {
+                p {
+                    @if offset > 0 { button.small.earlier type="button" data-offset=((offset - releases::DUE_PAGE).max(0)) { "Earlier" } }
+                    @if more { button.small.next type="button" data-offset=(offset + shown) { "Next " (releases::DUE_PAGE) } }
+                }
+            }
+        }
+    }
+}
+
+fn release_page(rp: &releases::ReleasePerks, now: i64) -> Html<String> {
     let r = &rp.release;
     // Spelt in SS58 once: the page names the release in every delivery's form.
     let release = r.address.to_string();
@@ -280,15 +337,10 @@ fn release_page(
                         }
                     }
                 }
-                div.card #deliveries {
+                // Filled when the tools open (`deliveries`); app.js loads it.
+                div.card #deliveries data-release=(release) {
                     h2 { "Deliveries to mark" }
-                    @if due.is_empty() { p.muted { "No physical or event perk is waiting for delivery." } }
-                    @for d in due {
-                        (action("mark_delivered", &entitlement(&release, d.edition, d.perk), html! {
-                            p { (d.icon) " " (d.title) " · edition " (d.edition) " · due " (date(d.deadline)) }
-                            (field("How it was delivered (a tracking number, the event's date and place): its hash goes on chain", html! { input name="proof" required; }))
-                        }, "Mark delivered"))
-                    }
+                    p.muted { "Loading the deliveries waiting…" }
                 }
                 div.card {
                     h2 { "Withdraw" }

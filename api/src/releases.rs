@@ -176,7 +176,7 @@ pub async fn releases(db: &PgPool, f: &ReleaseFilter) -> Result<Page<Release>, A
 }
 
 /// The releases of `artist` (any artist: `None`) under `f`'s other filters.
-pub async fn releases_of(
+async fn releases_of(
     db: &PgPool,
     artist: Option<Address>,
     f: &ReleaseFilter,
@@ -223,6 +223,26 @@ pub async fn releases_of(
         limit,
         offset,
     })
+}
+
+/// An artist's newest `limit` releases at `now` (their profile's list): no other filter and
+/// no total, so a plan of its own that needs no parameter's value (the filtered list's
+/// optional filters are planned afresh on each request).
+pub async fn newest_of(
+    db: &PgPool,
+    artist: Address,
+    limit: i64,
+    now: i64,
+) -> Result<Vec<Release>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {RELEASE_COLUMNS} FROM releases r LEFT JOIN artists a ON a.address = r.artist
+         WHERE r.artist = $2 ORDER BY r.block_number DESC, r.address LIMIT $3"
+    ))
+    .bind(now)
+    .bind(artist)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 pub async fn release(db: &PgPool, address: Address) -> Result<Release, ApiError> {
@@ -272,20 +292,41 @@ pub struct DueDelivery {
     pub deadline: i64,
 }
 
-/// The release's perks the artist still has to deliver by hand, soonest first.
-pub async fn deliveries_due(db: &PgPool, address: Address) -> Result<Vec<DueDelivery>, ApiError> {
+/// How many deliveries the release page's artist tools show at a time: enough to work
+/// through, and a page a fan never loads (the tools load them when opened).
+pub const DUE_PAGE: i64 = 20;
+
+/// A page of the release's perks the artist still has to deliver by hand, soonest first:
+/// up to `DUE_PAGE` from `offset`, and whether more follow. An unknown release is a 404.
+pub async fn deliveries_due(
+    db: &PgPool,
+    address: Address,
+    offset: i64,
+) -> Result<(Vec<DueDelivery>, bool), ApiError> {
+    // The cost of a page is the release's own pending rows, whatever the offset.
+    let (limit, offset) = page_bounds(Some(DUE_PAGE), Some(offset))?;
+    // One more than a page: whether a next page exists, without counting them all.
     let mut due: Vec<DueDelivery> = sqlx::query_as(
         "SELECT e.edition, e.perk, p.kind, p.title, e.deadline
          FROM entitlements e JOIN perks p ON p.release = e.release AND p.perk = e.perk
          WHERE e.release = $1 AND e.state = 'pending' AND p.delivery <> 'automatic'
            AND p.cancelled_at IS NULL
-         ORDER BY e.deadline, e.edition, e.perk LIMIT 200",
+         ORDER BY e.deadline, e.edition, e.perk LIMIT $2 OFFSET $3",
     )
     .bind(address)
+    .bind(limit + 1)
+    .bind(offset)
     .fetch_all(db)
     .await?;
+    if due.is_empty() {
+        // Only an empty page pays for telling an unknown release from one with nothing due.
+        release(db, address).await?;
+    }
+    let page = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = due.len() > page;
+    due.truncate(page);
     for d in &mut due {
         d.icon = icon(&d.kind).to_string();
     }
-    Ok(due)
+    Ok((due, more))
 }

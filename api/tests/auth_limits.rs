@@ -109,7 +109,7 @@ async fn a_flood_of_sign_ins_or_writes_is_refused_for_that_client_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_nonces_and_sessions_are_deleted() {
     let (db, base) = api(Limits::off()).await;
-    let c = reqwest::Client::new();
+    let c = common::http();
     // An attacker's pile of challenges, and a real session.
     for _ in 0..40 {
         assert_eq!(challenge(&c, &base).await.0, 200);

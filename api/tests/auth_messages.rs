@@ -41,7 +41,7 @@ async fn verify(
 async fn sign_in_and_private_threads() {
     let served = serve_story().await;
     let base = served.base.clone();
-    let c = Client::new();
+    let c = common::http();
     let (eve, bob, ferdie) = (dev::eve(), dev::bob(), dev::ferdie());
 
     // Bare signature; the nonce is good once.

@@ -52,7 +52,7 @@ async fn the_api_and_the_indexer_cannot_touch_each_others_tables() {
     .await
     .expect("indexed as dreamster_indexer");
     let api = spawn_api(&db.url_as("dreamster_api"), &node.rpc_url()).await;
-    let c = reqwest::Client::new();
+    let c = common::http();
     let release = c
         .get(format!("{}/api/releases/{}", api.base, story.release))
         .send()

@@ -13,7 +13,6 @@ use dreamster_e2e::scenario::{
 use dreamster_types::commitment::{self, salt_hex, Salt};
 use dreamster_types::merkle;
 use dreamster_types::perk::{DeliveryMethod, PerkKind};
-use reqwest::Client;
 use serde_json::json;
 use subxt_signer::sr25519::dev;
 
@@ -90,7 +89,7 @@ fn proof_of(got: &serde_json::Value) -> Vec<merkle::Step> {
 async fn secrets_reach_only_unlocked_holders() {
     let served = serve_story().await;
     let base = served.base.clone();
-    let c = Client::new();
+    let c = common::http();
     let rel = served.story.release.to_string();
     let (bob, charlie, eve) = (
         sign_in(&c, &base, &dev::bob()).await,
@@ -362,7 +361,7 @@ async fn secrets_reach_only_unlocked_holders() {
 async fn the_largest_pool_uploads_and_is_served_from_its_stored_tree() {
     let served = serve_story().await;
     let base = served.base.clone();
-    let c = Client::new();
+    let c = common::http();
     let rel = served.story.release.to_string();
     let codes: Vec<String> = (0..merkle::MAX_POOL)
         .map(|i| format!("POOL-{i:06}"))

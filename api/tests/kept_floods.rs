@@ -6,7 +6,9 @@
 //! else must still get: every other route answers (sign-in included), the kept pages too
 //! while blocks keep changing the read model; the database runs at most
 //! `memo::Rooms::FEW` of the flood's list computations at once; and the answers everyone
-//! reads stay kept (not pushed out by keys asked once, nor by unknown artists).
+//! reads stay kept (not pushed out by keys asked once, nor by unknown artists). The
+//! flooding client has at most its share of a room's line (`limits::COMPUTATIONS`): with
+//! lines made short enough for one client to fill, someone else's rare pages still answer.
 
 mod common;
 
@@ -35,6 +37,25 @@ const SHAPE: Shape = Shape {
 /// Requests in one flood: over 1 000 distinct audit-list keys and 375 league keys, where
 /// the audit lists keep one answer each and the league one.
 const FLOOD: u64 = 3_000;
+
+/// Clients are told apart by the header a reverse proxy in front of the API would set:
+/// the flooding one, and someone else.
+const PROXY_HEADER: &str = "x-forwarded-for";
+const ATTACKER: &str = "10.66.0.1";
+
+/// The big floods come from four addresses (the flooding client's own and three more it
+/// rents), whose shares together (4 × `limits::COMPUTATIONS`) exceed the 200 requests in
+/// flight: what holds them is the rooms' bound, not one address's share.
+fn flooder(i: u64) -> String {
+    format!("10.66.0.{}", 1 + i % 4)
+}
+const SOMEONE: &str = "10.7.0.1";
+
+/// Production's limits, each client known by [`PROXY_HEADER`].
+fn limits() -> dreamster_api::limits::Limits {
+    dreamster_api::limits::Limits::production()
+        .behind_proxy(axum::http::HeaderName::from_static(PROXY_HEADER))
+}
 
 /// A valid address no artist registered.
 fn unknown(i: u64) -> Address {
@@ -186,7 +207,11 @@ fn everyone_else(
                 ),
                 _ => ("/health".into(), c.get(format!("{base}/health"))),
             };
-            let status = request.send().await.map_or(0, |r| r.status().as_u16());
+            let status = request
+                .header(PROXY_HEADER, SOMEONE)
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16());
             seen.push((format!("{what} (round {round})"), status));
             round += 1;
         }
@@ -225,7 +250,12 @@ async fn flood(base: &str, db: &PgPool, writing: bool) -> Flood {
             let (c, path) = (c.clone(), flood_path(i));
             let url = format!("{base}{path}");
             async move {
-                let r = c.get(url).send().await.expect("a flood request");
+                let r = c
+                    .get(url)
+                    .header(PROXY_HEADER, flooder(i))
+                    .send()
+                    .await
+                    .expect("a flood request");
                 let status = r.status().as_u16();
                 let body: Value = r.json().await.unwrap_or(Value::Null);
                 (path, status, body)
@@ -245,8 +275,9 @@ async fn flood(base: &str, db: &PgPool, writing: bool) -> Flood {
         None => 0,
     };
     let busy = requests.iter().filter(|(_, s, _)| *s == 503).count();
+    let limited = requests.iter().filter(|(_, s, _)| *s == 429).count();
     println!(
-        "flood ({}): {} requests in {:.1} s, {busy} busy; everyone else: {} requests; \
+        "flood ({}): {} requests in {:.1} s, {busy} busy, {limited} past its share; everyone else: {} requests; \
          statements at once: at most {} in all, {} of the lists ({} samples)",
         if writing {
             format!("{writes} blocks")
@@ -282,13 +313,15 @@ struct Flood {
 fn holds(f: &Flood, places: usize) {
     let mut answered = [0u64; KINDS as usize];
     for (i, (path, status, body)) in f.requests.iter().enumerate() {
-        let busy = *status == 503 && body["error"] == "busy";
+        // Refused: the room's line is full or too slow, or the client has its share of it.
+        let refused = (*status == 503 && body["error"] == "busy")
+            || (*status == 429 && body["error"] == "rate_limited");
         assert!(
-            *status == expected(path) || busy,
+            *status == expected(path) || refused,
             "{path}: {status} {body} (expected {})",
             expected(path)
         );
-        if !busy {
+        if !refused {
             answered[i % KINDS as usize] += 1;
         }
     }
@@ -338,7 +371,9 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
         .await
         .expect("pool");
     // No node: sign-in then names no chain, which is all this test needs of it.
-    let base = common::serve(AppState::for_node(pool, "ws://127.0.0.1:9")).await;
+    let mut state = AppState::for_node(pool, "ws://127.0.0.1:9");
+    state.limits = limits();
+    let base = common::serve(state).await;
     let c = client();
 
     // The answers everyone reads, asked for a few times each.
@@ -405,5 +440,122 @@ async fn a_flood_of_keys_no_one_else_asks_for_leaves_everyone_else_served() {
         "busy after both floods: {} (rare keys' room), {} (kept answers' room)",
         counted(&after, "dreamster_api_memo_busy_total{room=\"few\"}"),
         counted(&after, "dreamster_api_memo_busy_total{room=\"shared\"}")
+    );
+
+    one_client_cannot_fill_a_line_for_everyone_else(db.url()).await;
+}
+
+/// The flood again, with the rooms' lines made short (32) so one client could fill them:
+/// another client's rare pages must still be answered — its own share of the line is
+/// free — while the flooding client is refused past its share (429 `rate_limited`).
+/// Without the per-client share, the flood fills the line and every other client's rare
+/// page is `busy`. (A phase of the test above, not a test of its own: the two would share
+/// the process's metrics, which the first reads.)
+async fn one_client_cannot_fill_a_line_for_everyone_else(url: &str) {
+    use dreamster_api::memo::{Memos, Room};
+
+    let pool = dreamster_api::operations::request_pool(url.parse().expect("url"))
+        .await
+        .expect("pool");
+    let mut state = AppState::for_node(pool, "ws://127.0.0.1:9");
+    let line = 32;
+    let rooms = Rooms {
+        shared: Room::new("shared", Rooms::SHARED, line, Room::LONGEST_WAIT),
+        few: Room::new("few", Rooms::FEW, line, Room::LONGEST_WAIT),
+    };
+    state.memos = Memos::in_rooms(&rooms);
+    state.limits = limits().with_computations(line / 4);
+    let base = common::serve(state).await;
+
+    // The flooding client asks until the other has asked its pages.
+    let done = Arc::new(AtomicBool::new(false));
+    let refusals = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let attacker = {
+        let (base, done, refusals) = (base.clone(), done.clone(), refusals.clone());
+        tokio::spawn(async move {
+            let c = client();
+            futures_util::stream::iter(0..)
+                .take_while(|_| std::future::ready(!done.load(Ordering::SeqCst)))
+                .map(|i: u64| {
+                    // The flood's rare list and league pages only (its kinds 0 to 3).
+                    let path = flood_path(i / 4 * KINDS + i % 4);
+                    let request = c
+                        .get(format!("{base}{path}"))
+                        .header(PROXY_HEADER, ATTACKER);
+                    let refusals = refusals.clone();
+                    async move {
+                        request.send().await.map_or(0, |r| {
+                            // A refusal says when to ask again (else counted as no answer).
+                            let told = r.headers().contains_key("retry-after");
+                            match r.status().as_u16() {
+                                429 if !told => 0,
+                                429 => {
+                                    refusals.fetch_add(1, Ordering::SeqCst);
+                                    429
+                                }
+                                status => status,
+                            }
+                        })
+                    }
+                })
+                .buffer_unordered(200)
+                .collect::<Vec<_>>()
+                .await
+        })
+    };
+    // Another client's rare pages, one at a time while the flood runs — from when the
+    // flooding client has filled its share.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while refusals.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the flooding client never filled its share"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let c = client();
+    let mut others = Vec::new();
+    let asking = async {
+        for i in 0..20u64 {
+            // Past the kept first 100 items: computed in the room of rare pages.
+            let path = format!("/api/audit/overdue?offset={}", 101 + i);
+            let r = c
+                .get(format!("{base}{path}"))
+                .header(PROXY_HEADER, SOMEONE)
+                .send()
+                .await
+                .expect("another client's request");
+            others.push((path, r.status().as_u16()));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), asking)
+        .await
+        .expect("the other client's 20 pages answered within 2 minutes");
+    done.store(true, Ordering::SeqCst);
+    let flood = tokio::time::timeout(Duration::from_secs(180), attacker)
+        .await
+        .expect("the flood answered within 3 minutes")
+        .expect("joined");
+    let refused = flood.iter().filter(|s| **s == 429).count();
+    let busy = flood.iter().filter(|s| **s == 503).count();
+    println!(
+        "one client's flood: {} requests, {refused} refused past its share, {busy} busy; \
+         another client: {} rare pages",
+        flood.len(),
+        others.len()
+    );
+    assert!(
+        flood.iter().all(|s| [200, 429, 503].contains(s)),
+        "the flood's answers: {flood:?}"
+    );
+    for (path, status) in &others {
+        assert_eq!(
+            *status, 200,
+            "another client's {path} during one client's flood"
+        );
+    }
+    assert!(
+        refused > 0,
+        "the flooding client was never held to its share"
     );
 }

@@ -7,7 +7,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{addr, serve};
+use common::{addr, http, serve};
 use dreamster_api::operations::CONTENT_SECURITY_POLICY;
 use dreamster_api::AppState;
 use dreamster_test_support::TestDatabase;
@@ -35,7 +35,13 @@ async fn api_tables_only() -> TestDatabase {
 }
 
 async fn status(url: String) -> u16 {
-    reqwest::get(url).await.expect("request").status().as_u16()
+    http()
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
 }
 
 #[tokio::test]
@@ -43,7 +49,11 @@ async fn readiness_asks_the_database_and_health_does_not() {
     // Started before the indexer made the read model: alive, not ready, and says why.
     let db = api_tables_only().await;
     let up = serve(AppState::for_node(db.pool().clone(), "ws://127.0.0.1:9")).await;
-    let resp = reqwest::get(format!("{up}/ready")).await.expect("request");
+    let resp = http()
+        .get(format!("{up}/ready"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status().as_u16(), 503);
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(body["error"], "not_ready", "{body}");
@@ -66,7 +76,9 @@ async fn readiness_asks_the_database_and_health_does_not() {
         .connect_lazy("postgres://dreamster@127.0.0.1:9/none")
         .expect("lazy pool");
     let down = serve(AppState::for_node(gone, "ws://127.0.0.1:9")).await;
-    let resp = reqwest::get(format!("{down}/ready"))
+    let resp = http()
+        .get(format!("{down}/ready"))
+        .send()
         .await
         .expect("request");
     assert_eq!(resp.status().as_u16(), 503);
@@ -92,7 +104,7 @@ async fn a_request_stuck_on_the_database_is_answered_by_its_deadline() {
         .await
         .expect("lock");
     let started = Instant::now();
-    let resp = reqwest::Client::new()
+    let resp = http()
         .post(format!("{base}/auth/challenge"))
         .json(&json!({ "address": addr(&dev::alice()) }))
         .timeout(Duration::from_secs(30))
@@ -120,7 +132,9 @@ async fn every_response_carries_the_security_headers() {
         "/me",
         "/assets/js/app.js",
     ] {
-        let resp = reqwest::get(format!("{base}{path}"))
+        let resp = http()
+            .get(format!("{base}{path}"))
+            .send()
             .await
             .expect("request");
         let h = resp.headers();
@@ -183,7 +197,8 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     dreamster_test_support::die_with_parent(&mut command);
     let mut child = command.spawn().expect("the API starts");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(reqwest::get(format!("{base}/ready")).await, Ok(r) if r.status().is_success()) {
+    while !matches!(http().get(format!("{base}/ready")).send().await, Ok(r) if r.status().is_success())
+    {
         assert!(
             Instant::now() < deadline,
             "the API never got ready: {}",
@@ -200,7 +215,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let in_flight = tokio::spawn({
         let base = base.clone();
         async move {
-            reqwest::Client::new()
+            http()
                 .post(format!("{base}/auth/challenge"))
                 .json(&json!({ "address": addr(&dev::alice()) }))
                 .timeout(Duration::from_secs(30))
@@ -293,14 +308,16 @@ async fn metrics_count_requests_and_read_the_queue() {
     // A method no standard names is one series, not one per spelling.
     for odd in ["BREW", "PROPFIND"] {
         let m = reqwest::Method::from_bytes(odd.as_bytes()).expect("method");
-        reqwest::Client::new()
+        http()
             .request(m, format!("{base}/health"))
             .send()
             .await
             .expect("sent");
     }
     assert_eq!(status(format!("{base}/assets/js/app.js")).await, 200);
-    let text = reqwest::get(&metrics)
+    let text = http()
+        .get(&metrics)
+        .send()
         .await
         .expect("scrape")
         .text()

@@ -47,7 +47,7 @@ fn body_for(method: &Method, path: &str) -> Value {
 async fn every_private_route_refuses_other_accounts() {
     let served = serve_story().await;
     let base = served.base.clone();
-    let c = Client::new();
+    let c = common::http();
     let (artist, holder) = (dev::bob(), dev::eve());
     let stranger = Keypair::from_uri(&"//Stranger".parse().expect("uri")).expect("key");
     let artist_token = sign_in(&c, &base, &artist).await;

@@ -250,7 +250,9 @@ async fn routes_over_an_indexed_story() {
         );
     }
 
-    let page = reqwest::get(format!("{base}/releases/{rel}"))
+    let page = common::http()
+        .get(format!("{base}/releases/{rel}"))
+        .send()
         .await
         .expect("page")
         .text()
@@ -258,7 +260,9 @@ async fn routes_over_an_indexed_story() {
         .expect("html");
     assert!(page.contains("id=\"view-perks\"") && page.contains(">View Perks<"));
     assert!(page.contains("Total perk value: 6 UNIT"), "{page}");
-    let home = reqwest::get(format!("{base}/"))
+    let home = common::http()
+        .get(format!("{base}/"))
+        .send()
         .await
         .expect("home")
         .text()
@@ -268,7 +272,9 @@ async fn routes_over_an_indexed_story() {
     let text = |path: String| {
         let base = base.clone();
         async move {
-            reqwest::get(format!("{base}{path}"))
+            common::http()
+                .get(format!("{base}{path}"))
+                .send()
                 .await
                 .expect("page")
                 .text()
@@ -296,7 +302,9 @@ async fn routes_over_an_indexed_story() {
     );
     assert!(audit_page.contains("#/explorer/query/"));
     assert_eq!(
-        reqwest::get(format!("{base}/fans/nobody"))
+        common::http()
+            .get(format!("{base}/fans/nobody"))
+            .send()
             .await
             .expect("page")
             .status()

@@ -29,7 +29,7 @@ async fn schemathesis_finds_no_server_error() {
     let tool = schemathesis();
     let served = serve_story().await;
     let token = sign_in(
-        &reqwest::Client::new(),
+        &common::http(),
         &served.base,
         &subxt_signer::sr25519::dev::eve(),
     )

@@ -222,7 +222,7 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
     // The real API binary, offering the dev wallet (the chain is the dev chain).
     let api = spawn_api(db.url(), &chain.rpc_url()).await;
     let base = &api.base;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let chain_info: serde_json::Value = http
         .get(format!("{base}/api/chain"))
         .send()
@@ -519,10 +519,10 @@ async fn the_story_by_clicking_with_a_browser_wallet() {
         .click()
         .await
         .expect("open");
+    // The tools load the deliveries to mark when opened.
     let deliver = "#deliveries form[data-kind=mark_delivered]:has(input[name=edition][value='1'])";
-    b.find(Locator::Css(&format!("{deliver} input[name=proof]")))
+    wait_for(&b, &format!("{deliver} input[name=proof]"), 20)
         .await
-        .expect("proof")
         .send_keys("parcel NL-123 posted")
         .await
         .expect("type");

@@ -14,7 +14,6 @@ use common::{addr, get_as, reindex, serve, serve_story_with, sign_in};
 use dreamster_api::webhooks::{sign, Reach, Settings};
 use dreamster_calls::release;
 use dreamster_e2e::scenario::release_call;
-use reqwest::Client;
 use serde_json::{json, Value};
 use subxt_signer::sr25519::dev;
 
@@ -73,7 +72,7 @@ async fn unlock_notifies_the_artist_with_retries() {
         },
     );
     let base = served.base.clone();
-    let c = Client::new();
+    let c = common::http();
     let (url, got) = receiver().await;
     let bob = sign_in(&c, &base, &dev::bob()).await;
 
@@ -231,7 +230,7 @@ async fn internal_addresses_cannot_be_saved() {
         &served.node.rpc_url(),
     ))
     .await;
-    let c = Client::new();
+    let c = common::http();
     let bob = sign_in(&c, &served.base, &dev::bob()).await;
     let put = |base: String, url: &'static str| {
         let (c, bob) = (c.clone(), bob.clone());

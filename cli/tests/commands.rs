@@ -584,6 +584,28 @@ async fn every_command_on_a_real_node() {
         }
     );
 
+    // A kept key spoilt (cut short, edited by hand): refused, naming the file, before
+    // anything is signed; the file is left for its owner to mend.
+    std::fs::write(&key_file, "0x0123 not a salt\n").expect("spoil the key");
+    let before = node.perks(&rel_id).await.expect("perks").len();
+    let spoilt = add_pool_perk();
+    assert_eq!(spoilt.code, 1, "{}", spoilt.stdout);
+    assert!(
+        spoilt.stderr.contains("codes.txt.salt"),
+        "the error names the key's file: {}",
+        spoilt.stderr
+    );
+    assert_eq!(
+        node.perks(&rel_id).await.expect("perks").len(),
+        before,
+        "nothing was added"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("the key file"),
+        "0x0123 not a salt\n",
+        "the spoilt key is not replaced"
+    );
+
     // Script-friendly errors.
     let err = cli.run(Some(CHARLIE), &["--json", "buy", "--release", EVE_ADDR]);
     assert_eq!(err.code, 1);

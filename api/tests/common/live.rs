@@ -49,7 +49,10 @@ pub async fn spawn_api(database_url: &str, rpc_url: &str) -> Api {
     dreamster_test_support::die_with_parent(&mut command);
     let child = command.spawn().expect("the API starts");
     let api = Api { child, base, log };
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !matches!(http.get(format!("{}/api/chain", api.base)).send().await, Ok(r) if r.status().is_success())
     {

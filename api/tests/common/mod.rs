@@ -74,11 +74,16 @@ pub async fn serve(state: AppState) -> String {
     base
 }
 
-pub async fn get(base: &str, path: &str) -> (u16, Value) {
-    let resp = reqwest::Client::builder()
+/// A client whose every request has a deadline: a hung API fails the test, not CI's clock.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .expect("client")
+}
+
+pub async fn get(base: &str, path: &str) -> (u16, Value) {
+    let resp = http()
         .get(format!("{base}{path}"))
         .send()
         .await

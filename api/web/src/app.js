@@ -154,15 +154,57 @@ async function uploadSecret(form) {
   }
 }
 
-function bindMain() {
-  const view = $('#view-perks');
-  view?.addEventListener('click', () => togglePerks(view));
-  for (const form of document.querySelectorAll('form.action')) {
+/** Each action form in `root` dry-runs, has the wallet sign, submits and redraws. */
+function bindActions(root) {
+  for (const form of root.querySelectorAll('form.action')) {
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       run(form, $('#tx-status'), redraw);
     });
   }
+}
+
+// The page of deliveries to mark the artist last looked at (kept across redraws), and the
+// latest load asked for (an earlier one that answers later is dropped).
+let dueOffset = 0;
+let dueLoad = 0;
+
+/** Fills the artist tools' "Deliveries to mark" with the page from `offset`: the server
+ * renders it (the same forms as every action), only when the tools are opened. */
+async function loadDeliveries(offset) {
+  const mine = ++dueLoad;
+  const card = $('#deliveries');
+  if (!card) return;
+  try {
+    const r = await fetch(`/releases/${card.dataset.release}/deliveries?offset=${offset}`, { cache: 'no-store' });
+    if (!r.ok) throw new Error(`the server answered ${r.status}`);
+    const fresh = new DOMParser().parseFromString(await r.text(), 'text/html').querySelector('#deliveries');
+    if (!fresh) throw new Error('the answer held no deliveries');
+    if (mine !== dueLoad) return;
+    // The last one on a later page was marked: show the page before it.
+    const earlier = fresh.querySelector('button.earlier');
+    if (earlier && !fresh.querySelector('form.action')) return loadDeliveries(Number(earlier.dataset.offset));
+    dueOffset = offset;
+    $('#deliveries')?.replaceWith(fresh);
+    bindActions(fresh);
+    for (const b of fresh.querySelectorAll('button[data-offset]')) {
+      b.addEventListener('click', () => loadDeliveries(Number(b.dataset.offset)));
+    }
+  } catch (e) {
+    if (mine === dueLoad) {
+      $('#deliveries')?.replaceChildren(el('h2', {}, 'Deliveries to mark'), el('p', { class: 'muted' }, `Could not load the deliveries: ${e.message}.`));
+    }
+  }
+}
+
+function bindMain() {
+  const view = $('#view-perks');
+  view?.addEventListener('click', () => togglePerks(view));
+  bindActions(document);
+  const tools = $('#artist-tools');
+  tools?.addEventListener('toggle', () => {
+    if (tools.open) loadDeliveries(dueOffset);
+  });
   for (const b of document.querySelectorAll('button.reveal')) b.addEventListener('click', () => reveal(b));
   for (const b of document.querySelectorAll('button.read-evidence')) b.addEventListener('click', () => readEvidence(b));
   $('#secret-upload')?.addEventListener('submit', (ev) => {
