@@ -31,7 +31,8 @@
 //!   at a time), up to [`Room::LINE`] more wait, none longer than [`Room::LONGEST_WAIT`],
 //!   and the rest are refused at once (503 `busy`). One client (its address, as `limits`
 //!   tells it) has at most `limits::COMPUTATIONS` of a line's places at once, the next
-//!   refused (429 `rate_limited`): no one client fills a line. There are two rooms ([`Rooms`]): one for
+//!   refused (429 `rate_limited`): no one client fills a line. There are two rooms
+//!   ([`Rooms`]): one for
 //!   the misses of the kept answers, one for the answers few ask for (a deeper page, a
 //!   filter), computed at their turn and never kept ([`Memo::unkept`]). A flood of the
 //!   second kind waits in its own line, never ahead of the kept answers' misses (though its
@@ -194,6 +195,12 @@ impl Room {
         }
     }
 
+    /// Counts a request refused for its client's share: once per 429 answered.
+    fn count_refusal(&self) {
+        metrics::counter!("dreamster_api_memo_client_refused_total", "room" => self.name)
+            .increment(1);
+    }
+
     /// A seat for the running request's client, if its computations are limited and it
     /// has fewer than its limit in this room; else refused (429 `rate_limited`), before it
     /// takes a place in line.
@@ -204,8 +211,6 @@ impl Room {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
         let n = clients.entry(client.ip).or_insert(0);
         if *n >= client.computations {
-            metrics::counter!("dreamster_api_memo_client_refused_total", "room" => self.name)
-                .increment(1);
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -225,7 +230,7 @@ impl Room {
     /// A turn to compute for the running request's client: its seat ([`Room::seat`]),
     /// then a place ([`Room::place`]).
     pub async fn turn(&self) -> Result<Turn, ApiError> {
-        let seat = self.seat()?;
+        let seat = self.seat().inspect_err(|_| self.count_refusal())?;
         Ok(Turn {
             _seat: seat,
             _place: self.place().await?,
@@ -437,7 +442,8 @@ where
                     // it: a refusal of its client is this request's only if this request's
                     // client has its share too. Else it asks again, and computes itself.
                     Miss::Refused => {
-                        drop(self.rooms.shared.seat()?);
+                        let shared = &self.rooms.shared;
+                        drop(shared.seat().inspect_err(|_| shared.count_refusal())?);
                         continue;
                     }
                     Miss::Moved(kept) if kept.holds_at(now_ms()) => {

@@ -163,7 +163,8 @@ async fn deliveries(
     ApiPath(address): ApiPath<Address>,
     ApiQuery(q): ApiQuery<DueQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let offset = q.offset.unwrap_or(0);
+    // Checked before any turn is taken (`deliveries_due` checks it too).
+    let (_, offset) = crate::read::page_bounds(Some(releases::DUE_PAGE), q.offset)?;
     let (due, more) = if offset == 0 {
         releases::deliveries_due(&s.db, address, 0).await?
     } else {

@@ -205,6 +205,8 @@ function bindMain() {
   tools?.addEventListener('toggle', () => {
     if (tools.open) loadDeliveries(dueOffset);
   });
+  // Opened before this module ran (a slow load): its toggle came before the listener.
+  if (tools?.open) loadDeliveries(dueOffset);
   for (const b of document.querySelectorAll('button.reveal')) b.addEventListener('click', () => reveal(b));
   for (const b of document.querySelectorAll('button.read-evidence')) b.addEventListener('click', () => readEvidence(b));
   $('#secret-upload')?.addEventListener('submit', (ev) => {
