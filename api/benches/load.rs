@@ -1,9 +1,10 @@
 //! Load bench of every public read route — the JSON routes (releases, a release and its
-//! perks, a fan's dashboard, an artist, their analytics, the audit lists and the league) and
-//! the pages (home, release, its artist tools' deliveries, artist, fan, audit) — at a steady 500 requests/s over a read
-//! model of ≥ 1 000 000 entitlements, each beside the bare SQL of the same queries (the
-//! API's own query functions, no HTTP, no JSON, no HTML) at the same rate. Issue 17's goal:
-//! each route's p99 at most its bare SQL's p99 + 1 ms; the last column says whether it holds.
+//! perks, a fan's dashboard, an artist, their analytics, the audit lists and the league)
+//! and the pages (home, release, its artist tools' deliveries, artist, fan, audit) — at a
+//! steady 500 requests/s over a read model of ≥ 1 000 000 entitlements, each beside the
+//! bare SQL of the same queries (the API's own query functions, no HTTP, no JSON, no HTML)
+//! at the same rate. Issue 17's goal: each route's p99 at most its bare SQL's p99 + 1 ms;
+//! the last column says whether it holds.
 //!
 //! Open loop: a request is due every 2 ms whatever the previous ones do, and its latency
 //! runs from when it was due (no coordinated omission). A route that keeps nothing and its

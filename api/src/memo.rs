@@ -32,14 +32,13 @@
 //!   and the rest are refused at once (503 `busy`). One client (its address, as `limits`
 //!   tells it) has at most `limits::COMPUTATIONS` of a line's places at once, the next
 //!   refused (429 `rate_limited`): no one client fills a line. There are two rooms
-//!   ([`Rooms`]): one for
-//!   the misses of the kept answers, one for the answers few ask for (a deeper page, a
-//!   filter), computed at their turn and never kept ([`Memo::unkept`]). A flood of the
-//!   second kind waits in its own line, never ahead of the kept answers' misses (though its
-//!   statements still share the database's CPU), and the two rooms together hold at most
-//!   six of the request pool's 16 connections. Outside the rooms: each request's version
-//!   read, and a statement whose request reached its deadline (it runs on, up to the
-//!   statement timeout).
+//!   ([`Rooms`]): one for the misses of the kept answers, one for the answers few ask for
+//!   (a deeper page, a filter), computed at their turn and never kept ([`Memo::unkept`]). A
+//!   flood of the second kind waits in its own line, never ahead of the kept answers'
+//!   misses (though its statements still share the database's CPU), and the two rooms
+//!   together hold at most six of the request pool's 16 connections. Outside the rooms:
+//!   each request's version read, and a statement whose request reached its deadline (it
+//!   runs on, up to the statement timeout).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -409,11 +408,6 @@ where
     {
         metrics::counter!("dreamster_api_memo_requests_total", "kind" => self.kind).increment(1);
         let key = (version, key);
-        if let Some(kept) = self.cache.get(&key).await {
-            if kept.holds_at(now_ms()) {
-                return Ok(kept.answer.value.clone());
-            }
-        }
         // Kept only if no write came between the version read before and the one after:
         // then every query of the computation saw the read model at exactly `version`.
         // Only the computing request takes a seat of its client's share (the requests

@@ -170,17 +170,9 @@ const RELEASE_COLUMNS: &str = "r.address, r.title, r.artist, a.name AS artist_na
         AS total_perk_value,
     r.escrow_held::text AS escrow_held, r.block_number AS block, r.extrinsic_index AS extrinsic";
 
+/// The releases under `f`'s filters (an artist's, a category's, on sale or not), a page.
 pub async fn releases(db: &PgPool, f: &ReleaseFilter) -> Result<Page<Release>, ApiError> {
     let artist = f.artist.as_deref().map(Address::parse).transpose()?;
-    releases_of(db, artist, f).await
-}
-
-/// The releases of `artist` (any artist: `None`) under `f`'s other filters.
-async fn releases_of(
-    db: &PgPool,
-    artist: Option<Address>,
-    f: &ReleaseFilter,
-) -> Result<Page<Release>, ApiError> {
     let (limit, offset) = page_bounds(f.limit, f.offset)?;
     if let Some(c) = &f.category {
         if dreamster_types::perk::PerkCategory::from_slug(c).is_none() {
